@@ -1,0 +1,178 @@
+// Small shared validators for header values (snapd asserts/header_checks.go).
+// Each throws a HeaderError whose message names the header, like snapd's.
+import { HeaderError, quote } from './errors.ts';
+import { isHeaderList, isHeaderMap, type HeaderMap, type HeaderValue } from './headers.ts';
+
+type Headers = HeaderMap;
+
+export function checkExistsString(h: Headers, name: string, what = 'header'): string {
+  if (!Object.hasOwn(h, name)) throw new HeaderError(`${quote(name)} ${what} is mandatory`);
+  const v = h[name];
+  if (typeof v !== 'string') throw new HeaderError(`${quote(name)} ${what} must be a string`);
+  return v;
+}
+
+export function checkNotEmptyString(h: Headers, name: string, what = 'header'): string {
+  const s = checkExistsString(h, name, what);
+  if (s.length === 0) throw new HeaderError(`${quote(name)} ${what} should not be empty`);
+  return s;
+}
+
+export function checkOptionalString(h: Headers, name: string, what = 'header'): string {
+  if (!Object.hasOwn(h, name)) return '';
+  const v = h[name];
+  if (typeof v !== 'string') throw new HeaderError(`${quote(name)} ${what} must be a string`);
+  return v;
+}
+
+export function checkPrimaryKey(h: Headers, name: string): string {
+  const v = checkNotEmptyString(h, name);
+  if (v.includes('/')) throw new HeaderError(`${quote(name)} primary key header cannot contain '/'`);
+  return v;
+}
+
+const GO_INT = /^[+-]?[0-9]+$/;
+
+/** Go's strconv.Atoi on a 64-bit platform, plus snapd's rejection of prefix zeros. */
+export function parseGoInt(value: string, which: string): number {
+  if (!GO_INT.test(value)) throw new HeaderError(`${which} is not an integer: ${value}`);
+  const n = BigInt(value);
+  if (n > 9223372036854775807n || n < -9223372036854775808n) throw new HeaderError(`${which} is out of range: ${value}`);
+  if (value.startsWith('0') && value !== '0') throw new HeaderError(`${which} has invalid prefix zeros: ${value}`);
+  if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER)) {
+    // Beyond what a JS number holds exactly: no real header needs it.
+    throw new HeaderError(`${which} is out of range: ${value}`);
+  }
+  return Number(n);
+}
+
+export function checkIntWithDefault(h: Headers, name: string, dflt: number): number {
+  if (!Object.hasOwn(h, name)) return dflt;
+  const v = h[name];
+  if (typeof v !== 'string') throw new HeaderError(`${quote(name)} header is not an integer: ${describe(v)}`);
+  return parseGoInt(v, `${quote(name)} header`);
+}
+
+export function checkInt(h: Headers, name: string, what = 'header'): number {
+  return parseGoInt(checkNotEmptyString(h, name, what), `${quote(name)} ${what}`);
+}
+
+export function checkUint(h: Headers, name: string): number {
+  const v = checkNotEmptyString(h, name);
+  if (!/^[0-9]+$/.test(v)) throw new HeaderError(`${quote(name)} header is not an unsigned integer: ${v}`);
+  if (v.startsWith('0') && v !== '0') throw new HeaderError(`${quote(name)} header has invalid prefix zeros: ${v}`);
+  const n = BigInt(v);
+  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new HeaderError(`${quote(name)} header is out of range: ${v}`);
+  return Number(n);
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|([+-])(\d{2}):(\d{2}))$/;
+
+/** Parses an RFC 3339 date as Go's time.Parse(time.RFC3339) does; undefined if invalid. */
+export function parseRFC3339(s: string): Date | undefined {
+  const m = RFC3339.exec(s);
+  if (!m) return undefined;
+  const [year, month, day, hour, min, sec] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || min > 59 || sec > 59) return undefined;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day > daysInMonth) return undefined;
+  let ms = Date.UTC(year, month - 1, day, hour, min, sec);
+  if (year < 100) ms = new Date(ms).setUTCFullYear(year);
+  if (m[7]) ms += Math.floor(Number(`0${m[7]}`) * 1000);
+  if (m[8] !== 'Z') {
+    const offH = Number(m[10]);
+    const offM = Number(m[11]);
+    if (offH > 23 || offM > 59) return undefined;
+    const offset = (offH * 60 + offM) * 60_000;
+    ms += m[9] === '+' ? -offset : offset;
+  }
+  return new Date(ms);
+}
+
+export function checkRFC3339Date(h: Headers, name: string, what = 'header'): Date {
+  const s = checkNotEmptyString(h, name, what);
+  const d = parseRFC3339(s);
+  if (!d) throw new HeaderError(`${quote(name)} ${what} is not a RFC3339 date: ${quote(s)}`);
+  return d;
+}
+
+export function checkOptionalRFC3339Date(h: Headers, name: string, what = 'header'): Date | undefined {
+  if (!Object.hasOwn(h, name)) return undefined;
+  const v = h[name];
+  if (typeof v !== 'string') throw new HeaderError(`${quote(name)} ${what} must be a string`);
+  const d = parseRFC3339(v);
+  if (!d) throw new HeaderError(`${quote(name)} ${what} is not a RFC3339 date: ${quote(v)}`);
+  return d;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/** Decodes unpadded base64url strictly (Go's base64.RawURLEncoding). */
+export function decodeRawBase64Url(s: string): Buffer | undefined {
+  if (!BASE64URL.test(s) || s.length % 4 === 1) return undefined;
+  const b = Buffer.from(s, 'base64url');
+  // Reject non-canonical trailing bits, as Go's strict decoder would produce a different string.
+  if (b.toString('base64url') !== s) return undefined;
+  return b;
+}
+
+/** A SHA3-384 digest header: base64url without padding of 48 bytes. */
+export function checkDigest(h: Headers, name: string, size = 48): string {
+  const s = checkNotEmptyString(h, name);
+  const b = decodeRawBase64Url(s);
+  if (!b) throw new HeaderError(`${quote(name)} header cannot be decoded: illegal base64 data`);
+  if (b.length !== size) throw new HeaderError(`${quote(name)} header does not have the expected bit length: ${b.length * 8}`);
+  return s;
+}
+
+export function checkStringListInMap(m: Headers, name: string, what: string, pattern?: RegExp): string[] {
+  if (!Object.hasOwn(m, name)) return [];
+  const v = m[name];
+  if (!isHeaderList(v)) throw new HeaderError(`${what} must be a list of strings`);
+  return v.map((s) => {
+    if (typeof s !== 'string') throw new HeaderError(`${what} must be a list of strings`);
+    if (pattern && !pattern.test(s)) throw new HeaderError(`${what} contains an invalid element: ${quote(s)}`);
+    return s;
+  });
+}
+
+export function checkStringList(h: Headers, name: string, pattern?: RegExp): string[] {
+  return checkStringListInMap(h, name, `${quote(name)} header`, pattern);
+}
+
+export function checkStringMatches(h: Headers, name: string, pattern: RegExp, what = 'header'): string {
+  const s = checkNotEmptyString(h, name, what);
+  if (!pattern.test(s)) throw new HeaderError(`${quote(name)} ${what} contains invalid characters: ${quote(s)}`);
+  return s;
+}
+
+export function checkOptionalBool(h: Headers, name: string, what = 'header'): boolean {
+  if (!Object.hasOwn(h, name)) return false;
+  const v = h[name];
+  if (v !== 'true' && v !== 'false') throw new HeaderError(`${quote(name)} ${what} must be 'true' or 'false'`);
+  return v === 'true';
+}
+
+export function checkMap(h: Headers, name: string, what = 'header'): HeaderMap | undefined {
+  if (!Object.hasOwn(h, name)) return undefined;
+  const v = h[name];
+  if (!isHeaderMap(v)) throw new HeaderError(`${quote(name)} ${what} must be a map`);
+  return v;
+}
+
+/** A list of maps, as several types carry (model snaps, validation-set snaps, ...). */
+export function checkListOfMaps(h: Headers, name: string, what = 'header'): HeaderMap[] {
+  if (!Object.hasOwn(h, name)) return [];
+  const v = h[name];
+  if (!isHeaderList(v)) throw new HeaderError(`${quote(name)} ${what} must be a list of maps`);
+  return v.map((e) => {
+    if (!isHeaderMap(e)) throw new HeaderError(`${quote(name)} ${what} must be a list of maps`);
+    return e;
+  });
+}
+
+function describe(v: HeaderValue | undefined): string {
+  if (isHeaderList(v)) return `[${v.map(describe).join(' ')}]`;
+  if (isHeaderMap(v)) return 'map[...]';
+  return String(v);
+}

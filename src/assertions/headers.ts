@@ -1,0 +1,171 @@
+// The header block of an assertion: parsing and encoding, exactly as snapd
+// does it (snapd asserts/headers.go; format in docs/assertions.md). Values are
+// strings, lists or maps; there are no other scalars on the wire.
+import { HeaderError, quote } from './errors.ts';
+
+export type HeaderValue = string | readonly HeaderValue[] | HeaderMap;
+export interface HeaderMap {
+  readonly [key: string]: HeaderValue;
+}
+
+/** Deepest nesting of lists and maps a decoder accepts (snapd has no limit; we bound recursion). */
+export const MAX_HEADER_NESTING = 64;
+
+const HEADER_NAME = /^[a-z](?:-?[a-z0-9])*$/;
+const COMMON_PREFIX = '  ';
+const MULTILINE_PREFIX = '    ';
+const LIST_PREFIX = '  -';
+
+export function isValidHeaderName(name: string): boolean {
+  return HEADER_NAME.test(name);
+}
+
+export function isHeaderMap(v: HeaderValue | undefined): v is HeaderMap {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function isHeaderList(v: HeaderValue | undefined): v is readonly HeaderValue[] {
+  return Array.isArray(v);
+}
+
+function newMap(): Record<string, HeaderValue> {
+  return Object.create(null) as Record<string, HeaderValue>;
+}
+
+interface Cursor {
+  lines: string[];
+  i: number;
+}
+
+/** Parses a header block (without the trailing blank line). Throws HeaderError. */
+export function parseHeaders(head: string): Record<string, HeaderValue> {
+  const headers = newMap();
+  const cur: Cursor = { lines: head.split('\n'), i: 0 };
+  while (cur.i < cur.lines.length) {
+    const entry = cur.lines[cur.i]!;
+    const colon = entry.indexOf(':');
+    if (colon === -1) throw new HeaderError(`header entry missing ':' separator: ${quote(entry)}`);
+    const name = entry.slice(0, colon);
+    if (!HEADER_NAME.test(name)) throw new HeaderError(`invalid header name: ${quote(name)}`);
+    const value = parseEntry(cur, colon + 1, 0, 0);
+    if (Object.hasOwn(headers, name)) throw new HeaderError(`repeated header: ${quote(name)}`);
+    headers[name] = value;
+  }
+  return headers;
+}
+
+function parseEntry(cur: Cursor, consumed: number, base: number, depth: number): HeaderValue {
+  const entry = cur.lines[cur.i]!;
+  cur.i++;
+  if (consumed === entry.length) {
+    if (depth >= MAX_HEADER_NESTING) throw new HeaderError(`header nesting deeper than ${MAX_HEADER_NESTING} levels`);
+    const next = cur.lines[cur.i];
+    const basePrefix = ' '.repeat(base) + COMMON_PREFIX;
+    if (next !== undefined && next.startsWith(basePrefix)) {
+      const rest = next.slice(basePrefix.length);
+      if (rest.startsWith('-')) return parseList(cur, base, depth + 1);
+      if (rest.length > 0 && rest[0] !== ' ') return parseMap(cur, base, depth + 1);
+    }
+    return parseMultiline(cur, base);
+  }
+  if (entry[consumed] !== ' ') {
+    throw new HeaderError(`header entry should have a space or newline (for multiline) before value: ${quote(entry)}`);
+  }
+  return entry.slice(consumed + 1);
+}
+
+function parseMultiline(cur: Cursor, base: number): string {
+  const prefix = ' '.repeat(base) + MULTILINE_PREFIX;
+  const first = cur.i;
+  while (cur.i < cur.lines.length && cur.lines[cur.i]!.startsWith(prefix)) cur.i++;
+  if (cur.i === first) {
+    const at = first === cur.lines.length ? 'EOF' : quote(cur.lines[first]!);
+    throw new HeaderError(
+      `expected ${prefix.length} chars nesting prefix after multiline introduction ${quote(cur.lines[first - 1]!)}: ${at}`,
+    );
+  }
+  const parts: string[] = [];
+  for (let j = first; j < cur.i; j++) parts.push(cur.lines[j]!.slice(prefix.length));
+  return parts.join('\n');
+}
+
+function parseList(cur: Cursor, base: number, depth: number): HeaderValue[] {
+  const list: HeaderValue[] = [];
+  const prefix = ' '.repeat(base) + LIST_PREFIX;
+  while (cur.i < cur.lines.length && cur.lines[cur.i]!.startsWith(prefix)) {
+    list.push(parseEntry(cur, prefix.length, base + LIST_PREFIX.length - 1, depth));
+  }
+  return list;
+}
+
+function parseMap(cur: Cursor, base: number, depth: number): HeaderMap {
+  const map = newMap();
+  const prefix = ' '.repeat(base) + COMMON_PREFIX;
+  while (cur.i < cur.lines.length && cur.lines[cur.i]!.startsWith(prefix)) {
+    const entry = cur.lines[cur.i]!.slice(prefix.length);
+    const colon = entry.indexOf(':');
+    if (colon === -1) throw new HeaderError(`map entry missing ':' separator: ${quote(entry)}`);
+    const key = entry.slice(0, colon);
+    if (!HEADER_NAME.test(key)) throw new HeaderError(`invalid map entry key: ${quote(key)}`);
+    const value = parseEntry(cur, prefix.length + colon + 1, prefix.length, depth);
+    if (Object.hasOwn(map, key)) throw new HeaderError(`repeated map entry: ${quote(key)}`);
+    map[key] = value;
+  }
+  return map;
+}
+
+/**
+ * Appends one header entry as snapd writes it: `intro` is `name:`, `  -` or `  key:`
+ * already indented. Empty lists and maps are dropped, like snapd does.
+ */
+export function appendEntry(out: string[], intro: string, value: HeaderValue, base: number): void {
+  if (typeof value === 'string') {
+    if (value.includes('\n')) {
+      const prefix = ' '.repeat(base) + MULTILINE_PREFIX;
+      out.push(`\n${intro}\n${prefix}${value.replaceAll('\n', '\n' + prefix)}`);
+    } else {
+      out.push(`\n${intro} ${value}`);
+    }
+    return;
+  }
+  if (isHeaderList(value)) {
+    if (value.length === 0) return;
+    out.push(`\n${intro}`);
+    const prefix = ' '.repeat(base) + LIST_PREFIX;
+    for (const elem of value) appendEntry(out, prefix, elem, base + LIST_PREFIX.length - 1);
+    return;
+  }
+  const keys = Object.keys(value).sort(compareBytes);
+  if (keys.length === 0) return;
+  out.push(`\n${intro}`);
+  const prefix = ' '.repeat(base) + COMMON_PREFIX;
+  for (const key of keys) appendEntry(out, `${prefix}${key}:`, value[key]!, prefix.length);
+}
+
+/** Byte-order comparison of ASCII strings (Go's sort.Strings). */
+export function compareBytes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Checks that a value given for signing is made only of strings, lists and maps
+ * with valid names, as snapd requires (`snap sign` JSON input), and returns a
+ * copy with null map members dropped.
+ */
+export function normalizeHeaderValue(value: unknown, where: string, depth = 0): HeaderValue {
+  if (depth > MAX_HEADER_NESTING) throw new HeaderError(`header ${quote(where)}: nesting deeper than ${MAX_HEADER_NESTING} levels`);
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.map((v) => normalizeHeaderValue(v, where, depth + 1));
+  if (typeof value === 'object' && value !== null) {
+    const map = newMap();
+    for (const [k, v] of Object.entries(value)) {
+      if (v === null || v === undefined) continue;
+      if (!HEADER_NAME.test(k)) throw new HeaderError(`header ${quote(where)}: invalid map entry key: ${quote(k)}`);
+      map[k] = normalizeHeaderValue(v, where, depth + 1);
+    }
+    return map;
+  }
+  throw new HeaderError(
+    `header ${quote(where)}: header values must be strings or nested lists or maps with strings as the only scalars: ${String(value)}`,
+  );
+}

@@ -1,0 +1,9 @@
+// The assertions core: snapd's assertion format, crypto and trust rules. Pure: no I/O.
+export * from './errors.ts';
+export * from './headers.ts';
+export * from './crypto.ts';
+export * from './assertion.ts';
+export * from './registry.ts';
+export * from './names.ts';
+export * from './types/account.ts';
+export * from './types/account-key.ts';
