@@ -7,3 +7,5 @@ export * from './registry.ts';
 export * from './names.ts';
 export * from './types/account.ts';
 export * from './types/account-key.ts';
+export * from './types/model.ts';
+export * from './types/serial.ts';

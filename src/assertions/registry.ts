@@ -3,11 +3,17 @@
 import type { AssertionType } from './assertion.ts';
 import { AccountType } from './types/account.ts';
 import { AccountKeyRequestType, AccountKeyType } from './types/account-key.ts';
+import { ModelType } from './types/model.ts';
+import { DeviceSessionRequestType, SerialRequestType, SerialType } from './types/serial.ts';
 
 export const ASSERTION_TYPES: readonly AssertionType[] = [
   AccountType,
   AccountKeyType,
   AccountKeyRequestType,
+  ModelType,
+  SerialType,
+  SerialRequestType,
+  DeviceSessionRequestType,
 ] as AssertionType[];
 
 const byName = new Map(ASSERTION_TYPES.map((t) => [t.name, t]));
