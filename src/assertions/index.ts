@@ -9,3 +9,4 @@ export * from './types/account.ts';
 export * from './types/account-key.ts';
 export * from './types/model.ts';
 export * from './types/serial.ts';
+export * from './database.ts';
