@@ -89,6 +89,11 @@ export function parseRFC3339(s: string): Date | undefined {
   return new Date(ms);
 }
 
+/** Go's RFC 3339 rendering of a time in UTC, fractional seconds dropped (what snapd writes). */
+export function formatTimestamp(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 export function checkRFC3339Date(h: Headers, name: string, what = 'header'): Date {
   const s = checkNotEmptyString(h, name, what);
   const d = parseRFC3339(s);

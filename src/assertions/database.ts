@@ -5,6 +5,7 @@ import type { Assertion} from './assertion.ts';
 import { trimDefaultPrimaryKey, type AssertionType, type ConsistencyView, type Ref } from './assertion.ts';
 import { AssertionError, quote } from './errors.ts';
 import { assertionType } from './registry.ts';
+import { formatTimestamp } from './checks.ts';
 import { isValidAt, type SinceUntil } from './types/common.ts';
 import type { AccountKeyData, AccountKeyRequestData } from './types/account-key.ts';
 import type { SerialData, SerialRequestData } from './types/serial.ts';
@@ -94,11 +95,7 @@ export interface CheckContext {
 
 export type Checker = (ctx: CheckContext) => void;
 
-/** Go's time.Format(time.RFC3339) for UTC times. */
-function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
+const rfc3339 = formatTimestamp;
 /** Go's time.Time String() for UTC times, as snapd's %q prints them. */
 function goTimeString(d: Date): string {
   const iso = d.toISOString();
@@ -327,6 +324,53 @@ export class TrustDatabase implements ConsistencyView {
     // What is left waits on something missing: adding it reports exactly what.
     for (const a of pending) if (!this.has(a)) this.add(a);
     return added;
+  }
+
+  /**
+   * Verifies and adds every assertion it can, in dependency order, and reports
+   * each outcome instead of stopping at the first failure. Serial-requests are
+   * checked against their own device key and device-session-requests against
+   * the device key of their serial, since no database can hold them.
+   */
+  addEach(assertions: readonly Assertion[]): { assertion: Assertion; error?: AssertionError }[] {
+    const outcome = new Map<Assertion, AssertionError | undefined>();
+    const attempt = (a: Assertion) => {
+      try {
+        if (a.type === 'serial-request') verifySerialRequest(a);
+        else if (a.type === 'device-session-request') {
+          const serial = this.find('serial', a.primaryKey);
+          if (!serial) throw new AssertionError('assertion-inconsistent', `no serial ${a.primaryKey.join('/')} to check the device-session-request against`);
+          verifyDeviceSessionRequest(a, serial);
+        } else if (!this.has(a) || !this.isSameAsStored(a)) this.add(a);
+        outcome.set(a, undefined);
+      } catch (err) {
+        if (!(err instanceof AssertionError)) throw err;
+        outcome.set(a, err);
+      }
+    };
+    const pending = [...assertions];
+    let progress = true;
+    while (pending.length > 0 && progress) {
+      progress = false;
+      for (let i = 0; i < pending.length; i++) {
+        const a = pending[i]!;
+        if (!this.ready(a, pending)) continue;
+        pending.splice(i--, 1);
+        progress = true;
+        attempt(a);
+      }
+    }
+    for (const a of pending) attempt(a);
+    return assertions.map((assertion) => {
+      const error = outcome.get(assertion);
+      return error ? { assertion, error } : { assertion };
+    });
+  }
+
+  /** Whether the stored assertion with a's key and revision has a's exact bytes. */
+  private isSameAsStored(a: Assertion): boolean {
+    const cur = this.find(a.type, a.primaryKey);
+    return cur !== undefined && cur.revision === a.revision && cur.encode().equals(a.encode());
   }
 
   /** Whether everything `a` needs is in the database and not still pending. */

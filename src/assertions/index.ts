@@ -10,3 +10,6 @@ export * from './types/account-key.ts';
 export * from './types/model.ts';
 export * from './types/serial.ts';
 export * from './database.ts';
+export * from './authority.ts';
+export * from './requests.ts';
+export { formatTimestamp, parseRFC3339 } from './checks.ts';

@@ -1,4 +1,5 @@
-// Small shared helpers for CLI commands: reading inputs and reporting user errors.
+// Small shared helpers for CLI commands: where output goes, reading inputs,
+// and reporting user errors. Tests swap `io` to run commands in-process.
 import { readFile } from 'node:fs/promises';
 
 /** An error meant for the user: printed without a stack trace. */
@@ -11,12 +12,54 @@ export class CliError extends Error {
   }
 }
 
-/** Reads a file, or standard input when the path is `-` or absent. */
-export async function readInput(path: string | undefined): Promise<Buffer> {
-  if (path === undefined || path === '-') {
+export interface CliIO {
+  out(text: string): void;
+  err(text: string): void;
+  env: NodeJS.ProcessEnv;
+  /** Reads all of standard input. */
+  stdin(): Promise<Buffer>;
+  now(): Date;
+}
+
+export const processIO: CliIO = {
+  out: (t) => void process.stdout.write(t),
+  err: (t) => void process.stderr.write(t),
+  env: process.env,
+  async stdin() {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
+  },
+  now: () => new Date(),
+};
+
+export let io: CliIO = processIO;
+
+/** Runs `fn` with another IO (tests); restores the previous one afterwards. */
+export async function withIO<T>(other: CliIO, fn: () => Promise<T>): Promise<T> {
+  const prev = io;
+  io = other;
+  try {
+    return await fn();
+  } finally {
+    io = prev;
   }
-  return readFile(path);
+}
+
+/** Reads a file, or standard input when the path is `-` or absent. */
+export async function readInput(path: string | undefined): Promise<Buffer> {
+  if (path === undefined || path === '-') return io.stdin();
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new CliError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Parses a user-given time (RFC 3339, or "now"). */
+export function parseTimeOption(value: string, what: string): Date {
+  if (value === 'now') return io.now();
+  const d = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(d.getTime())) throw new CliError(`invalid ${what} ${JSON.stringify(value)}: expected an RFC 3339 time like 2026-01-01T00:00:00Z`);
+  return d;
 }

@@ -1,6 +1,11 @@
 // Every CLI command module registers itself on the program here.
 import type { Command } from 'commander';
+import { registerAccount } from './account.ts';
+import { registerKey } from './key.ts';
+import { registerRoot } from './root.ts';
+import { registerSign } from './sign.ts';
+import { registerVerify } from './verify.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [registerKey, registerRoot, registerAccount, registerSign, registerVerify];
