@@ -2,10 +2,11 @@
 import type { Command } from 'commander';
 import { registerAccount } from './account.ts';
 import { registerKey } from './key.ts';
+import { registerPack } from './pack.ts';
 import { registerRoot } from './root.ts';
 import { registerSign } from './sign.ts';
 import { registerVerify } from './verify.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerKey, registerRoot, registerAccount, registerSign, registerVerify];
+export const commands: RegisterCommand[] = [registerKey, registerRoot, registerAccount, registerSign, registerVerify, registerPack];
