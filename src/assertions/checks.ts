@@ -5,23 +5,27 @@ import { isHeaderList, isHeaderMap, type HeaderMap, type HeaderValue } from './h
 
 type Headers = HeaderMap;
 
-export function checkExistsString(h: Headers, name: string, what = 'header'): string {
-  if (!Object.hasOwn(h, name)) throw new HeaderError(`${quote(name)} ${what} is mandatory`);
+/** How a value is named in messages ("header", `of snap "x"`); a function when costly to build. */
+export type What = string | (() => string);
+const w = (what: What): string => (typeof what === 'function' ? what() : what);
+
+export function checkExistsString(h: Headers, name: string, what: What = 'header'): string {
+  if (!Object.hasOwn(h, name)) throw new HeaderError(`${quote(name)} ${w(what)} is mandatory`);
   const v = h[name];
-  if (typeof v !== 'string') throw new HeaderError(`${quote(name)} ${what} must be a string`);
+  if (typeof v !== 'string') throw new HeaderError(`${quote(name)} ${w(what)} must be a string`);
   return v;
 }
 
-export function checkNotEmptyString(h: Headers, name: string, what = 'header'): string {
+export function checkNotEmptyString(h: Headers, name: string, what: What = 'header'): string {
   const s = checkExistsString(h, name, what);
-  if (s.length === 0) throw new HeaderError(`${quote(name)} ${what} should not be empty`);
+  if (s.length === 0) throw new HeaderError(`${quote(name)} ${w(what)} should not be empty`);
   return s;
 }
 
-export function checkOptionalString(h: Headers, name: string, what = 'header'): string {
+export function checkOptionalString(h: Headers, name: string, what: What = 'header'): string {
   if (!Object.hasOwn(h, name)) return '';
   const v = h[name];
-  if (typeof v !== 'string') throw new HeaderError(`${quote(name)} ${what} must be a string`);
+  if (typeof v !== 'string') throw new HeaderError(`${quote(name)} ${w(what)} must be a string`);
   return v;
 }
 
@@ -53,8 +57,8 @@ export function checkIntWithDefault(h: Headers, name: string, dflt: number): num
   return parseGoInt(v, `${quote(name)} header`);
 }
 
-export function checkInt(h: Headers, name: string, what = 'header'): number {
-  return parseGoInt(checkNotEmptyString(h, name, what), `${quote(name)} ${what}`);
+export function checkInt(h: Headers, name: string, what: What = 'header'): number {
+  return parseGoInt(checkNotEmptyString(h, name, what), `${quote(name)} ${w(what)}`);
 }
 
 export function checkUint(h: Headers, name: string): number {
@@ -68,20 +72,30 @@ export function checkUint(h: Headers, name: string): number {
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|([+-])(\d{2}):(\d{2}))$/;
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysIn(year: number, month: number): number {
+  if (month !== 2) return DAYS_IN_MONTH[month - 1]!;
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+}
+
 /** Parses an RFC 3339 date as Go's time.Parse(time.RFC3339) does; undefined if invalid. */
 export function parseRFC3339(s: string): Date | undefined {
   const m = RFC3339.exec(s);
   if (!m) return undefined;
-  const [year, month, day, hour, min, sec] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || min > 59 || sec > 59) return undefined;
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  if (day > daysInMonth) return undefined;
+  const year = +m[1]!;
+  const month = +m[2]!;
+  const day = +m[3]!;
+  const hour = +m[4]!;
+  const min = +m[5]!;
+  const sec = +m[6]!;
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || min > 59 || sec > 59) return undefined;
   let ms = Date.UTC(year, month - 1, day, hour, min, sec);
   if (year < 100) ms = new Date(ms).setUTCFullYear(year);
   if (m[7]) ms += Math.floor(Number(`0${m[7]}`) * 1000);
   if (m[8] !== 'Z') {
-    const offH = Number(m[10]);
-    const offM = Number(m[11]);
+    const offH = +m[10]!;
+    const offM = +m[11]!;
     if (offH > 23 || offM > 59) return undefined;
     const offset = (offH * 60 + offM) * 60_000;
     ms += m[9] === '+' ? -offset : offset;
@@ -94,19 +108,19 @@ export function formatTimestamp(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-export function checkRFC3339Date(h: Headers, name: string, what = 'header'): Date {
+export function checkRFC3339Date(h: Headers, name: string, what: What = 'header'): Date {
   const s = checkNotEmptyString(h, name, what);
   const d = parseRFC3339(s);
-  if (!d) throw new HeaderError(`${quote(name)} ${what} is not a RFC3339 date: ${quote(s)}`);
+  if (!d) throw new HeaderError(`${quote(name)} ${w(what)} is not a RFC3339 date: ${quote(s)}`);
   return d;
 }
 
-export function checkOptionalRFC3339Date(h: Headers, name: string, what = 'header'): Date | undefined {
+export function checkOptionalRFC3339Date(h: Headers, name: string, what: What = 'header'): Date | undefined {
   if (!Object.hasOwn(h, name)) return undefined;
   const v = h[name];
-  if (typeof v !== 'string') throw new HeaderError(`${quote(name)} ${what} must be a string`);
+  if (typeof v !== 'string') throw new HeaderError(`${quote(name)} ${w(what)} must be a string`);
   const d = parseRFC3339(v);
-  if (!d) throw new HeaderError(`${quote(name)} ${what} is not a RFC3339 date: ${quote(v)}`);
+  if (!d) throw new HeaderError(`${quote(name)} ${w(what)} is not a RFC3339 date: ${quote(v)}`);
   return d;
 }
 
@@ -130,13 +144,13 @@ export function checkDigest(h: Headers, name: string, size = 48): string {
   return s;
 }
 
-export function checkStringListInMap(m: Headers, name: string, what: string, pattern?: RegExp): string[] {
+export function checkStringListInMap(m: Headers, name: string, what: What, pattern?: RegExp): string[] {
   if (!Object.hasOwn(m, name)) return [];
   const v = m[name];
-  if (!isHeaderList(v)) throw new HeaderError(`${what} must be a list of strings`);
+  if (!isHeaderList(v)) throw new HeaderError(`${w(what)} must be a list of strings`);
   return v.map((s) => {
-    if (typeof s !== 'string') throw new HeaderError(`${what} must be a list of strings`);
-    if (pattern && !pattern.test(s)) throw new HeaderError(`${what} contains an invalid element: ${quote(s)}`);
+    if (typeof s !== 'string') throw new HeaderError(`${w(what)} must be a list of strings`);
+    if (pattern && !pattern.test(s)) throw new HeaderError(`${w(what)} contains an invalid element: ${quote(s)}`);
     return s;
   });
 }
@@ -145,33 +159,33 @@ export function checkStringList(h: Headers, name: string, pattern?: RegExp): str
   return checkStringListInMap(h, name, `${quote(name)} header`, pattern);
 }
 
-export function checkStringMatches(h: Headers, name: string, pattern: RegExp, what = 'header'): string {
+export function checkStringMatches(h: Headers, name: string, pattern: RegExp, what: What = 'header'): string {
   const s = checkNotEmptyString(h, name, what);
-  if (!pattern.test(s)) throw new HeaderError(`${quote(name)} ${what} contains invalid characters: ${quote(s)}`);
+  if (!pattern.test(s)) throw new HeaderError(`${quote(name)} ${w(what)} contains invalid characters: ${quote(s)}`);
   return s;
 }
 
-export function checkOptionalBool(h: Headers, name: string, what = 'header'): boolean {
+export function checkOptionalBool(h: Headers, name: string, what: What = 'header'): boolean {
   if (!Object.hasOwn(h, name)) return false;
   const v = h[name];
-  if (v !== 'true' && v !== 'false') throw new HeaderError(`${quote(name)} ${what} must be 'true' or 'false'`);
+  if (v !== 'true' && v !== 'false') throw new HeaderError(`${quote(name)} ${w(what)} must be 'true' or 'false'`);
   return v === 'true';
 }
 
-export function checkMap(h: Headers, name: string, what = 'header'): HeaderMap | undefined {
+export function checkMap(h: Headers, name: string, what: What = 'header'): HeaderMap | undefined {
   if (!Object.hasOwn(h, name)) return undefined;
   const v = h[name];
-  if (!isHeaderMap(v)) throw new HeaderError(`${quote(name)} ${what} must be a map`);
+  if (!isHeaderMap(v)) throw new HeaderError(`${quote(name)} ${w(what)} must be a map`);
   return v;
 }
 
 /** A list of maps, as several types carry (model snaps, validation-set snaps, ...). */
-export function checkListOfMaps(h: Headers, name: string, what = 'header'): HeaderMap[] {
+export function checkListOfMaps(h: Headers, name: string, what: What = 'header'): HeaderMap[] {
   if (!Object.hasOwn(h, name)) return [];
   const v = h[name];
-  if (!isHeaderList(v)) throw new HeaderError(`${quote(name)} ${what} must be a list of maps`);
+  if (!isHeaderList(v)) throw new HeaderError(`${quote(name)} ${w(what)} must be a list of maps`);
   return v.map((e) => {
-    if (!isHeaderMap(e)) throw new HeaderError(`${quote(name)} ${what} must be a list of maps`);
+    if (!isHeaderMap(e)) throw new HeaderError(`${quote(name)} ${w(what)} must be a list of maps`);
     return e;
   });
 }

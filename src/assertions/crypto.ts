@@ -16,6 +16,13 @@ const LINE = 76;
 /** OpenPGP hash algorithm ids we verify (SHA-2 family) and the one we produce. */
 const HASHES: Record<number, string> = { 8: 'sha256', 9: 'sha384', 10: 'sha512', 11: 'sha224' };
 const SHA512 = 10;
+/** DER DigestInfo prefixes (RFC 8017 9.2 note 1) of the hashes above. */
+const DIGEST_INFO: Record<number, Buffer> = {
+  8: Buffer.from('3031300d060960864801650304020105000420', 'hex'),
+  9: Buffer.from('3041300d060960864801650304020205000430', 'hex'),
+  10: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
+  11: Buffer.from('302d300d06096086480165030402040500041c', 'hex'),
+};
 
 function wrap76(s: string): string {
   const lines: string[] = [];
@@ -23,14 +30,44 @@ function wrap76(s: string): string {
   return lines.join('\n');
 }
 
-/** Standard base64 with padding, line breaks (LF, CR) ignored, as Go's decoder does. */
+/** 1 for the standard base64 alphabet, 2 for line breaks (ignored, as Go's decoder does). */
+const B64_CLASS = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') B64_CLASS[c.charCodeAt(0)] = 1;
+B64_CLASS[10] = 2;
+B64_CLASS[13] = 2;
+
+const BASE64_WITH_BREAKS = /^[A-Za-z0-9+/\r\n]*(?:=[\r\n]*){0,2}$/;
+
+function count(text: string, ch: string): number {
+  let n = 0;
+  for (let i = text.indexOf(ch); i !== -1; i = text.indexOf(ch, i + 1)) n++;
+  return n;
+}
+
+/** Standard base64 with padding; line breaks (LF, CR) ignored, as Go's decoder does. */
 function decodeBase64Strict(text: string): Buffer | undefined {
-  const flat = text.replace(/[\r\n]/g, '');
-  if (flat.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(flat)) return undefined;
-  const b = Buffer.from(flat, 'base64');
-  if (b.toString('base64') !== flat) return undefined;
+  if (!BASE64_WITH_BREAKS.test(text)) return undefined;
+  const breaks = count(text, '\n') + (text.includes('\r') ? count(text, '\r') : 0);
+  if ((text.length - breaks) % 4 !== 0) return undefined;
+  const b = Buffer.from(text, 'base64');
+  let end = text.length - 1;
+  while (end >= 0 && B64_CLASS[text.charCodeAt(end)] === 2) end--;
+  if (text.charCodeAt(end) === 61) {
+    // Canonical: the unused bits before the padding must be zero (Go's strict decoder).
+    let padding = 0;
+    let i = end;
+    while (i >= 0 && B64_CLASS[text.charCodeAt(i)] !== 1) {
+      if (text.charCodeAt(i) === 61) padding++;
+      i--;
+    }
+    const unusedBits = padding === 1 ? 2 : 4;
+    if ((B64_VALUE[text.charCodeAt(i)]! & ((1 << unusedBits) - 1)) !== 0) return undefined;
+  }
   return b;
 }
+
+const B64_VALUE = new Uint8Array(128);
+'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.split('').forEach((c, i) => (B64_VALUE[c.charCodeAt(0)] = i));
 
 function packetHeader(tag: number, len: number): Buffer {
   if (len < 192) return Buffer.from([0xc0 | tag, len]);
@@ -240,17 +277,14 @@ export class Signature {
     const hashTag = r.bytes(2);
     const sig = r.mpi();
     if (r.left !== 0) bad('openpgp: trailing data in signature packet');
-    return new Signature(hashAlgo, Buffer.from(hashedPart), Buffer.from(hashTag), Buffer.from(sig), creation);
+    return new Signature(hashAlgo, hashedPart, hashTag, sig, creation);
   }
 
   verify(content: Buffer, key: PublicKey): void {
     const algo = HASHES[this.hashAlgorithm]!;
-    const trailer = Buffer.alloc(6);
-    trailer[0] = 4;
-    trailer[1] = 0xff;
+    const trailer = Buffer.from([4, 0xff, 0, 0, 0, 0]);
     trailer.writeUInt32BE(this.hashedPart.length, 2);
-    const hash = crypto.createHash(algo).update(content).update(this.hashedPart).update(trailer);
-    const digest = hash.digest();
+    const digest = crypto.createHash(algo).update(content).update(this.hashedPart).update(trailer).digest();
     const fail = (why: string): never => {
       throw new AssertionError('assertion-bad-signature', `failed signature verification: openpgp: invalid signature: ${why}`);
     };
@@ -259,9 +293,24 @@ export class Signature {
     let sig = this.rsaSignature;
     if (sig.length > k) fail('RSA verification failure');
     if (sig.length < k) sig = Buffer.concat([Buffer.alloc(k - sig.length), sig]);
-    // Verify the precomputed digest: PKCS#1 v1.5 with the hash's DigestInfo.
-    const ok = crypto.verify(algo, Buffer.concat([content, this.hashedPart, trailer]), key.key, sig);
-    if (!ok) fail('RSA verification failure');
+    // RSASSA-PKCS1-v1_5 verification by "encode and compare" (RFC 8017 8.2.2):
+    // recover the encoded message with the public key (OpenSSL checks the
+    // 00 01 FF..FF 00 padding) and compare it with DigestInfo || digest. This
+    // hashes the content once, where crypto.verify would hash it a second time.
+    let recovered: Buffer;
+    try {
+      recovered = crypto.publicDecrypt({ key: key.key, padding: crypto.constants.RSA_PKCS1_PADDING }, sig);
+    } catch {
+      return fail('RSA verification failure');
+    }
+    const prefix = DIGEST_INFO[this.hashAlgorithm]!;
+    if (
+      recovered.length !== prefix.length + digest.length ||
+      !crypto.timingSafeEqual(recovered.subarray(0, prefix.length), prefix) ||
+      !crypto.timingSafeEqual(recovered.subarray(prefix.length), digest)
+    ) {
+      fail('RSA verification failure');
+    }
   }
 }
 

@@ -28,8 +28,19 @@ export function isHeaderList(v: HeaderValue | undefined): v is readonly HeaderVa
   return Array.isArray(v);
 }
 
+const spaceCache: string[] = [];
+/** `n` spaces; cached because the parser asks for the same few indentations over and over. */
+function spaces(n: number): string {
+  return (spaceCache[n] ??= ' '.repeat(n));
+}
+
+/**
+ * A plain object: V8 keeps null-prototype objects in slow dictionary mode.
+ * Header names cannot be `__proto__`, and every lookup of a name that may be
+ * absent goes through Object.hasOwn, so inherited properties never leak in.
+ */
 function newMap(): Record<string, HeaderValue> {
-  return Object.create(null) as Record<string, HeaderValue>;
+  return {};
 }
 
 interface Cursor {
@@ -60,7 +71,7 @@ function parseEntry(cur: Cursor, consumed: number, base: number, depth: number):
   if (consumed === entry.length) {
     if (depth >= MAX_HEADER_NESTING) throw new HeaderError(`header nesting deeper than ${MAX_HEADER_NESTING} levels`);
     const next = cur.lines[cur.i];
-    const basePrefix = ' '.repeat(base) + COMMON_PREFIX;
+    const basePrefix = spaces(base) + COMMON_PREFIX;
     if (next !== undefined && next.startsWith(basePrefix)) {
       const rest = next.slice(basePrefix.length);
       if (rest.startsWith('-')) return parseList(cur, base, depth + 1);
@@ -75,7 +86,7 @@ function parseEntry(cur: Cursor, consumed: number, base: number, depth: number):
 }
 
 function parseMultiline(cur: Cursor, base: number): string {
-  const prefix = ' '.repeat(base) + MULTILINE_PREFIX;
+  const prefix = spaces(base) + MULTILINE_PREFIX;
   const first = cur.i;
   while (cur.i < cur.lines.length && cur.lines[cur.i]!.startsWith(prefix)) cur.i++;
   if (cur.i === first) {
@@ -91,7 +102,7 @@ function parseMultiline(cur: Cursor, base: number): string {
 
 function parseList(cur: Cursor, base: number, depth: number): HeaderValue[] {
   const list: HeaderValue[] = [];
-  const prefix = ' '.repeat(base) + LIST_PREFIX;
+  const prefix = spaces(base) + LIST_PREFIX;
   while (cur.i < cur.lines.length && cur.lines[cur.i]!.startsWith(prefix)) {
     list.push(parseEntry(cur, prefix.length, base + LIST_PREFIX.length - 1, depth));
   }
@@ -100,7 +111,7 @@ function parseList(cur: Cursor, base: number, depth: number): HeaderValue[] {
 
 function parseMap(cur: Cursor, base: number, depth: number): HeaderMap {
   const map = newMap();
-  const prefix = ' '.repeat(base) + COMMON_PREFIX;
+  const prefix = spaces(base) + COMMON_PREFIX;
   while (cur.i < cur.lines.length && cur.lines[cur.i]!.startsWith(prefix)) {
     const entry = cur.lines[cur.i]!.slice(prefix.length);
     const colon = entry.indexOf(':');
@@ -121,7 +132,7 @@ function parseMap(cur: Cursor, base: number, depth: number): HeaderMap {
 export function appendEntry(out: string[], intro: string, value: HeaderValue, base: number): void {
   if (typeof value === 'string') {
     if (value.includes('\n')) {
-      const prefix = ' '.repeat(base) + MULTILINE_PREFIX;
+      const prefix = spaces(base) + MULTILINE_PREFIX;
       out.push(`\n${intro}\n${prefix}${value.replaceAll('\n', '\n' + prefix)}`);
     } else {
       out.push(`\n${intro} ${value}`);
@@ -131,14 +142,14 @@ export function appendEntry(out: string[], intro: string, value: HeaderValue, ba
   if (isHeaderList(value)) {
     if (value.length === 0) return;
     out.push(`\n${intro}`);
-    const prefix = ' '.repeat(base) + LIST_PREFIX;
+    const prefix = spaces(base) + LIST_PREFIX;
     for (const elem of value) appendEntry(out, prefix, elem, base + LIST_PREFIX.length - 1);
     return;
   }
   const keys = Object.keys(value).sort(compareBytes);
   if (keys.length === 0) return;
   out.push(`\n${intro}`);
-  const prefix = ' '.repeat(base) + COMMON_PREFIX;
+  const prefix = spaces(base) + COMMON_PREFIX;
   for (const key of keys) appendEntry(out, `${prefix}${key}:`, value[key]!, prefix.length);
 }
 

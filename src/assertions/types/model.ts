@@ -98,21 +98,16 @@ const DEFAULT_MODES = ['run'];
 function checkModelSnap(snap: HeaderMap, grade: ModelGrade, modelIsClassic: boolean) {
   const name = checkNotEmptyString(snap, 'name', 'of snap');
   if (!isValidSnapName(name)) throw new HeaderError(`invalid snap name ${quote(name)}`);
-  const what = `of snap ${quote(name)}`;
+  const what = () => `of snap ${quote(name)}`;
   let snapId = '';
   if (Object.hasOwn(snap, 'id')) snapId = checkStringMatches(snap, 'id', SNAP_ID, what);
-  else if (grade !== 'dangerous') throw new HeaderError(`"id" ${what} is mandatory for ${grade} grade model`);
+  else if (grade !== 'dangerous') throw new HeaderError(`"id" ${what()} is mandatory for ${grade} grade model`);
   const type = checkOptionalString(snap, 'type', what) || 'app';
   if (!SNAP_TYPES.includes(type)) throw new HeaderError(`type of snap ${quote(name)} must be one of ${SNAP_TYPES.join('|')}`);
-  const modes = checkStringListInMap(snap, 'modes', `"modes" ${what}`, SNAP_MODE);
+  const modes = checkStringListInMap(snap, 'modes', () => `"modes" ${what()}`, SNAP_MODE);
   const defaultChannel = checkOptionalString(snap, 'default-channel', what) || 'latest/stable';
-  let track: string;
-  try {
-    track = parseChannelVerbatim(defaultChannel).track;
-  } catch (err) {
-    if (err instanceof ChannelError) throw new HeaderError(`invalid default channel for snap ${quote(name)}: ${err.message}`);
-    throw err;
-  }
+  const track = channelTrack(defaultChannel);
+  if (track instanceof ChannelError) throw new HeaderError(`invalid default channel for snap ${quote(name)}: ${track.message}`);
   if (track === '') throw new HeaderError(`default channel for snap ${quote(name)} must specify a track`);
   const presence = checkOptionalString(snap, 'presence', what);
   if (presence !== '' && presence !== 'required' && presence !== 'optional') {
@@ -123,6 +118,27 @@ function checkModelSnap(snap: HeaderMap, grade: ModelGrade, modelIsClassic: bool
   if (classic && !modelIsClassic) throw new HeaderError(`snap ${quote(name)} cannot be classic in non-classic model`);
   if (classic && type !== 'app') throw new HeaderError(`snap ${quote(name)} cannot be classic with type ${quote(type)} instead of app`);
   return { name, snapId, type: type as ModelSnapType, modes, defaultChannel, presence, classic };
+}
+
+const trackCache = new Map<string, string | ChannelError>();
+/** The track of a channel, or why it is invalid; memoized since models repeat a few channels. */
+function channelTrack(channel: string): string | ChannelError {
+  let t = trackCache.get(channel);
+  if (t === undefined) {
+    try {
+      t = parseChannelVerbatim(channel).track;
+    } catch (err) {
+      if (!(err instanceof ChannelError)) throw err;
+      t = err;
+    }
+    if (trackCache.size >= 1024) trackCache.clear();
+    trackCache.set(channel, t);
+  }
+  return t;
+}
+
+function multipleEssential(kind: string, prev: { name: string }, next: { name: string }): never {
+  throw new HeaderError(`cannot specify multiple ${kind} snaps: ${quote(prev.name)} and ${quote(next.name)}`);
 }
 
 function checkExtendedSnaps(headers: HeaderMap, base: string, grade: ModelGrade, classicModel: boolean) {
@@ -146,16 +162,13 @@ function checkExtendedSnaps(headers: HeaderMap, base: string, grade: ModelGrade,
       if (under) throw new HeaderError(`cannot specify the same snap id ${quote(s.snapId)} multiple times, specified for snaps ${quote(under)} and ${quote(s.name)}`);
       seenIds.set(s.snapId, s.name);
     }
-    const multiple = (kind: string, prev: ModelSnap): never => {
-      throw new HeaderError(`cannot specify multiple ${kind} snaps: ${quote(prev.name)} and ${quote(s.name)}`);
-    };
     let essential = true;
     if (s.type === 'snapd') {
-      if (snapd) multiple('snapd', snapd);
+      if (snapd) multipleEssential('snapd', snapd, s);
     } else if (s.type === 'kernel') {
-      if (kernel) multiple('kernel', kernel);
+      if (kernel) multipleEssential('kernel', kernel, s);
     } else if (s.type === 'gadget') {
-      if (gadget) multiple('gadget', gadget);
+      if (gadget) multipleEssential('gadget', gadget, s);
     } else if (s.name === base) {
       if (s.type !== 'base') throw new HeaderError(`boot base ${quote(base)} must specify type "base", not ${quote(s.type)}`);
     } else essential = false;
@@ -171,7 +184,16 @@ function checkExtendedSnaps(headers: HeaderMap, base: string, grade: ModelGrade,
       throw new HeaderError(`classic snap ${quote(s.name)} not allowed outside of run mode: [${modes.join(' ')}]`);
     }
     const presence = (s.presence || 'required') as ModelSnap['presence'];
-    const snap: ModelSnap = { ...s, modes, presence, pinnedTrack: '' };
+    const snap: ModelSnap = {
+      name: s.name,
+      snapId: s.snapId,
+      type: s.type,
+      modes,
+      defaultChannel: s.defaultChannel,
+      pinnedTrack: '',
+      presence,
+      classic: s.classic,
+    };
     if (s.type === 'snapd') snapd = snap;
     else if (s.type === 'kernel') kernel = snap;
     else if (s.type === 'gadget') gadget = snap;
