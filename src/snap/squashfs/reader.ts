@@ -545,7 +545,8 @@ export class SquashfsReader {
       const i = next++;
       const entry = (await list.read(4)).readUInt32LE(0);
       const expected = i === ino.blockCount - 1 && ino.fragment === INVALID_FRAGMENT && ino.fileSize % bs !== 0 ? ino.fileSize % bs : bs;
-      const size = entry & ~DATA_UNCOMPRESSED;
+      if (entry >>> 25 !== 0) corrupt(`bad data block size entry 0x${entry.toString(16)}`);
+      const size = entry & (DATA_UNCOMPRESSED - 1);
       if (size > bs) corrupt(`data block size ${size} is larger than the block size`);
       if (size === 0) {
         queue.push(Promise.resolve(Buffer.alloc(expected)));
@@ -555,15 +556,17 @@ export class SquashfsReader {
       if (at + size > sb.inodeTableStart || at < SUPERBLOCK_SIZE) corrupt(`data block at ${at} is outside the data area`);
       pos += size;
       const uncompressed = (entry & DATA_UNCOMPRESSED) !== 0;
-      queue.push(
-        this.source.read(at, size).then((raw) => {
-          if (uncompressed) {
-            if (size !== expected) corrupt(`uncompressed data block of ${size} bytes, expected ${expected}`);
-            return raw;
-          }
-          return this.decoder.decompress(raw, bs, expected);
-        }),
-      );
+      const p = this.read(at, size, 'data block').then((raw) => {
+        if (uncompressed) {
+          if (size !== expected) corrupt(`uncompressed data block of ${size} bytes, expected ${expected}`);
+          return raw;
+        }
+        return this.decoder.decompress(raw, bs, expected);
+      });
+      // A read-ahead block may fail while an earlier one is awaited: the
+      // failure surfaces when its turn comes, never as an unhandled rejection.
+      p.catch(() => undefined);
+      queue.push(p);
     };
     try {
       while (next < ino.blockCount || queue.length > 0) {
@@ -572,8 +575,7 @@ export class SquashfsReader {
         yield blk;
       }
     } finally {
-      // Settle abandoned reads so no rejection goes unhandled.
-      for (const p of queue) p.catch(() => undefined);
+      queue.length = 0;
     }
     if (ino.fragment !== INVALID_FRAGMENT) {
       const tail = ino.fileSize % bs;
@@ -597,20 +599,29 @@ export class SquashfsReader {
     return p;
   }
 
+  /** Reads from the source, refusing anything outside the filesystem. */
+  private async read(at: number, length: number, what: string): Promise<Buffer> {
+    if (!Number.isSafeInteger(at) || !Number.isSafeInteger(length) || at < 0 || length < 0 || at + length > this.superblock.bytesUsed) {
+      corrupt(`${what} at ${at} (${length} bytes) is outside the image`);
+    }
+    return this.source.read(at, length);
+  }
+
   private async loadFragment(index: number): Promise<Buffer> {
     const sb = this.superblock;
     const tableStart = sb.fragmentTableStart!;
     const indexPos = tableStart + Math.floor(index / 512) * 8;
-    const blockPos = Number((await this.source.read(indexPos, 8)).readBigUInt64LE(0));
+    const blockPos = Number((await this.read(indexPos, 8, 'fragment index')).readBigUInt64LE(0));
     if (!Number.isSafeInteger(blockPos) || blockPos < sb.directoryTableStart || blockPos >= tableStart) corrupt('fragment table block is outside the image');
     const c = this.meta.cursor(blockPos, (index % 512) * 16, tableStart, 'fragment table');
     const e = await c.read(16);
     const start = e.readBigUInt64LE(0);
     const entry = e.readUInt32LE(8);
-    const size = entry & ~DATA_UNCOMPRESSED;
+    if (entry >>> 25 !== 0) corrupt(`fragment ${index} has bad size entry 0x${entry.toString(16)}`);
+    const size = entry & (DATA_UNCOMPRESSED - 1);
     if (size === 0 || size > sb.blockSize) corrupt(`fragment ${index} has bad size ${size}`);
     if (start + BigInt(size) > BigInt(sb.inodeTableStart) || start < BigInt(SUPERBLOCK_SIZE)) corrupt(`fragment ${index} is outside the data area`);
-    const raw = await this.source.read(Number(start), size);
+    const raw = await this.read(Number(start), size, `fragment ${index}`);
     return entry & DATA_UNCOMPRESSED ? raw : this.decoder.decompress(raw, sb.blockSize);
   }
 }
