@@ -1,0 +1,153 @@
+// Server configuration: defaults, then a config file (YAML or JSON), then
+// SNAPLINE_* environment variables, then command-line flags. Validated at
+// start with clear errors. Secrets (master key, admin token) come only from
+// the environment or from files, never from the config file itself.
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { Ajv } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+
+export const SERVICES = ['store', 'vault', 'console'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export interface Config {
+  /** Folder for the embedded database, blobs and the generated master key. */
+  dataDir: string;
+  listen: { host: string; port: number };
+  /** `sqlite:PATH` or `postgres://...`. */
+  db: string;
+  only: ServiceName[];
+  /** Account id of the root authority created on first start. */
+  rootId: string;
+  /** Base URL clients reach this server at (absolute download URLs); defaults to http://listen. */
+  publicUrl: string;
+  /** Where the master key comes from: the environment, a file, or generated into dataDir. */
+  masterKeyFile: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  limits: { jsonBodyBytes: number; uploadBytes: number };
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'config-invalid';
+}
+
+/** Flags given on the command line (they win over everything else). */
+export interface ConfigFlags {
+  config?: string;
+  data?: string;
+  listen?: string;
+  db?: string;
+  only?: string;
+}
+
+const FILE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    dataDir: { type: 'string', minLength: 1 },
+    listen: { type: 'string', minLength: 1 },
+    db: { type: 'string', minLength: 1 },
+    only: { type: 'array', items: { enum: [...SERVICES] }, minItems: 1, uniqueItems: true },
+    rootId: { type: 'string', pattern: '^(?:[a-z0-9A-Z]{32}|[-a-z0-9]{2,28})$' },
+    publicUrl: { type: 'string', pattern: '^https?://' },
+    masterKeyFile: { type: 'string', minLength: 1 },
+    logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        jsonBodyBytes: { type: 'integer', minimum: 1024 },
+        uploadBytes: { type: 'integer', minimum: 4096 },
+      },
+    },
+  },
+} as const;
+
+const validateFile = new Ajv({ allErrors: true }).compile(FILE_SCHEMA);
+
+function parseListen(value: string, where: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(`${where}: expected HOST:PORT (e.g. 127.0.0.1:8080), got ${JSON.stringify(value)}`);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+function parseOnly(value: string, where: string): ServiceName[] {
+  const parts = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const p of parts) {
+    if (!(SERVICES as readonly string[]).includes(p)) throw new ConfigError(`${where}: unknown service ${JSON.stringify(p)} (known: ${SERVICES.join(', ')})`);
+  }
+  if (parts.length === 0) throw new ConfigError(`${where}: name at least one service`);
+  return [...new Set(parts)] as ServiceName[];
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+  }
+  if (data === null || data === undefined) return {};
+  if (!validateFile(data)) {
+    const errors = (validateFile.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params['additionalProperty'])})` : ''}`);
+    throw new ConfigError(`config file ${path} is invalid: ${errors.join('; ')}`);
+  }
+  return data as Record<string, unknown>;
+}
+
+/** Builds the configuration; throws ConfigError naming the offending setting. */
+export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd = process.cwd()): Config {
+  const file = flags.config ?? env['SNAPLINE_CONFIG'];
+  const f = file ? readConfigFile(resolve(cwd, file)) : {};
+  const pick = (flag: string | undefined, envName: string, fromFile: unknown): [string | undefined, string] => {
+    if (flag !== undefined) return [flag, `--${envName.replace('SNAPLINE_', '').toLowerCase()}`];
+    if (env[envName] !== undefined && env[envName] !== '') return [env[envName], envName];
+    return [typeof fromFile === 'string' ? fromFile : undefined, `config file ${file}`];
+  };
+
+  const [dataRaw] = pick(flags.data, 'SNAPLINE_DATA', f['dataDir']);
+  const dataDir = resolve(cwd, dataRaw ?? 'data');
+  const [listenRaw, listenWhere] = pick(flags.listen, 'SNAPLINE_LISTEN', f['listen']);
+  const listen = parseListen(listenRaw ?? '127.0.0.1:8080', listenWhere);
+  const [dbRaw] = pick(flags.db, 'SNAPLINE_DB', f['db']);
+  const db = dbRaw ?? `sqlite:${join(dataDir, 'snapline.db')}`;
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(db)) throw new ConfigError(`database URL must start with sqlite: or postgres://, got ${JSON.stringify(db.replace(/:[^:@/]*@/, ':***@'))}`);
+  const [onlyRaw, onlyWhere] = pick(flags.only, 'SNAPLINE_ONLY', Array.isArray(f['only']) ? (f['only'] as string[]).join(',') : undefined);
+  const only = onlyRaw ? parseOnly(onlyRaw, onlyWhere) : [...SERVICES];
+  const [rootRaw] = pick(undefined, 'SNAPLINE_ROOT_ID', f['rootId']);
+  const rootId = rootRaw ?? 'snapline-root';
+  if (!/^(?:[a-z0-9A-Z]{32}|[-a-z0-9]{2,28})$/.test(rootId)) throw new ConfigError(`SNAPLINE_ROOT_ID: invalid account id ${JSON.stringify(rootId)}`);
+  const [publicRaw] = pick(undefined, 'SNAPLINE_PUBLIC_URL', f['publicUrl']);
+  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host;
+  const publicUrl = (publicRaw ?? `http://${host}:${listen.port}`).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+/.test(publicUrl)) throw new ConfigError(`SNAPLINE_PUBLIC_URL: expected an http(s) URL, got ${JSON.stringify(publicUrl)}`);
+  const [masterFile] = pick(undefined, 'SNAPLINE_MASTER_KEY_FILE', f['masterKeyFile']);
+  const [levelRaw] = pick(undefined, 'SNAPLINE_LOG_LEVEL', f['logLevel']);
+  const logLevel = (levelRaw ?? 'info') as Config['logLevel'];
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new ConfigError(`SNAPLINE_LOG_LEVEL: unknown level ${JSON.stringify(logLevel)}`);
+  const limits = (f['limits'] ?? {}) as Partial<Config['limits']>;
+  return {
+    dataDir,
+    listen,
+    db: db.startsWith('sqlite:') && !isAbsolute(db.slice(7)) ? `sqlite:${resolve(cwd, db.slice(7))}` : db,
+    only,
+    rootId,
+    publicUrl,
+    masterKeyFile: masterFile ? resolve(cwd, masterFile) : undefined,
+    logLevel,
+    limits: { jsonBodyBytes: limits.jsonBodyBytes ?? 1024 * 1024, uploadBytes: limits.uploadBytes ?? 4 * 1024 * 1024 * 1024 },
+  };
+}
+
+/** The configuration with secrets and credentials masked, for logs. */
+export function describeConfig(c: Config): Record<string, unknown> {
+  return { ...c, db: c.db.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@') };
+}

@@ -1,0 +1,163 @@
+// The HTTP application every service plugs into: logging with request ids,
+// body limits and schema validation, JSON errors with stable codes, access
+// control on every route, metrics, health and the OpenAPI document.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { authorize, type Access, type Principal } from './access.ts';
+import { ApiError, errorBody } from './errors.ts';
+import type { Metrics } from './metrics.ts';
+import { TokenRateLimiter } from './rate-limit.ts';
+
+export interface HttpAppOptions {
+  logLevel: string;
+  bodyLimit: number;
+  metrics: Metrics;
+  /** Resolves a bearer token to its principal; throws ApiError('unauthorized') when invalid. */
+  authenticate(token: string, req: FastifyRequest): Promise<Principal>;
+  /** Whether the process can serve (database reachable, not shutting down). */
+  isReady(): Promise<boolean>;
+  /** Requests per second allowed per API token, per process (burst twice that). */
+  tokenRateLimit?: number;
+  /** Log destination; pino's default (stdout) when absent. */
+  logStream?: NodeJS.WritableStream;
+  version: string;
+}
+
+/** A route-specific error formatter, for snapd-facing routes with their own error shapes. */
+export type ErrorFormatter = (reply: FastifyReply, status: number, code: string, message: string) => void;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Answer errors of this route in another shape (snapd's store or vault JSON). */
+    formatError?: ErrorFormatter;
+    /** The route reads a raw body (upload, assertion stream) and needs no JSON schema. */
+    rawBody?: boolean;
+  }
+}
+
+export interface RouteInfo {
+  method: string;
+  url: string;
+  access: Access;
+}
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
+  const app = Fastify({
+    logger: {
+      level: opts.logLevel,
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["snap-device-authorization"]', 'req.headers["x-device-authorization"]', 'req.headers["api-key"]'], censor: '[redacted]' },
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
+    },
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    requestIdLogLabel: 'requestId',
+    bodyLimit: opts.bodyLimit,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  // JSON only, unless a route registers its own parser (uploads, assertion streams).
+  app.removeContentTypeParser('text/plain');
+
+  const routes: RouteInfo[] = [];
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (methods.every((m) => m === 'HEAD' || m === 'OPTIONS') && route.url !== '/healthz') return;
+    const config = (route.config ?? {}) as { access?: Access; rawBody?: boolean };
+    // The documentation plugin's own routes are public.
+    if (!config.access && route.url.startsWith('/api/docs')) {
+      route.config = { ...config, access: { kind: 'public' } };
+      config.access = { kind: 'public' };
+    }
+    if (!config.access) throw new Error(`route ${methods.join(',')} ${route.url} declares no access: every route must say who may call it`);
+    if (methods.some((m) => BODY_METHODS.has(m)) && !route.schema?.body && !config.rawBody) {
+      throw new Error(`route ${methods.join(',')} ${route.url} takes a body but declares no JSON schema for it`);
+    }
+    for (const m of methods) if (m !== 'HEAD') routes.push({ method: m, url: route.url, access: config.access });
+  });
+
+  const limiter = new TokenRateLimiter(opts.tokenRateLimit ?? 500);
+  app.addHook('preHandler', async (req) => {
+    const access = req.routeOptions.config.access;
+    if (!access) return; // not-found handler
+    const auth = req.headers.authorization;
+    if (auth && access.kind !== 'public') {
+      const m = /^Bearer\s+(\S+)$/i.exec(auth);
+      if (!m) throw new ApiError('unauthorized', 'unsupported Authorization scheme: use "Bearer <token>"');
+      req.principal = await opts.authenticate(m[1]!, req);
+      const key = req.principal.tokenId ?? `user:${req.principal.userId}`;
+      if (!limiter.take(key)) throw new ApiError('rate-limited', 'too many requests for this token; slow down');
+    }
+    authorize(access, req);
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    opts.metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    opts.metrics.latency.observe({ route, method: req.method }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError | Error, req, reply) => {
+    const { status, code, message, details } = classify(err);
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    else req.log.info({ code, status }, message);
+    if (status === 401) reply.header('www-authenticate', 'Bearer');
+    const format = req.routeOptions?.config?.formatError;
+    if (format) return format(reply, status, code, message);
+    return reply.status(status).type('application/json').send(errorBody(code, message, details));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.status(404).type('application/json').send(errorBody('not-found', `no route ${req.method} ${req.url.split('?')[0]}`));
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Snapline admin and publisher API', version: opts.version, description: 'Every route except the snapd-facing device APIs.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    hideUntagged: false,
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+
+  app.get('/healthz', { config: { access: { kind: 'public' } }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { access: { kind: 'public' } }, schema: { hide: true } }, async (_req, reply) => {
+    const ready = await opts.isReady().catch(() => false);
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable' });
+  });
+  app.get('/metrics', { config: { access: { kind: 'superuser' } }, schema: { hide: true } }, async (_req, reply) => {
+    reply.type(opts.metrics.registry.contentType);
+    return opts.metrics.registry.metrics();
+  });
+
+  return { app, routes };
+}
+
+/** Maps any error to a status, a stable code and a message safe for clients. */
+function classify(err: FastifyError | ApiError | Error): { status: number; code: string; message: string; details?: Record<string, unknown> } {
+  if (err instanceof ApiError) return { status: err.status, code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
+  const fe = err as FastifyError;
+  if (fe.validation) return { status: 400, code: 'validation-failed', message: fe.message };
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, code: 'payload-too-large', message: 'request body is too large' };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, code: 'unsupported-media-type', message: fe.message };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { status: 400, code: 'bad-request', message: fe.message };
+  }
+  if (fe.statusCode === 400 && err instanceof SyntaxError) return { status: 400, code: 'bad-request', message: `body is not valid JSON: ${err.message}` };
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return { status: fe.statusCode, code: fe.statusCode === 404 ? 'not-found' : 'bad-request', message: fe.message };
+  }
+  return { status: 500, code: 'internal-error', message: 'internal error (see the server log)' };
+}

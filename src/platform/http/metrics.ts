@@ -1,0 +1,37 @@
+// Prometheus metrics of one server process: requests by route and status,
+// latencies, signing counts, database pool. Each process has its own
+// registry; the load balancer's scraper sums them.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'snapline_http_requests_total',
+    help: 'HTTP requests by route, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: 'snapline_http_request_duration_seconds',
+    help: 'HTTP request latency by route',
+    labelNames: ['route', 'method'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [this.registry],
+  });
+  readonly signatures = new Counter({
+    name: 'snapline_signatures_total',
+    help: 'Assertions signed, by assertion type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+  readonly dbPool = new Gauge({
+    name: 'snapline_db_pool_connections',
+    help: 'Database pool connections by state (PostgreSQL only)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(opts: { defaults?: boolean } = {}) {
+    if (opts.defaults !== false) collectDefaultMetrics({ register: this.registry, prefix: 'snapline_' });
+  }
+}
