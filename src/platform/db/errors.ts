@@ -1,0 +1,57 @@
+// Typed errors of the data layer. Engine errors that callers branch on
+// (unique and foreign-key violations) are translated into these at the driver,
+// so repositories and services never look at SQLite or PostgreSQL error codes.
+
+/** Stable error codes of the data layer. */
+export type DatabaseErrorCode =
+  /** a unique index or primary key already holds the value */
+  | 'conflict'
+  /** a foreign key names a row that does not exist (or a referenced row is still in use) */
+  | 'reference-missing'
+  /** the database URL is not `sqlite:PATH`, a file path or `postgres://…` */
+  | 'db-url-invalid'
+  /** a migration threw; nothing of that run was kept */
+  | 'migration-failed'
+  /** the database holds migrations this code does not know: it is newer than the code */
+  | 'migration-unknown'
+  /** a service's migration list is malformed (duplicate names) or the ledger has gaps */
+  | 'migration-invalid';
+
+/** An error of the data layer; `code` is stable, `message` is for humans. */
+export class DatabaseError extends Error {
+  override readonly name: string = 'DatabaseError';
+  constructor(
+    readonly code: DatabaseErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A write hit a unique index or primary key. `constraint` names it when the engine says. */
+export class ConflictError extends DatabaseError {
+  override readonly name = 'ConflictError';
+  declare readonly code: 'conflict';
+  constructor(
+    message: string,
+    /** The index or constraint (PostgreSQL) or the `table.column` list (SQLite), when known. */
+    readonly constraint: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super('conflict', message, options);
+  }
+}
+
+/** A write broke a foreign key. */
+export class ReferenceMissingError extends DatabaseError {
+  override readonly name = 'ReferenceMissingError';
+  declare readonly code: 'reference-missing';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('reference-missing', message, options);
+  }
+}
+
+export function isDatabaseError(err: unknown, code?: DatabaseErrorCode): err is DatabaseError {
+  return err instanceof DatabaseError && (code === undefined || err.code === code);
+}
