@@ -3,8 +3,6 @@ import assert from 'node:assert/strict';
 import {
   AssertionError,
   SnapDeclarationType,
-  compilePlugRule,
-  compileSlotRule,
   decode,
   parseHeaders,
   revisionAuthorityMismatch,
@@ -340,53 +338,6 @@ test('plug and slot rules decode into typed constraints', () => {
       { kind: 'special', name: '$INTERFACE' },
       { kind: 'regexp', pattern: 'p[0-9]' },
     ],
-  });
-});
-
-test('rule shortcuts: true allows, false denies, for every subrule', () => {
-  const yes = compilePlugRule('iface', 'true');
-  const no = compilePlugRule('iface', 'false');
-  for (const f of ['allowInstallation', 'allowConnection', 'allowAutoConnection'] as const) {
-    assert.equal(yes[f][0]!.plugAttributes.kind, 'always');
-    assert.equal(no[f][0]!.plugAttributes.kind, 'never');
-  }
-  for (const f of ['denyInstallation', 'denyConnection', 'denyAutoConnection'] as const) {
-    assert.equal(yes[f][0]!.plugAttributes.kind, 'never');
-    assert.equal(no[f][0]!.plugAttributes.kind, 'always');
-  }
-  assert.equal(compileSlotRule('iface', 'false').allowAutoConnection[0]!.slotsPerPlug, 1);
-});
-
-test('attribute constraints: nesting, alternatives, $SLOT/$PLUG/$MISSING', () => {
-  const rule = compilePlugRule('iface', {
-    'allow-connection': {
-      'plug-attributes': { a: { b: '$SLOT(x.y)', c: '$MISSING' }, d: ['x', { e: '$PLUG(e)' }] },
-    },
-  });
-  assert.deepEqual(rule.allowConnection[0]!.plugAttributes, {
-    kind: 'map',
-    entries: new Map<string, unknown>([
-      [
-        'a',
-        {
-          kind: 'map',
-          entries: new Map<string, unknown>([
-            ['b', { kind: 'eval', op: 'SLOT', arg: 'x.y' }],
-            ['c', { kind: 'missing' }],
-          ]),
-        },
-      ],
-      [
-        'd',
-        {
-          kind: 'alternatives',
-          alternatives: [
-            { kind: 'regexp', pattern: 'x' },
-            { kind: 'map', entries: new Map([['e', { kind: 'eval', op: 'PLUG', arg: 'e' }]]) },
-          ],
-        },
-      ],
-    ]),
   });
 });
 
