@@ -1,0 +1,47 @@
+// BlobStore in memory, for tests and single-process experiments.
+import { Readable } from 'node:stream';
+import type { BlobInfo, BlobRead, BlobStore, ByteRange, PutOptions } from './blob-store.contract.ts';
+import { BlobMeter, parseBlobDigest, resolveRange } from './blob-digest.ts';
+import { BlobError } from './errors.ts';
+
+export class MemoryBlobStore implements BlobStore {
+  readonly #blobs = new Map<string, Buffer>();
+
+  async put(source: Readable | AsyncIterable<Uint8Array>, options: PutOptions): Promise<BlobInfo> {
+    const meter = new BlobMeter(options.maxSize);
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of source) {
+        if (options.signal?.aborted) throw options.signal.reason;
+        meter.update(chunk);
+        chunks.push(Buffer.from(chunk));
+      }
+      if (options.signal?.aborted) throw options.signal.reason;
+    } catch (err) {
+      if (err instanceof BlobError) throw err;
+      throw new BlobError('blob-aborted', `upload cut short: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+    const digest = meter.finish(options.expectedSha3_384);
+    this.#blobs.set(digest.hex, Buffer.concat(chunks));
+    return { sha3_384: digest, size: meter.size };
+  }
+
+  async get(name: string, range?: ByteRange): Promise<BlobRead> {
+    const { hex } = parseBlobDigest(name);
+    const data = this.#blobs.get(hex);
+    if (!data) throw new BlobError('blob-not-found', `no blob ${name}`);
+    const { start, end } = resolveRange(data.length, range);
+    const bytes = data.subarray(start, end + 1);
+    return { stream: Readable.from(bytes.length > 0 ? [bytes] : []), size: data.length, start, end };
+  }
+
+  async stat(name: string): Promise<BlobInfo | undefined> {
+    const digest = parseBlobDigest(name);
+    const data = this.#blobs.get(digest.hex);
+    return data && { sha3_384: digest, size: data.length };
+  }
+
+  async delete(name: string): Promise<boolean> {
+    return this.#blobs.delete(parseBlobDigest(name).hex);
+  }
+}
