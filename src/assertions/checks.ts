@@ -124,22 +124,31 @@ export function checkOptionalRFC3339Date(h: Headers, name: string, what: What = 
   return d;
 }
 
-const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const BASE64URL_CHAR = /[A-Za-z0-9_-]/;
 
-/** Decodes unpadded base64url strictly (Go's base64.RawURLEncoding). */
-export function decodeRawBase64Url(s: string): Buffer | undefined {
-  if (!BASE64URL.test(s) || s.length % 4 === 1) return undefined;
-  const b = Buffer.from(s, 'base64url');
-  // Reject non-canonical trailing bits, as Go's strict decoder would produce a different string.
-  if (b.toString('base64url') !== s) return undefined;
-  return b;
+/**
+ * Decodes unpadded base64url as Go's base64.RawURLEncoding does: line breaks
+ * are skipped, trailing bits are ignored; returns the error text Go gives.
+ */
+export function decodeRawBase64Url(s: string): Buffer | string {
+  let n = 0;
+  let last = -1;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '\n' || c === '\r') continue;
+    if (!BASE64URL_CHAR.test(c)) return `illegal base64 data at input byte ${i}`;
+    n++;
+    last = i;
+  }
+  if (n % 4 === 1) return `illegal base64 data at input byte ${last}`;
+  return Buffer.from(s.replace(/[\r\n]/g, ''), 'base64url');
 }
 
 /** A SHA3-384 digest header: base64url without padding of 48 bytes. */
 export function checkDigest(h: Headers, name: string, size = 48): string {
   const s = checkNotEmptyString(h, name);
   const b = decodeRawBase64Url(s);
-  if (!b) throw new HeaderError(`${quote(name)} header cannot be decoded: illegal base64 data`);
+  if (typeof b === 'string') throw new HeaderError(`${quote(name)} header cannot be decoded: ${b}`);
   if (b.length !== size) throw new HeaderError(`${quote(name)} header does not have the expected bit length: ${b.length * 8}`);
   return s;
 }

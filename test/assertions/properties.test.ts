@@ -70,7 +70,7 @@ test('signed assertions with arbitrary extra headers and bodies decode to what w
 function normalized(b: Buffer): string {
   const s = b.toString('latin1');
   const split = s.lastIndexOf('\n\n');
-  return split === -1 ? s : s.slice(0, split) + '|' + s.slice(split).replace(/\n/g, '');
+  return split === -1 ? s : s.slice(0, split) + '|' + s.slice(split).replace(/[\r\n]/g, '');
 }
 
 test('no byte mutation of a valid model verifies, and every failure is a typed error', () => {
@@ -92,7 +92,7 @@ test('no byte mutation of a valid model verifies, and every failure is a typed e
         mutated = b;
       } else if (m.kind === 'delete') mutated = Buffer.concat([b.subarray(0, m.at), b.subarray(m.at + m.len)]);
       else mutated = Buffer.concat([b.subarray(0, m.at), Buffer.from(m.bytes), b.subarray(m.at)]);
-      // Line breaks inside the signature block are not part of it (snapd's decoder skips them).
+      // Line breaks (LF, CR) inside the signature block are not part of it (snapd's decoder skips them).
       if (normalized(mutated) === normalized(original)) return;
       try {
         const a = decode(mutated);
