@@ -8,8 +8,8 @@
 import { promisify } from 'node:util';
 import { inflate, deflate, constants as zc } from 'node:zlib';
 import { decompress as xzDecompress, decompressSync as xzDecompressSync } from '@napi-rs/lzma/xz';
-import { xzAsync, check as xzCheck } from 'node-liblzma';
 import { decompress as zstdDecompress } from 'fzstd';
+import type * as LiblzmaModule from 'node-liblzma';
 import { SquashfsCorruptError, SquashfsUnsupportedCompressionError } from '../errors.ts';
 import { Compression, compressionName } from './format.ts';
 import { inspectXz, setDictSize } from './xz-stream.ts';
@@ -158,6 +158,19 @@ export interface XzEncoderOptions {
   readonly blockSize: number;
 }
 
+type Liblzma = typeof LiblzmaModule;
+let liblzma: Promise<Liblzma> | undefined;
+
+/**
+ * node-liblzma is loaded on first use: its prebuilt binary exists for
+ * linux-x64, darwin-arm64 and win32-x64 only, and reading snaps must not
+ * depend on it.
+ */
+function loadLiblzma(): Promise<Liblzma> {
+  liblzma ??= import('node-liblzma');
+  return liblzma;
+}
+
 /** An xz encoder producing one standalone .xz stream per block, CRC32-checked, as mksquashfs does. */
 export function xzEncoder(opts: XzEncoderOptions): Encoder {
   const preset = opts.preset ?? 0;
@@ -165,7 +178,8 @@ export function xzEncoder(opts: XzEncoderOptions): Encoder {
     name: 'xz',
     id: Compression.xz,
     async compress(data) {
-      const out = await xzAsync(data, { preset, check: xzCheck.CRC32 });
+      const { xzAsync, check } = await loadLiblzma();
+      const out = await xzAsync(data, { preset, check: check.CRC32 });
       setDictSize(out, opts.blockSize, data.length);
       return out;
     },
