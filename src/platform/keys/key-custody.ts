@@ -1,0 +1,252 @@
+// Key custody: the server's signing keys (root, store, brand keys) kept in
+// the database, sealed under a master key, and opened in memory only for the
+// moment of a signature.
+import { createPrivateKey } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
+import { PrivateKey, PublicKey } from '../../assertions/index.ts';
+import { ConflictError } from '../db/errors.ts';
+import { fromDbTime, fromDbTimeOrNull, toDbTime } from '../db/values.ts';
+import { KeyCustodyError } from './errors.ts';
+import type { PlatformTables } from '../db/platform-tables.ts';
+import type { SigningKeysTable } from './keys.tables.ts';
+import type { MasterKeyRing } from './master-key.ts';
+import { openSealedKey, sealKey, type SealedKey } from './sealed-key.ts';
+import type { Signer } from './signer.ts';
+
+/** snapd signs with RSA keys of at least this size; smaller ones are refused on import. */
+export const MIN_KEY_BITS = 4096;
+
+const KEY_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
+
+/** A stored signing key, without its private part. */
+export interface SigningKeyInfo {
+  keyId: string;
+  name: string;
+  accountId: string | null;
+  publicKey: PublicKey;
+  bits: number;
+  masterKeyId: string;
+  createdAt: Date;
+  disabledAt: Date | null;
+}
+
+/** Names a stored key by its name or its snapd key id. */
+export type KeyRef = { name: string } | { keyId: string };
+
+export interface AddKeyOptions {
+  /** The account the key signs for (root id, brand id). */
+  accountId?: string;
+}
+
+/** Outcome of a master key rotation run. */
+export interface RotationResult {
+  /** Rows re-sealed under the current master key by this run. */
+  resealed: number;
+}
+
+type KeyRow = Selectable<SigningKeysTable>;
+
+/** Signing keys sealed in the database; see docs/platform.md, "Key custody". */
+export class KeyCustody {
+  constructor(
+    private readonly db: Kysely<PlatformTables>,
+    private readonly masterKeys: MasterKeyRing,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Generates an RSA key (4096 bits), off the event loop, and stores it sealed. */
+  async generate(name: string, options: AddKeyOptions = {}): Promise<SigningKeyInfo> {
+    checkName(name);
+    return this.store(name, await PrivateKey.generateAsync(MIN_KEY_BITS), options);
+  }
+
+  /** Stores an existing private key given as PEM (PKCS#1 or PKCS#8, optionally passphrase-encrypted). */
+  async import(name: string, pem: string | Buffer, options: AddKeyOptions & { passphrase?: string } = {}): Promise<SigningKeyInfo> {
+    checkName(name);
+    let key: PrivateKey;
+    try {
+      key = PrivateKey.fromPem(pem, options.passphrase);
+    } catch (err) {
+      throw new KeyCustodyError('key-invalid', `cannot import key ${JSON.stringify(name)}: ${(err as Error).message}`, { cause: err });
+    }
+    if (key.publicKey.bits < MIN_KEY_BITS) {
+      throw new KeyCustodyError('key-invalid', `cannot import key ${JSON.stringify(name)}: ${key.publicKey.bits}-bit RSA, at least ${MIN_KEY_BITS} bits are needed`);
+    }
+    return this.store(name, key, options);
+  }
+
+  private async store(name: string, key: PrivateKey, options: AddKeyOptions): Promise<SigningKeyInfo> {
+    const der = key.key.export({ type: 'pkcs8', format: 'der' });
+    let sealed: SealedKey;
+    try {
+      sealed = sealKey(this.masterKeys, key.id, der);
+    } finally {
+      der.fill(0);
+    }
+    const row: KeyRow = {
+      key_id: key.id,
+      name,
+      account_id: options.accountId ?? null,
+      public_key: key.publicKey.encode(),
+      bits: key.publicKey.bits,
+      master_key_id: sealed.masterKeyId,
+      iv: sealed.iv,
+      ciphertext: sealed.ciphertext,
+      auth_tag: sealed.authTag,
+      created_at: toDbTime(this.now()),
+      disabled_at: null,
+    };
+    try {
+      await this.db.insertInto('signing_keys').values(row).execute();
+    } catch (err) {
+      if (err instanceof ConflictError) {
+        throw new KeyCustodyError('key-exists', `a key named ${JSON.stringify(name)} or the key ${key.id} is already stored`, { cause: err });
+      }
+      throw err;
+    }
+    return toInfo(row);
+  }
+
+  /** Every stored key, disabled ones included, by name. */
+  async list(): Promise<SigningKeyInfo[]> {
+    const rows = await this.db.selectFrom('signing_keys').selectAll().orderBy('name').execute();
+    return rows.map(toInfo);
+  }
+
+  /** One key's info; key-not-found when there is none. */
+  async get(ref: KeyRef): Promise<SigningKeyInfo> {
+    return toInfo(await this.row(ref));
+  }
+
+  /**
+   * A Signer for the key. Each signature re-reads the row and opens the key
+   * for that signature only, so disabling takes effect at once and the clear
+   * key never outlives the call.
+   */
+  async signer(ref: KeyRef): Promise<Signer> {
+    const row = await this.row(ref);
+    if (row.disabled_at !== null) throw disabled(row);
+    const keyId = row.key_id;
+    return {
+      keyId,
+      publicKey: PublicKey.decode(row.public_key),
+      sign: async (content, when) => (await this.openKey(keyId)).signAsync(content, when),
+    };
+  }
+
+  /** Disables a key: it stays listed (its public part is still needed) but signs nothing. */
+  async disable(ref: KeyRef): Promise<SigningKeyInfo> {
+    const row = await this.row(ref);
+    if (row.disabled_at === null) {
+      const at = toDbTime(this.now());
+      await this.db.updateTable('signing_keys').set({ disabled_at: at }).where('key_id', '=', row.key_id).where('disabled_at', 'is', null).execute();
+    }
+    return this.get({ keyId: row.key_id });
+  }
+
+  /**
+   * Re-seals, in batches of `batchSize` rows per transaction, every key not
+   * sealed under the current master key. Safe to run while keys are in use
+   * and from several processes at once (each row is updated only if it is
+   * still sealed as read); safe to re-run after an interruption.
+   */
+  async rotate(options: { batchSize?: number } = {}): Promise<RotationResult> {
+    const batchSize = options.batchSize ?? 100;
+    const current = this.masterKeys.current.id;
+    let resealed = 0;
+    // Rows this run could not update (another process re-sealed them first) are skipped by key id.
+    let after = '';
+    while (true) {
+      const batch = await this.db.transaction().execute(async (trx) => {
+        const rows = await trx
+          .selectFrom('signing_keys')
+          .select(['key_id', 'master_key_id', 'iv', 'ciphertext', 'auth_tag'])
+          .where('master_key_id', '<>', current)
+          .where('key_id', '>', after)
+          .orderBy('key_id')
+          .limit(batchSize)
+          .execute();
+        let updated = 0;
+        for (const row of rows) {
+          const secret = openSealedKey(this.masterKeys, row.key_id, fromRow(row));
+          let sealed: SealedKey;
+          try {
+            sealed = sealKey(this.masterKeys, row.key_id, secret);
+          } finally {
+            secret.fill(0);
+          }
+          const result = await trx
+            .updateTable('signing_keys')
+            .set({ master_key_id: sealed.masterKeyId, iv: sealed.iv, ciphertext: sealed.ciphertext, auth_tag: sealed.authTag })
+            .where('key_id', '=', row.key_id)
+            .where('master_key_id', '=', row.master_key_id)
+            .where('ciphertext', '=', row.ciphertext)
+            .executeTakeFirst();
+          updated += Number(result.numUpdatedRows);
+        }
+        return { count: rows.length, last: rows.at(-1)?.key_id, updated };
+      });
+      resealed += batch.updated;
+      if (batch.last === undefined || batch.count < batchSize) return { resealed };
+      after = batch.last;
+    }
+  }
+
+  /** How many stored keys each master key seals: rotation is done when only the current one is left. */
+  async countByMasterKey(): Promise<Record<string, number>> {
+    const rows = await this.db
+      .selectFrom('signing_keys')
+      .select((eb) => ['master_key_id', eb.fn.countAll<number>().as('n')])
+      .groupBy('master_key_id')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.master_key_id, Number(r.n)]));
+  }
+
+  private async row(ref: KeyRef): Promise<KeyRow> {
+    const query = this.db.selectFrom('signing_keys').selectAll();
+    const row = await ('keyId' in ref ? query.where('key_id', '=', ref.keyId) : query.where('name', '=', ref.name)).executeTakeFirst();
+    if (!row) throw new KeyCustodyError('key-not-found', `no signing key ${'keyId' in ref ? ref.keyId : JSON.stringify(ref.name)}`);
+    return row;
+  }
+
+  private async openKey(keyId: string): Promise<PrivateKey> {
+    const row = await this.row({ keyId });
+    if (row.disabled_at !== null) throw disabled(row);
+    const der = openSealedKey(this.masterKeys, keyId, fromRow(row));
+    let key: PrivateKey;
+    try {
+      key = new PrivateKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
+    } catch (err) {
+      throw new KeyCustodyError('key-decrypt-failed', `signing key ${keyId} decrypted to something that is not a private key`, { cause: err });
+    } finally {
+      der.fill(0);
+    }
+    if (key.id !== keyId) throw new KeyCustodyError('key-decrypt-failed', `signing key ${keyId} decrypted to another key (${key.id})`);
+    return key;
+  }
+}
+
+function checkName(name: string): void {
+  if (!KEY_NAME.test(name)) throw new KeyCustodyError('key-invalid', `invalid key name ${JSON.stringify(name)}: use letters, digits, ".", "_" and "-"`);
+}
+
+function disabled(row: KeyRow): KeyCustodyError {
+  return new KeyCustodyError('key-disabled', `signing key ${JSON.stringify(row.name)} (${row.key_id}) is disabled`);
+}
+
+function fromRow(row: Pick<KeyRow, 'master_key_id' | 'iv' | 'ciphertext' | 'auth_tag'>): SealedKey {
+  return { masterKeyId: row.master_key_id, iv: row.iv, ciphertext: row.ciphertext, authTag: row.auth_tag };
+}
+
+function toInfo(row: KeyRow): SigningKeyInfo {
+  return {
+    keyId: row.key_id,
+    name: row.name,
+    accountId: row.account_id,
+    publicKey: PublicKey.decode(row.public_key),
+    bits: row.bits,
+    masterKeyId: row.master_key_id,
+    createdAt: fromDbTime(row.created_at),
+    disabledAt: fromDbTimeOrNull(row.disabled_at),
+  };
+}

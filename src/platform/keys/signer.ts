@@ -1,0 +1,21 @@
+// The Signer contract: what signs assertions. Key custody implements it over
+// sealed database rows; an HSM (PKCS#11) implementation can plug in later.
+import type { PrivateKey, PublicKey } from '../../assertions/index.ts';
+
+/** Something that signs with one RSA key, off the event loop. */
+export interface Signer {
+  /** snapd key id (sign-key-sha3-384) */
+  readonly keyId: string;
+  readonly publicKey: PublicKey;
+  /** Signs assertion content; returns the signature block (as PrivateKey.sign does). */
+  sign(content: Buffer, when: Date): Promise<string>;
+}
+
+/** A Signer over a private key held in memory (tests, the CLI keyring). */
+export function privateKeySigner(key: PrivateKey): Signer {
+  return {
+    keyId: key.id,
+    publicKey: key.publicKey,
+    sign: (content, when) => key.signAsync(content, when),
+  };
+}
