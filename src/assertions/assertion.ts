@@ -345,7 +345,7 @@ export function buildContent(type: AssertionType, input: SignInput, signKeyId: s
   };
   const headers = Object.create(null) as Record<string, HeaderValue>;
   for (const [name, value] of Object.entries(input.headers)) {
-    if (value === null || value === undefined) continue;
+    if (value === undefined) continue;
     if (!/^[a-z](?:-?[a-z0-9])*$/.test(name)) refuse(`invalid header name: ${quote(name)}`);
     headers[name] = wrapHeaderError('', 'assertion-sign-refused', () => normalizeHeaderValue(value, name));
   }
@@ -380,8 +380,9 @@ export function buildContent(type: AssertionType, input: SignInput, signKeyId: s
   for (const name of type.primaryKey) {
     const dflt = type.optionalPrimaryKeyDefaults?.[name];
     if (!Object.hasOwn(headers, name) && dflt !== undefined) {
+      // Like snapd: the default is filled in but not marked written, so it is
+      // emitted among the other headers in name order.
       headers[name] = dflt;
-      written.add(name);
       continue;
     }
     const value = wrapHeaderError('', 'assertion-sign-refused', () => checkPrimaryKey(headers, name));

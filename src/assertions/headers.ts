@@ -160,8 +160,8 @@ export function compareBytes(a: string, b: string): number {
 
 /**
  * Checks that a value given for signing is made only of strings, lists and maps
- * with valid names, as snapd requires (`snap sign` JSON input), and returns a
- * copy with null map members dropped.
+ * with valid names, as snapd requires (`snap sign` JSON input; a null anywhere
+ * is refused like `snap sign` refuses it), and returns a copy.
  */
 export function normalizeHeaderValue(value: unknown, where: string, depth = 0): HeaderValue {
   if (depth > MAX_HEADER_NESTING) throw new HeaderError(`header ${quote(where)}: nesting deeper than ${MAX_HEADER_NESTING} levels`);
@@ -170,13 +170,13 @@ export function normalizeHeaderValue(value: unknown, where: string, depth = 0): 
   if (typeof value === 'object' && value !== null) {
     const map = newMap();
     for (const [k, v] of Object.entries(value)) {
-      if (v === null || v === undefined) continue;
+      if (v === undefined) continue;
       if (!HEADER_NAME.test(k)) throw new HeaderError(`header ${quote(where)}: invalid map entry key: ${quote(k)}`);
       map[k] = normalizeHeaderValue(v, where, depth + 1);
     }
     return map;
   }
   throw new HeaderError(
-    `header ${quote(where)}: header values must be strings or nested lists or maps with strings as the only scalars: ${String(value)}`,
+    `header ${quote(where)}: header values must be strings or nested lists or maps with strings as the only scalars: ${value === null ? '<nil>' : String(value)}`,
   );
 }
