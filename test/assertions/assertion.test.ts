@@ -188,3 +188,25 @@ test('decode refuses headers that are not UTF-8', () => {
   bytes[at] = 0xff;
   assert.throws(() => decode(bytes), /header is not utf8/);
 });
+
+test('an absent default provenance is written among the sorted headers, an explicit one is left out (as snap sign does)', async () => {
+  const { SnapRevisionType } = await import('../../src/assertions/index.ts');
+  const headers = {
+    'authority-id': 'vectors-root',
+    'snap-sha3-384': 'QlqR0uAWEAWF5Nwnzj5kqmmwFslYPu1IL16MKtLKhwhv0kpBv5wKZ_axf_nf_2cL',
+    'snap-id': 'snap-id-1',
+    'snap-size': '123',
+    'snap-revision': '1',
+    'developer-id': 'dev-id1',
+    timestamp: '2024-01-15T10:00:00Z',
+  };
+  const absent = buildContent(SnapRevisionType, { headers }, vectorKey('store').id).content.toString();
+  assert.match(absent, /\ndeveloper-id: dev-id1\nprovenance: global-upload\nsnap-id: snap-id-1\n/);
+  const explicit = buildContent(SnapRevisionType, { headers: { ...headers, provenance: 'global-upload' } }, vectorKey('store').id).content.toString();
+  assert.doesNotMatch(explicit, /provenance/);
+});
+
+test('JSON nulls are refused like snap sign refuses them', () => {
+  assert.throws(() => signAccount({ extra: null }), /header "extra": header values must be strings or nested lists or maps with strings as the only scalars: <nil>/);
+  assert.throws(() => signAccount({ extra: { a: 'x', b: null } }), /<nil>/);
+});
