@@ -9,6 +9,7 @@ import { lstat, mkdir, open, readFile, readlink, readdir } from 'node:fs/promise
 import { join } from 'node:path';
 import { packSnap, FileSink } from '../../src/snap/pack.ts';
 import { writeSquashfs } from '../../src/snap/squashfs/writer.ts';
+import { SquashfsReader } from '../../src/snap/squashfs/reader.ts';
 import { dir, file, withTempDir } from '../snap/helpers.ts';
 import { SKIP_SQUASHFS, makeSourceTree, run, unsquashfsList, unsquashfsStat } from './squashfs-tools.ts';
 
@@ -59,6 +60,18 @@ test('snapline pack output: unsquashfs -s, -lln and extraction agree with the so
     run('mksquashfs', ['.', ref, '-noappend', '-comp', 'xz', '-no-fragments', '-no-progress', '-quiet', '-all-root', '-no-xattrs'], { cwd: src });
     const ours = unsquashfsList(path);
     assert.deepEqual(withoutDirSizes(ours), withoutDirSizes(unsquashfsList(ref)));
+
+    // -l lists the same names as our reader walks; -lls is -lln with owner names (all root).
+    const r = await SquashfsReader.openFile(path);
+    const walked: string[] = [];
+    for await (const e of r.walk()) walked.push(e.path === '' ? 'squashfs-root' : `squashfs-root/${e.path}`);
+    await r.close();
+    assert.deepEqual(run('unsquashfs', ['-l', path]).toString('utf8').trimEnd().split('\n'), walked);
+    const lls = run('unsquashfs', ['-lls', path]).toString('utf8').trimEnd().split('\n');
+    assert.deepEqual(
+      lls.map((l) => l.replace(/^(\S+) root\/root( +)/, (_m, mode: string, sp: string) => `${mode} 0/0${sp}${' '.repeat(6)}`)),
+      ours,
+    );
 
     const out = join(tmp, 'extracted');
     run('unsquashfs', ['-d', out, '-no-progress', path]);
