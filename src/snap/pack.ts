@@ -8,7 +8,7 @@
 // Reproducible: the image is a function of the tree (names, contents, modes,
 // mtimes) and the options; pass `mtime` (e.g. from SOURCE_DATE_EPOCH) to make
 // it independent of file times too.
-import { lstat, open, readdir, readFile, readlink, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SnapPackError, SnapYamlError, GadgetYamlError } from './errors.ts';
@@ -20,7 +20,7 @@ import { snapDigest } from './snap-file.ts';
 
 /** Options of packSnap. */
 export interface PackOptions {
-  /** Output file, or an existing directory to put `<name>_<version>_<arch>.snap` in; default: that name in `cwd`. */
+  /** Output file, or a directory (existing, or ending in "/") for `<name>_<version>_<arch>.snap`; default: that name in `cwd`. */
   readonly output?: string;
   /** Directory for the default output name (default: the current directory). */
   readonly cwd?: string;
@@ -174,6 +174,8 @@ export async function packSnap(dir: string, opts: PackOptions = {}): Promise<Pac
   if (opts.output === undefined) out = join(resolve(opts.cwd ?? '.'), name);
   else {
     const o = resolve(opts.cwd ?? '.', opts.output);
+    // "OUT/" names a directory even when it does not exist yet (snap pack creates its target dir).
+    if (opts.output.endsWith('/')) await mkdir(o, { recursive: true });
     const ost = await stat(o).catch(() => undefined);
     out = ost?.isDirectory() ? join(o, name) : o;
   }

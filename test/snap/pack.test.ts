@@ -37,6 +37,8 @@ test('pack writes <name>_<version>_<arch>.snap that reads back with root ownersh
     await makeTree(src);
     const res = await packSnap(src, { output: tmp });
     assert.equal(res.path, join(tmp, 'hello-pack_1.0_all.snap'));
+    assert.equal((await packSnap(src, { output: join(tmp, 'new', 'dir') + '/' })).path, join(tmp, 'new', 'dir', 'hello-pack_1.0_all.snap'));
+    assert.equal((await packSnap(src, { output: 'rel.snap', cwd: tmp })).path, join(tmp, 'rel.snap'));
     const file = await readFile(res.path);
     assert.equal(file.length % 4096, 0);
     assert.equal(res.size, file.length);
