@@ -1,0 +1,3 @@
+// The append-only audit log.
+export * from './audit-log.ts';
+export type { AuditTables } from './audit.tables.ts';
