@@ -9,7 +9,7 @@ import { llnLine } from '../helpers.ts';
 import { SquashfsUnsupportedCompressionError } from '../../../src/snap/errors.ts';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url);
-const NAMES = ['xz-frag', 'gzip-frag', 'xz-nofrag', 'zstd-frag', 'raw-4k'];
+const NAMES = ['xz-frag', 'gzip-frag', 'xz-nofrag', 'zstd-frag', 'xattr', 'raw-4k'];
 
 function generated(name: string): Buffer {
   if (name === 'two-blocks.txt') return Buffer.from(Array.from({ length: 3300 }, (_, i) => `line ${i} of a file spanning two data blocks\n`).join(''));

@@ -64,7 +64,7 @@ async function bases(): Promise<[string, Buffer][]> {
     }),
   );
   const out: [string, Buffer][] = [['ours-xz', ours]];
-  for (const n of ['raw-4k', 'xz-frag', 'gzip-frag', 'zstd-frag']) out.push([n, readFileSync(new URL(`${n}.sqfs`, FIXTURES))]);
+  for (const n of ['raw-4k', 'xz-frag', 'gzip-frag', 'zstd-frag', 'xattr']) out.push([n, readFileSync(new URL(`${n}.sqfs`, FIXTURES))]);
   return out;
 }
 
