@@ -9,6 +9,8 @@ import { SquashfsCorruptError, SquashfsUnsupportedCompressionError } from '../er
 
 const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
 const FILTER_LZMA2 = 0x21;
+/** Size of the integrity check for each check type (xz format 2.1.1.2). */
+const CHECK_SIZES = [0, 4, 4, 4, 8, 8, 8, 16, 16, 16, 32, 32, 32, 64, 64, 64];
 const FILTER_NAMES: Record<number, string> = {
   0x03: 'delta',
   0x04: 'x86 (bcj)',
@@ -119,6 +121,23 @@ export function inspectXz(buf: Buffer, maxOut: number): XzLayout {
     if (total > maxOut) corrupt(`lzma2 chunks declare more than the ${maxOut} bytes allowed`);
     pos += skip;
   }
+  // After the end marker: block padding (to a multiple of 4 from the block
+  // start, zero bytes), the check, then the index indicator. Exactly one
+  // block and one stream, ending at the footer: a second block or stream
+  // would add output the chunk walk above did not count.
+  pos += 1;
+  while ((pos - blockHeader) % 4 !== 0) {
+    if (pos >= buf.length || buf[pos] !== 0) corrupt('bad block padding');
+    pos++;
+  }
+  pos += CHECK_SIZES[buf[7]! & 0x0f]!;
+  if (pos >= buf.length) corrupt('truncated block');
+  if (buf[pos] !== 0) corrupt('stream has more than one block');
+  const footer = buf.length - 12;
+  if (footer < pos || buf[buf.length - 2] !== 0x59 || buf[buf.length - 1] !== 0x5a) corrupt('bad stream footer');
+  if (buf[footer + 8] !== buf[6] || buf[footer + 9] !== buf[7]) corrupt('stream footer flags differ from the header');
+  const indexSize = (buf.readUInt32LE(footer + 4) + 1) * 4;
+  if (pos + indexSize !== footer) corrupt('stream has trailing data or a bad index size');
   return { blockHeader, blockHeaderSize, dictPropOffset, uncompressedSize: total };
 }
 

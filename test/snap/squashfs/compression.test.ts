@@ -70,3 +70,14 @@ test('unsupported and unknown compressors', () => {
   assert.throws(() => decoderFor(42), /unknown squashfs compression id 42/);
   assert.throws(() => setDictSize(Buffer.alloc(10), 131072, 10), SquashfsCorruptError);
 });
+
+test('xz streams must hold exactly one block and nothing after the footer', () => {
+  const s = xzSync(Buffer.alloc(5000, 7), { check: check.CRC32 });
+  assert.equal(inspectXz(s, 131072).uncompressedSize, 5000);
+  const indexStart = s.length - 12 - (s.readUInt32LE(s.length - 8) + 1) * 4;
+  const block = s.subarray(12, indexStart);
+  const twoBlocks = Buffer.concat([s.subarray(0, 12), block, block, s.subarray(indexStart)]);
+  assert.throws(() => inspectXz(twoBlocks, 131072), /more than one block/);
+  assert.throws(() => inspectXz(Buffer.concat([s, s]), 131072), /trailing data/);
+  assert.throws(() => inspectXz(Buffer.concat([s, Buffer.alloc(4)]), 131072), /bad stream footer|trailing data/);
+});
