@@ -81,37 +81,64 @@ const gzipDecoder: Decoder = {
   },
 };
 
-/** Reads the content size a zstd frame header declares (squashfs' one-shot frames always carry it). */
-function zstdContentSize(data: Buffer): number {
+/**
+ * Checks that a zstd block is exactly one frame (header, blocks, optional
+ * checksum, nothing after) and returns the content size its header declares
+ * (squashfs' one-shot frames always carry it). fzstd decodes every frame it
+ * is given, so a block of many tiny frames must be refused here.
+ */
+function inspectZstd(data: Buffer): number {
   if (data.length < 6 || data.readUInt32LE(0) !== 0xfd2fb528) throw new SquashfsCorruptError('zstd block: bad frame magic');
   const fhd = data[4]!;
   const fcsFlag = fhd >> 6;
   const singleSegment = (fhd >> 5) & 1;
+  const hasChecksum = (fhd >> 2) & 1;
   if (fhd & 0x08) throw new SquashfsCorruptError('zstd block: reserved frame flag set');
   const dictBytes = [0, 1, 2, 4][fhd & 3]!;
   const fcsBytes = fcsFlag === 0 ? singleSegment : 1 << fcsFlag;
   if (fcsBytes === 0) throw new SquashfsCorruptError('zstd block: frame does not declare its content size');
-  const at = 5 + (singleSegment ? 0 : 1) + dictBytes;
   if (dictBytes !== 0) throw new SquashfsCorruptError('zstd block: frames with dictionaries are not used by squashfs');
+  const at = 5 + (singleSegment ? 0 : 1);
   if (at + fcsBytes > data.length) throw new SquashfsCorruptError('zstd block: truncated frame header');
+  let size: number;
   switch (fcsBytes) {
     case 1:
-      return data[at]!;
+      size = data[at]!;
+      break;
     case 2:
-      return data.readUInt16LE(at) + 256;
+      size = data.readUInt16LE(at) + 256;
+      break;
     case 4:
-      return data.readUInt32LE(at);
+      size = data.readUInt32LE(at);
+      break;
     default: {
       const v = data.readBigUInt64LE(at);
-      return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
+      size = v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
     }
   }
+  // Blocks: 3-byte header (last flag, type, size); raw and compressed blocks
+  // carry `size` bytes, RLE blocks one byte.
+  let pos = at + fcsBytes;
+  for (;;) {
+    if (pos + 3 > data.length) throw new SquashfsCorruptError('zstd block: truncated block header');
+    const h = data.readUIntLE(pos, 3);
+    pos += 3;
+    const type = (h >> 1) & 3;
+    const bsize = h >>> 3;
+    if (type === 3) throw new SquashfsCorruptError('zstd block: reserved block type');
+    if (bsize > 131072) throw new SquashfsCorruptError('zstd block: block larger than 128 KiB');
+    pos += type === 1 ? 1 : bsize;
+    if (h & 1) break;
+  }
+  pos += hasChecksum ? 4 : 0;
+  if (pos !== data.length) throw new SquashfsCorruptError('zstd block: data after the frame, or a truncated frame');
+  return size;
 }
 
 const zstdDecoder: Decoder = {
   name: 'zstd',
   async decompress(data, max, exact) {
-    const size = zstdContentSize(data);
+    const size = inspectZstd(data);
     if (size > max) throw new SquashfsCorruptError(`zstd block declares ${size} bytes, more than ${max}`);
     if (exact !== undefined && size !== exact) throw new SquashfsCorruptError(`zstd block declares ${size} bytes, expected ${exact}`);
     const out = new Uint8Array(size);

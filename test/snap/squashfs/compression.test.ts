@@ -81,3 +81,13 @@ test('xz streams must hold exactly one block and nothing after the footer', () =
   assert.throws(() => inspectXz(Buffer.concat([s, s]), 131072), /trailing data/);
   assert.throws(() => inspectXz(Buffer.concat([s, Buffer.alloc(4)]), 131072), /bad stream footer|trailing data/);
 });
+
+test('zstd blocks are exactly one frame declaring its size', async () => {
+  // Magic, single-segment header with a 1-byte content size, one last raw block.
+  const frame = Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x20, 5, 0x29, 0, 0]), Buffer.from('hello')]);
+  const zstd = decoderFor(Compression.zstd);
+  assert.equal((await zstd.decompress(frame, 131072, 5)).toString(), 'hello');
+  await assert.rejects(zstd.decompress(Buffer.concat([frame, frame]), 131072), /data after the frame/);
+  await assert.rejects(zstd.decompress(frame, 4), /declares 5 bytes, more than 4/);
+  await assert.rejects(zstd.decompress(frame.subarray(0, 12), 131072), /truncated frame/);
+});
