@@ -109,6 +109,9 @@ interface OtherInode extends InodeBase {
 }
 type Inode = DirInode | FileInode | OtherInode;
 
+/** Directory entries kept parsed across calls (an LRU over whole listings). */
+const DIR_CACHE_ENTRIES = 100_000;
+
 const BASIC_TYPES: Record<number, EntryType> = {
   1: 'directory',
   2: 'file',
@@ -133,6 +136,7 @@ export class SquashfsReader {
   private readonly directoryEnd: number;
   private readonly fragmentCache = new Map<number, Promise<Buffer>>();
   private readonly dirCache = new Map<bigint, SquashfsDirEntry[]>();
+  private dirCacheEntries = 0;
   private rootInode: DirInode | undefined;
 
   private constructor(
@@ -354,7 +358,11 @@ export class SquashfsReader {
 
   private async listing(dir: DirInode): Promise<SquashfsDirEntry[]> {
     const cached = this.dirCache.get(dir.ref);
-    if (cached) return cached;
+    if (cached) {
+      this.dirCache.delete(dir.ref);
+      this.dirCache.set(dir.ref, cached);
+      return cached;
+    }
     const entries: SquashfsDirEntry[] = [];
     let remaining = dir.listingSize;
     if (remaining > 0) {
@@ -392,10 +400,17 @@ export class SquashfsReader {
         }
       }
     }
-    this.dirCache.set(dir.ref, entries);
-    if (this.dirCache.size > 64) {
-      const oldest = this.dirCache.keys().next().value;
-      if (oldest !== undefined) this.dirCache.delete(oldest);
+    // The cache is bounded by entries, not directories, so a hostile image of
+    // huge directories cannot pin a lot of memory; a listing over the budget is
+    // simply not kept.
+    if (entries.length <= DIR_CACHE_ENTRIES) {
+      this.dirCache.set(dir.ref, entries);
+      this.dirCacheEntries += entries.length;
+      for (const [ref, cached] of this.dirCache) {
+        if (this.dirCacheEntries <= DIR_CACHE_ENTRIES) break;
+        this.dirCache.delete(ref);
+        this.dirCacheEntries -= cached.length;
+      }
     }
     return entries;
   }
