@@ -9,14 +9,14 @@ export async function passphrase(opts: { confirm?: boolean } = {}): Promise<stri
     if (fromEnv === '') throw new CliError('SNAPLINE_PASSPHRASE is empty: keys are never stored unencrypted');
     return fromEnv;
   }
-  const first = await ask('Passphrase: ');
+  const first = await askLine('Passphrase: ');
   if (first === '') throw new CliError('empty passphrase: keys are never stored unencrypted');
-  if (opts.confirm && (await ask('Passphrase again: ')) !== first) throw new CliError('passphrases do not match');
+  if (opts.confirm && (await askLine('Passphrase again: ')) !== first) throw new CliError('passphrases do not match');
   return first;
 }
 
 /** Reads a line from the controlling terminal without echo (stdin may carry data). */
-async function ask(prompt: string): Promise<string> {
+export async function askLine(prompt: string): Promise<string> {
   let fd: number;
   try {
     fd = openSync('/dev/tty', 'r');

@@ -6,7 +6,9 @@ import { registerPack } from './pack.ts';
 import { registerRoot } from './root.ts';
 import { registerSign } from './sign.ts';
 import { registerVerify } from './verify.ts';
+import { registerServe } from './serve.ts';
+import { registerServerClient } from './server-client.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerKey, registerRoot, registerAccount, registerSign, registerVerify, registerPack];
+export const commands: RegisterCommand[] = [registerKey, registerRoot, registerAccount, registerSign, registerVerify, registerPack, registerServe, registerServerClient];

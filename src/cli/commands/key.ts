@@ -4,6 +4,7 @@ import { PrivateKey, createAccountKeyRequest, issueAccountKey } from '../../asse
 import { CliError, io, parseTimeOption, readInput } from '../io.ts';
 import { passphrase } from '../passphrase.ts';
 import { keyring, loadKey } from './keyring.ts';
+import { apiClient } from '../client.ts';
 
 const MIN_BITS = 4096;
 
@@ -91,11 +92,25 @@ export function registerKey(program: Command): void {
     .command('register')
     .argument('<name>', 'key to certify')
     .requiredOption('--account <account-id>', 'account the key belongs to')
-    .requiredOption('--root <root-id>', 'root authority whose "root" key signs the account-key')
+    .option('--root <root-id>', 'local root authority whose "root" key signs the account-key')
+    .option('--url <url>', "a Snapline server whose root certifies the key (default $SNAPLINE_URL when --root is absent)")
     .option('--since <time>', 'start of validity (default now)')
     .option('--until <time>', 'end of validity')
-    .description("print an account-key for the key, signed by the local root's root key")
-    .action(async (name: string, opts: { account: string; root: string; since?: string; until?: string }) => {
+    .description("print an account-key for the key, signed by the local root's root key (--root) or by a server's root (--url)")
+    .action(async (name: string, opts: { account: string; root?: string; url?: string; since?: string; until?: string }) => {
+      if (!opts.root) {
+        if (!opts.url && !io.env['SNAPLINE_URL']) throw new CliError('give --root ROOT-ID (local root) or --url URL (a server)');
+        const request = createAccountKeyRequest({
+          key: await loadKey(name),
+          accountId: opts.account,
+          name,
+          since: opts.since ? parseTimeOption(opts.since, '--since') : io.now(),
+          ...(opts.until ? { until: parseTimeOption(opts.until, '--until') } : {}),
+        });
+        const client = await apiClient({ ...(opts.url ? { url: opts.url } : {}) });
+        const res = await client.json<{ assertion: string }>('POST', `/api/accounts/${encodeURIComponent(opts.account)}/account-keys`, { accountKeyRequest: request.toString() });
+        return io.out(res.assertion);
+      }
       const ring = keyring();
       const publicKey = await ring.publicKey(name);
       const signer = await ring.privateKey('root', await passphrase());

@@ -4,8 +4,9 @@ import type { Kysely } from 'kysely';
 import type { AuditTables } from '../audit/audit.tables.ts';
 import type { AuthTables } from '../auth/auth.tables.ts';
 import type { KeyTables } from '../keys/keys.tables.ts';
+import type { AssertionTables } from '../assertions/assertions.tables.ts';
 
-export type PlatformTables = AuthTables & AuditTables & KeyTables;
+export type PlatformTables = AuthTables & AuditTables & KeyTables & AssertionTables;
 
 /**
  * The platform's view of a Kysely instance (or transaction) that also knows a

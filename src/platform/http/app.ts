@@ -9,6 +9,7 @@ import { authorize, type Access, type Principal } from './access.ts';
 import { ApiError, errorBody } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import { TokenRateLimiter } from './rate-limit.ts';
+import { mapLibraryError } from './error-map.ts';
 
 export interface HttpAppOptions {
   logLevel: string;
@@ -56,7 +57,6 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
     },
-    requestIdLogLabel: 'requestId',
     bodyLimit: opts.bodyLimit,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     return503OnClosing: true,
@@ -84,7 +84,9 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
   });
 
   const limiter = new TokenRateLimiter(opts.tokenRateLimit ?? 500);
-  app.addHook('preHandler', async (req) => {
+  // Before validation, so that anonymous or unauthorized callers learn nothing
+  // about what a route would accept.
+  app.addHook('preValidation', async (req) => {
     const access = req.routeOptions.config.access;
     if (!access) return; // not-found handler
     const auth = req.headers.authorization;
@@ -105,7 +107,8 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
   });
 
   app.setErrorHandler((err: FastifyError | ApiError | Error, req, reply) => {
-    const { status, code, message, details } = classify(err);
+    const { status, code, message, details, retryAfterSeconds } = classify(err);
+    if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
     if (status >= 500) req.log.error({ err }, 'request failed');
     else req.log.info({ code, status }, message);
     if (status === 401) reply.header('www-authenticate', 'Bearer');
@@ -142,8 +145,10 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
 }
 
 /** Maps any error to a status, a stable code and a message safe for clients. */
-function classify(err: FastifyError | ApiError | Error): { status: number; code: string; message: string; details?: Record<string, unknown> } {
+function classify(err: FastifyError | ApiError | Error): { status: number; code: string; message: string; details?: Record<string, unknown>; retryAfterSeconds?: number } {
   if (err instanceof ApiError) return { status: err.status, code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
+  const mapped = mapLibraryError(err);
+  if (mapped) return mapped;
   const fe = err as FastifyError;
   if (fe.validation) return { status: 400, code: 'validation-failed', message: fe.message };
   switch (fe.code) {

@@ -6,8 +6,9 @@ import { apiTokens } from './0002-api-tokens.ts';
 import { loginFailures } from './0003-login-failures.ts';
 import { auditLog } from './0004-audit-log.ts';
 import { signingKeys } from './0005-signing-keys.ts';
+import { assertions } from './0006-assertions.ts';
 
 export const platformMigrations: ServiceMigrations = {
   service: 'platform',
-  migrations: [accountsUsers, apiTokens, loginFailures, auditLog, signingKeys],
+  migrations: [accountsUsers, apiTokens, loginFailures, auditLog, signingKeys, assertions],
 };

@@ -1,0 +1,130 @@
+// The composition root of `snapline serve`: configuration in, a listening
+// server out. Order: data folder and master key, database and migrations,
+// blobs, key custody, root authority, administrator, HTTP app, services.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import { describeConfig } from './config.ts';
+import { migrate, openDatabase, platformMigrations, type Database } from './db/index.ts';
+import { FsBlobStore } from './blobs/index.ts';
+import { KeyCustody } from './keys/index.ts';
+import { resolveToken } from './auth/index.ts';
+import { ensureRootAuthority } from './root-authority.ts';
+import { ensureAdmin, masterKeysFor, type AdminCredentials } from './bootstrap.ts';
+import { createHttpApp, type RouteInfo } from './http/app.ts';
+import { Metrics } from './http/metrics.ts';
+import type { Principal } from './http/access.ts';
+import type { PlatformContext } from './context.ts';
+import type { Service } from './services.ts';
+import { rootRoutes } from './routes/root.ts';
+import { accountRoutes } from './routes/accounts.ts';
+import { userRoutes } from './routes/users.ts';
+
+export const VERSION = '0.1.0';
+
+export interface StartOptions {
+  config: Config;
+  env: NodeJS.ProcessEnv;
+  services?: readonly Service[];
+  now?: () => Date;
+  /** Don't listen (tests use inject). */
+  listen?: boolean;
+  logStream?: NodeJS.WritableStream;
+  tokenRateLimit?: number;
+  /** An already open database (tests); opened from config.db otherwise. */
+  database?: Database;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  ctx: PlatformContext;
+  routes: RouteInfo[];
+  /** Where it listens, when it does. */
+  url?: string;
+  /** First start only: the administrator's credentials, to print once. */
+  admin?: AdminCredentials;
+  /** First start only: the generated master key file, to back up. */
+  generatedMasterKey?: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: StartOptions): Promise<RunningServer> {
+  const { config, env } = opts;
+  const now = opts.now ?? (() => new Date());
+  const services = (opts.services ?? []).filter((s) => config.only.includes(s.name));
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const { ring, generatedFile } = await masterKeysFor(config.dataDir, env, config.masterKeyFile);
+
+  const db: Database = opts.database ?? openDatabase(config.db);
+  let closed = false;
+  try {
+    // Every service's tables exist whatever this process serves: one schema.
+    await migrate(db, [platformMigrations, ...(opts.services ?? []).flatMap((s) => (s.migrations ? [s.migrations] : []))], now);
+    const blobs = await FsBlobStore.open(join(config.dataDir, 'blobs'));
+    await blobs.removeStaleUploads(24 * 3600_000);
+    const keys = new KeyCustody(db.kysely, ring, now);
+    const root = await ensureRootAuthority(db, keys, config.rootId, now);
+    const admin = await ensureAdmin(db, config.rootId, env, now());
+    const metrics = new Metrics();
+    const ctx: PlatformContext = { config, db, blobs, keys, metrics, root, now, version: VERSION };
+
+    const { app, routes } = await createHttpApp({
+      logLevel: config.logLevel,
+      bodyLimit: config.limits.jsonBodyBytes,
+      metrics,
+      version: VERSION,
+      ...(opts.logStream ? { logStream: opts.logStream } : {}),
+      ...(opts.tokenRateLimit ? { tokenRateLimit: opts.tokenRateLimit } : {}),
+      authenticate: async (token) => toHttpPrincipal(await resolveToken(db.kysely, token, now())),
+      isReady: async () => {
+        if (closed) return false;
+        await db.ping();
+        return true;
+      },
+    });
+    await rootRoutes(app, ctx);
+    await accountRoutes(app, ctx);
+    await userRoutes(app, ctx);
+    for (const s of services) await s.register(app, ctx);
+    await app.ready();
+    app.log.info({ config: describeConfig(config), services: services.map((s) => s.name), rootId: root.rootId }, 'snapline ready');
+
+    let url: string | undefined;
+    if (opts.listen !== false) {
+      await app.listen({ host: config.listen.host, port: config.listen.port });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.listen.port;
+      const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+      url = `http://${host}:${port}`;
+    }
+    return {
+      app,
+      ctx,
+      routes,
+      ...(url ? { url } : {}),
+      ...(admin ? { admin } : {}),
+      ...(generatedFile ? { generatedMasterKey: generatedFile } : {}),
+      async close() {
+        if (closed) return;
+        closed = true;
+        // Stops accepting, lets requests in flight finish, then releases the database.
+        await app.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function toHttpPrincipal(p: Awaited<ReturnType<typeof resolveToken>>): Principal {
+  return {
+    userId: String(p.userId),
+    username: p.username,
+    superuser: p.superuser,
+    grants: Object.entries(p.roles).map(([accountId, roles]) => ({ accountId, roles })),
+    tokenId: String(p.tokenId),
+  };
+}

@@ -1,0 +1,5 @@
+// The services `snapline serve` can run. Store, vault and console register
+// here as they are built (each: its migrations and routes).
+import type { Service } from './platform/services.ts';
+
+export const SERVICES_AVAILABLE: readonly Service[] = [];
