@@ -28,7 +28,7 @@ export interface TestServer {
 
 let users = 0;
 
-export async function startTestServer(engine: DatabaseEngine, opts: { services?: readonly Service[]; env?: NodeJS.ProcessEnv; now?: () => Date } = {}): Promise<TestServer> {
+export async function startTestServer(engine: DatabaseEngine, opts: { services?: readonly Service[]; env?: NodeJS.ProcessEnv; now?: () => Date; listen?: boolean } = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'snapline-server-'));
   const tdb = await createTestDatabase(engine);
   const env = { SNAPLINE_MASTER_KEY: TEST_MASTER_KEY, SNAPLINE_ADMIN_TOKEN: TEST_ADMIN_TOKEN, SNAPLINE_ROOT_ID: TEST_ROOT_ID, ...opts.env };
@@ -37,10 +37,10 @@ export async function startTestServer(engine: DatabaseEngine, opts: { services?:
   for (const name of ['root', 'store']) {
     await custody.import(name, await readFile(join(VECTORS_DIR, `keys/${name}.pkcs8.pem`)), { accountId: env.SNAPLINE_ROOT_ID });
   }
-  const config = loadConfig({ data: dataDir, db: 'sqlite:/unused' }, { ...env, SNAPLINE_LOG_LEVEL: 'silent' }, dataDir);
+  const config = loadConfig({ data: dataDir, db: 'sqlite:/unused', listen: '127.0.0.1:0' }, { ...env, SNAPLINE_LOG_LEVEL: 'silent' }, dataDir);
   let server: RunningServer;
   try {
-    server = await startServer({ config, env, database: tdb.db, listen: false, tokenRateLimit: 100_000, ...(opts.services ? { services: opts.services } : {}), ...(opts.now ? { now: opts.now } : {}) });
+    server = await startServer({ config, env, database: tdb.db, listen: opts.listen ?? false, tokenRateLimit: 100_000, ...(opts.services ? { services: opts.services } : {}), ...(opts.now ? { now: opts.now } : {}) });
   } catch (err) {
     await tdb.cleanup();
     await rm(dataDir, { recursive: true, force: true });
