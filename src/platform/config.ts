@@ -24,7 +24,7 @@ export interface Config {
   /** Where the master key comes from: the environment, a file, or generated into dataDir. */
   masterKeyFile: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  limits: { jsonBodyBytes: number; uploadBytes: number };
+  limits: { jsonBodyBytes: number; uploadBytes: number; tokenRequestsPerSecond: number };
 }
 
 export class ConfigError extends Error {
@@ -59,6 +59,7 @@ const FILE_SCHEMA = {
       properties: {
         jsonBodyBytes: { type: 'integer', minimum: 1024 },
         uploadBytes: { type: 'integer', minimum: 4096 },
+        tokenRequestsPerSecond: { type: 'integer', minimum: 1 },
       },
     },
   },
@@ -134,6 +135,9 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd = pro
   const logLevel = (levelRaw ?? 'info') as Config['logLevel'];
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new ConfigError(`SNAPLINE_LOG_LEVEL: unknown level ${JSON.stringify(logLevel)}`);
   const limits = (f['limits'] ?? {}) as Partial<Config['limits']>;
+  const [rateRaw] = pick(undefined, 'SNAPLINE_TOKEN_RATE', undefined);
+  const tokenRate = rateRaw !== undefined ? Number(rateRaw) : (limits.tokenRequestsPerSecond ?? 500);
+  if (!Number.isInteger(tokenRate) || tokenRate < 1) throw new ConfigError(`SNAPLINE_TOKEN_RATE: expected a positive integer, got ${JSON.stringify(rateRaw)}`);
   return {
     dataDir,
     listen,
@@ -143,7 +147,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd = pro
     publicUrl,
     masterKeyFile: masterFile ? resolve(cwd, masterFile) : undefined,
     logLevel,
-    limits: { jsonBodyBytes: limits.jsonBodyBytes ?? 1024 * 1024, uploadBytes: limits.uploadBytes ?? 4 * 1024 * 1024 * 1024 },
+    limits: { jsonBodyBytes: limits.jsonBodyBytes ?? 1024 * 1024, uploadBytes: limits.uploadBytes ?? 4 * 1024 * 1024 * 1024, tokenRequestsPerSecond: tokenRate },
   };
 }
 

@@ -6,6 +6,7 @@ import type { BlobStore } from './blobs/index.ts';
 import type { KeyCustody } from './keys/index.ts';
 import type { Metrics } from './http/metrics.ts';
 import type { RootAuthority } from './root-authority.ts';
+import type { PrincipalCache } from './http/principal-cache.ts';
 import { appendAudit, type AuditEvent } from './audit/index.ts';
 
 export interface PlatformContext {
@@ -17,6 +18,8 @@ export interface PlatformContext {
   readonly root: RootAuthority;
   readonly now: () => Date;
   readonly version: string;
+  /** Resolved tokens, kept a second; clear it after changing tokens or roles. */
+  readonly principals: PrincipalCache;
 }
 
 /** Records what a request changed, with who, from where and its request id. */

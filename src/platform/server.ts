@@ -14,6 +14,7 @@ import { ensureRootAuthority } from './root-authority.ts';
 import { ensureAdmin, masterKeysFor, type AdminCredentials } from './bootstrap.ts';
 import { createHttpApp, type RouteInfo } from './http/app.ts';
 import { Metrics } from './http/metrics.ts';
+import { PrincipalCache } from './http/principal-cache.ts';
 import type { Principal } from './http/access.ts';
 import type { PlatformContext } from './context.ts';
 import type { Service } from './services.ts';
@@ -67,7 +68,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     const root = await ensureRootAuthority(db, keys, config.rootId, now);
     const admin = await ensureAdmin(db, config.rootId, env, now());
     const metrics = new Metrics();
-    const ctx: PlatformContext = { config, db, blobs, keys, metrics, root, now, version: VERSION };
+    const principals = new PrincipalCache();
+    const ctx: PlatformContext = { config, db, blobs, keys, metrics, root, now, version: VERSION, principals };
 
     const { app, routes } = await createHttpApp({
       logLevel: config.logLevel,
@@ -75,8 +77,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       metrics,
       version: VERSION,
       ...(opts.logStream ? { logStream: opts.logStream } : {}),
-      ...(opts.tokenRateLimit ? { tokenRateLimit: opts.tokenRateLimit } : {}),
-      authenticate: async (token) => toHttpPrincipal(await resolveToken(db.kysely, token, now())),
+      tokenRateLimit: opts.tokenRateLimit ?? config.limits.tokenRequestsPerSecond,
+      authenticate: (token) => principals.get(token, async (t) => toHttpPrincipal(await resolveToken(db.kysely, t, now()))),
       isReady: async () => {
         if (closed) return false;
         await db.ping();

@@ -38,6 +38,7 @@ export async function resolveToken(db: Kysely<PlatformTables>, token: string, no
       'api_tokens.roles as roles',
       'api_tokens.expires_at as expiresAt',
       'api_tokens.revoked_at as revokedAt',
+      'api_tokens.last_used_at as lastUsedAt',
       'users.id as userId',
       'users.username as username',
       'users.superuser as superuser',
@@ -56,12 +57,17 @@ export async function resolveToken(db: Kysely<PlatformTables>, token: string, no
     const effective = accountRoles.filter((r) => tokenRoles.has(r));
     if (effective.length > 0) roles[accountId] = effective;
   }
-  await db
-    .updateTable('api_tokens')
-    .set({ last_used_at: nowText })
-    .where('id', '=', row.tokenId)
-    .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', toDbTime(new Date(now.getTime() - LAST_USED_RESOLUTION_MS)))]))
-    .execute();
+  // A write per request would serialize every request on the database's write
+  // lock; the stored time is refreshed only when it is older than the resolution.
+  const staleBefore = toDbTime(new Date(now.getTime() - LAST_USED_RESOLUTION_MS));
+  if (row.lastUsedAt === null || row.lastUsedAt < staleBefore) {
+    await db
+      .updateTable('api_tokens')
+      .set({ last_used_at: nowText })
+      .where('id', '=', row.tokenId)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', staleBefore)]))
+      .execute();
+  }
   return {
     userId: row.userId,
     username: row.username,

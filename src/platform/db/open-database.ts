@@ -96,9 +96,39 @@ function sqliteDialect(path: string, options: OpenDatabaseOptions): Dialect {
       // default): a commit survives power loss, which the signing logs need.
       if (!memory) db.pragma('journal_mode = WAL');
       db.pragma('foreign_keys = ON');
-      return db;
+      return cachingStatements(db);
     },
   });
+}
+
+/** How many prepared statements a SQLite connection keeps. */
+const STATEMENT_CACHE_SIZE = 512;
+
+/**
+ * Kysely prepares every query anew; preparing costs about as much as running
+ * a simple query, so prepared statements are kept by SQL text (least recently
+ * used dropped first). Safe because Kysely runs one query at a time on the
+ * single SQLite connection.
+ */
+function cachingStatements(db: BetterSqlite3.Database): { prepare(sql: string): BetterSqlite3.Statement; close(): void } {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    prepare(sql: string) {
+      let stmt = cache.get(sql);
+      if (stmt) {
+        cache.delete(sql);
+      } else {
+        stmt = db.prepare(sql);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(sql, stmt);
+      return stmt;
+    },
+    close() {
+      cache.clear();
+      db.close();
+    },
+  };
 }
 
 // int8 (OID 20) arrives from pg as a string; ids and counts are far below

@@ -146,6 +146,7 @@ export async function userRoutes(app: FastifyInstance, ctx: PlatformContext): Pr
         for (const r of current) if (!roles.includes(r)) await revokeRole(trx, { userId: user.id, accountId: account, role: r });
         for (const r of roles) if (!current.includes(r)) await grantRole(trx, { userId: user.id, accountId: account, role: r }, now);
       });
+      ctx.principals.clear();
       await auditRequest(ctx, req, { action: 'account.members.set', target: username, accountId: account, details: { roles } });
       return { username, account, roles };
     },
@@ -210,6 +211,7 @@ export async function userRoutes(app: FastifyInstance, ctx: PlatformContext): Pr
       const own = (await listApiTokens(db, Number(p.userId))).some((t) => t.id === id);
       if (!own && !p.superuser) throw new ApiError('not-found', `no token ${id}`);
       const token = await revokeApiToken(db, id, ctx.now());
+      ctx.principals.clear();
       await auditRequest(ctx, req, { action: 'token.revoke', target: String(id), accountId: token.accountId });
       return { token };
     },

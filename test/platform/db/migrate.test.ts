@@ -53,7 +53,7 @@ forEachEngine(
   async (db) => {
     const applied = await migrate(db, [platformMigrations]);
     assert.deepEqual(applied.map((a) => `${a.service}/${a.name}`), platformNames);
-    assert.deepEqual(await tables(db), ['accounts', 'api_tokens', 'audit_log', 'login_failures', 'memberships', 'signing_keys', MIGRATIONS_TABLE, 'users']);
+    assert.deepEqual(await tables(db), ['accounts', 'api_tokens', 'assertions', 'audit_log', 'login_failures', 'memberships', 'signing_keys', MIGRATIONS_TABLE, 'users']);
     assert.deepEqual(await ledger(db), platformNames);
     assert.deepEqual(await migrate(db, [platformMigrations]), [], 'a second run has nothing to do');
   },
