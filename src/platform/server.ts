@@ -68,6 +68,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     const root = await ensureRootAuthority(db, keys, config.rootId, now);
     const admin = await ensureAdmin(db, config.rootId, env, now());
     const metrics = new Metrics();
+    metrics.watchPool(() => db.poolStats());
     const principals = new PrincipalCache();
     const ctx: PlatformContext = { config, db, blobs, keys, metrics, root, now, version: VERSION, principals };
 

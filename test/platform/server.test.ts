@@ -119,12 +119,19 @@ for (const engine of ENGINES) {
       assert.equal((await s.request('GET', '/api/accounts/acme/audit', { token: viewer })).status, 403);
     });
 
+    await t.test('request size limits per route', async () => {
+      const huge = await s.request('POST', '/api/login', { body: { username: 'x', password: 'p'.repeat(8000) } });
+      assert.equal(huge.status, 413);
+      assert.equal(huge.json().error.code, 'payload-too-large');
+    });
+
     await t.test('health, readiness and metrics', async () => {
       assert.equal((await s.request('GET', '/healthz')).status, 200);
       assert.equal((await s.request('GET', '/readyz')).json().status, 'ready');
       const metrics = await s.request('GET', '/metrics', { token: admin });
       assert.match(metrics.body, /snapline_signatures_total\{type="account"\} 2/);
       assert.match(metrics.body, /snapline_http_requests_total\{route="\/api\/accounts",method="POST",status="201"\}/);
+      if (engine === 'postgres') assert.match(metrics.body, /snapline_db_pool_connections\{state="total"\} [1-9]/);
     });
   });
 }

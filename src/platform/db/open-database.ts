@@ -22,6 +22,8 @@ export interface Database<T = PlatformTables> {
   transaction<R>(fn: (trx: Transaction<T>) => Promise<R>): Promise<R>;
   /** Runs a trivial query; rejects when the database is unreachable (readiness checks). */
   ping(): Promise<void>;
+  /** Connection pool counts (PostgreSQL); SQLite has one connection and no pool. */
+  poolStats(): { total: number; idle: number; waiting: number } | undefined;
   close(): Promise<void>;
 }
 
@@ -62,7 +64,13 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /** Opens (and for SQLite creates) the database at `url`. Run `migrate` before use. */
 export function openDatabase<T = PlatformTables>(url: string, options: OpenDatabaseOptions = {}): Database<T> {
   const location = parseDatabaseUrl(url);
-  const dialect = location.engine === 'sqlite' ? sqliteDialect(location.path, options) : postgresDialect(location.url, options);
+  let pool: pg.Pool | undefined;
+  const dialect =
+    location.engine === 'sqlite'
+      ? sqliteDialect(location.path, options)
+      : postgresDialect(location.url, options, (p) => {
+          pool = p;
+        });
   const engine = location.engine;
   const kysely = new Kysely<T>({ dialect: translating(dialect, engine) });
   return {
@@ -72,6 +80,7 @@ export function openDatabase<T = PlatformTables>(url: string, options: OpenDatab
     ping: async () => {
       await sql`select 1`.execute(kysely);
     },
+    poolStats: () => (pool ? { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } : undefined),
     close: () => kysely.destroy(),
   };
 }
@@ -139,7 +148,7 @@ const pgTypes = {
     oid === INT8_OID && format !== 'binary' ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
 };
 
-function postgresDialect(url: string, options: OpenDatabaseOptions): Dialect {
+function postgresDialect(url: string, options: OpenDatabaseOptions, onPool: (pool: pg.Pool) => void): Dialect {
   const { schema } = options;
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new DatabaseError('db-url-invalid', `invalid schema name ${JSON.stringify(schema)}`);
@@ -153,5 +162,6 @@ function postgresDialect(url: string, options: OpenDatabaseOptions): Dialect {
   });
   // Without a listener, an idle connection's error (server restart) would crash the process.
   pool.on('error', (err) => options.onPoolError?.(err));
+  onPool(pool);
   return new PostgresDialect({ pool });
 }

@@ -24,14 +24,29 @@ export class Metrics {
     labelNames: ['type'] as const,
     registers: [this.registry],
   });
-  readonly dbPool = new Gauge({
-    name: 'snapline_db_pool_connections',
-    help: 'Database pool connections by state (PostgreSQL only)',
-    labelNames: ['state'] as const,
-    registers: [this.registry],
-  });
+  private poolStats: () => { total: number; idle: number; waiting: number } | undefined = () => undefined;
+  readonly dbPool: Gauge<'state'>;
 
   constructor(opts: { defaults?: boolean } = {}) {
     if (opts.defaults !== false) collectDefaultMetrics({ register: this.registry, prefix: 'snapline_' });
+    const readPool = () => this.poolStats();
+    this.dbPool = new Gauge({
+      name: 'snapline_db_pool_connections',
+      help: 'Database pool connections by state: total, idle, waiting clients (PostgreSQL only)',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect() {
+        const s = readPool();
+        if (!s) return;
+        this.set({ state: 'total' }, s.total);
+        this.set({ state: 'idle' }, s.idle);
+        this.set({ state: 'waiting' }, s.waiting);
+      },
+    });
+  }
+
+  /** Where the pool gauge reads its values at each scrape. */
+  watchPool(stats: () => { total: number; idle: number; waiting: number } | undefined): void {
+    this.poolStats = stats;
   }
 }

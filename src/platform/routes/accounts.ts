@@ -64,6 +64,7 @@ export async function accountRoutes(app: FastifyInstance, ctx: PlatformContext):
   app.post(
     '/api/accounts',
     {
+      bodyLimit: 16 * 1024,
       config: { access: { kind: 'superuser' } },
       schema: {
         tags: ['accounts'],
@@ -128,6 +129,7 @@ export async function accountRoutes(app: FastifyInstance, ctx: PlatformContext):
   app.post(
     '/api/accounts/:account/account-keys',
     {
+      bodyLimit: 128 * 1024,
       config: { access: { kind: 'account', roles: ['admin'], account: accountParam } },
       schema: {
         tags: ['accounts'],

@@ -51,6 +51,7 @@ export async function userRoutes(app: FastifyInstance, ctx: PlatformContext): Pr
   app.post(
     '/api/login',
     {
+      bodyLimit: 4 * 1024,
       config: { access: { kind: 'public' } },
       schema: {
         tags: ['auth'],
@@ -102,6 +103,7 @@ export async function userRoutes(app: FastifyInstance, ctx: PlatformContext): Pr
   app.post(
     '/api/users',
     {
+      bodyLimit: 16 * 1024,
       config: { access: { kind: 'superuser' } },
       schema: {
         tags: ['users'],
@@ -126,6 +128,7 @@ export async function userRoutes(app: FastifyInstance, ctx: PlatformContext): Pr
   app.put(
     '/api/accounts/:account/members/:username',
     {
+      bodyLimit: 16 * 1024,
       config: { access: { kind: 'account', roles: ['admin'], account: accountParam } },
       schema: {
         tags: ['accounts'],
@@ -164,6 +167,7 @@ export async function userRoutes(app: FastifyInstance, ctx: PlatformContext): Pr
   app.post(
     '/api/tokens',
     {
+      bodyLimit: 16 * 1024,
       config: { access: { kind: 'authenticated' } },
       schema: {
         tags: ['auth'],
