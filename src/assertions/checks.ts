@@ -70,7 +70,6 @@ export function checkUint(h: Headers, name: string): number {
   return Number(n);
 }
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|([+-])(\d{2}):(\d{2}))$/;
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -79,28 +78,56 @@ function daysIn(year: number, month: number): number {
   return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
 }
 
-/** Parses an RFC 3339 date as Go's time.Parse(time.RFC3339) does; undefined if invalid. */
+/** Reads `n` ASCII digits at `at`; -1 if any is not a digit. */
+function digits(s: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * Parses an RFC 3339 date as Go's time.Parse(time.RFC3339) does; undefined if
+ * invalid. Hand-scanned rather than a regular expression: every assertion has
+ * a few dates, and this is on the decoding path of every one.
+ */
 export function parseRFC3339(s: string): Date | undefined {
-  const m = RFC3339.exec(s);
-  if (!m) return undefined;
-  const year = +m[1]!;
-  const month = +m[2]!;
-  const day = +m[3]!;
-  const hour = +m[4]!;
-  const min = +m[5]!;
-  const sec = +m[6]!;
-  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || min > 59 || sec > 59) return undefined;
+  // YYYY-MM-DDThh:mm:ss[.frac](Z|±hh:mm)
+  if (s.length < 20 || s[4] !== '-' || s[7] !== '-' || s[10] !== 'T' || s[13] !== ':' || s[16] !== ':') return undefined;
+  const year = digits(s, 0, 4);
+  const month = digits(s, 5, 2);
+  const day = digits(s, 8, 2);
+  const hour = digits(s, 11, 2);
+  const min = digits(s, 14, 2);
+  const sec = digits(s, 17, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour < 0 || hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 59) {
+    return undefined;
+  }
+  let i = 19;
+  let fracMs = 0;
+  if (s[i] === '.') {
+    const start = ++i;
+    while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
+    if (i === start) return undefined;
+    fracMs = Math.floor(Number(`0.${s.slice(start, i)}`) * 1000);
+  }
+  let offset = 0;
+  if (s[i] === 'Z' && i + 1 === s.length) {
+    // UTC
+  } else if ((s[i] === '+' || s[i] === '-') && i + 6 === s.length && s[i + 3] === ':') {
+    const offH = digits(s, i + 1, 2);
+    const offM = digits(s, i + 4, 2);
+    if (offH < 0 || offM < 0 || offH > 23 || offM > 59) return undefined;
+    offset = (offH * 60 + offM) * 60_000 * (s[i] === '+' ? -1 : 1);
+  } else {
+    return undefined;
+  }
   let ms = Date.UTC(year, month - 1, day, hour, min, sec);
   if (year < 100) ms = new Date(ms).setUTCFullYear(year);
-  if (m[7]) ms += Math.floor(Number(`0${m[7]}`) * 1000);
-  if (m[8] !== 'Z') {
-    const offH = +m[10]!;
-    const offM = +m[11]!;
-    if (offH > 23 || offM > 59) return undefined;
-    const offset = (offH * 60 + offM) * 60_000;
-    ms += m[9] === '+' ? -offset : offset;
-  }
-  return new Date(ms);
+  return new Date(ms + fracMs + offset);
 }
 
 /** Go's RFC 3339 rendering of a time in UTC, fractional seconds dropped (what snapd writes). */
@@ -124,7 +151,8 @@ export function checkOptionalRFC3339Date(h: Headers, name: string, what: What = 
   return d;
 }
 
-const BASE64URL_CHAR = /[A-Za-z0-9_-]/;
+const BASE64URL_ALPHABET = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_') BASE64URL_ALPHABET[c.charCodeAt(0)] = 1;
 
 /**
  * Decodes unpadded base64url as Go's base64.RawURLEncoding does: line breaks
@@ -133,15 +161,19 @@ const BASE64URL_CHAR = /[A-Za-z0-9_-]/;
 export function decodeRawBase64Url(s: string): Buffer | string {
   let n = 0;
   let last = -1;
+  let breaks = false;
   for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (c === '\n' || c === '\r') continue;
-    if (!BASE64URL_CHAR.test(c)) return `illegal base64 data at input byte ${i}`;
+    const c = s.charCodeAt(i);
+    if (c === 10 || c === 13) {
+      breaks = true;
+      continue;
+    }
+    if (c >= 128 || BASE64URL_ALPHABET[c] !== 1) return `illegal base64 data at input byte ${i}`;
     n++;
     last = i;
   }
   if (n % 4 === 1) return `illegal base64 data at input byte ${last}`;
-  return Buffer.from(s.replace(/[\r\n]/g, ''), 'base64url');
+  return Buffer.from(breaks ? s.replace(/[\r\n]/g, '') : s, 'base64url');
 }
 
 /** A SHA3-384 digest header: base64url without padding of 48 bytes. */
