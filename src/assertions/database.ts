@@ -306,8 +306,23 @@ export class TrustDatabase implements ConsistencyView {
    * present at the same revision are skipped. Returns what was added.
    */
   addBatch(assertions: readonly Assertion[]): Assertion[] {
-    const pending = assertions.filter((a, i) => assertions.findIndex((b) => sameRef(a, b) && b.revision === a.revision) === i);
+    const unique = assertions.filter((a, i) => assertions.findIndex((b) => sameRef(a, b) && b.revision === a.revision) === i);
     const added: Assertion[] = [];
+    this.inDependencyOrder(unique, (a) => {
+      if (this.has(a)) return;
+      this.add(a);
+      added.push(a);
+    });
+    return added;
+  }
+
+  /**
+   * Calls `visit` on each assertion once its signing key and prerequisites are
+   * no longer waiting among the others; then on what is left (it waits on
+   * something missing, and visiting it reports exactly what).
+   */
+  private inDependencyOrder(assertions: readonly Assertion[], visit: (a: Assertion) => void): void {
+    const pending = [...assertions];
     let progress = true;
     while (pending.length > 0 && progress) {
       progress = false;
@@ -316,14 +331,10 @@ export class TrustDatabase implements ConsistencyView {
         if (!this.ready(a, pending)) continue;
         pending.splice(i--, 1);
         progress = true;
-        if (this.has(a)) continue;
-        this.add(a);
-        added.push(a);
+        visit(a);
       }
     }
-    // What is left waits on something missing: adding it reports exactly what.
-    for (const a of pending) if (!this.has(a)) this.add(a);
-    return added;
+    for (const a of pending) visit(a);
   }
 
   /**
@@ -348,19 +359,7 @@ export class TrustDatabase implements ConsistencyView {
         outcome.set(a, err);
       }
     };
-    const pending = [...assertions];
-    let progress = true;
-    while (pending.length > 0 && progress) {
-      progress = false;
-      for (let i = 0; i < pending.length; i++) {
-        const a = pending[i]!;
-        if (!this.ready(a, pending)) continue;
-        pending.splice(i--, 1);
-        progress = true;
-        attempt(a);
-      }
-    }
-    for (const a of pending) attempt(a);
+    this.inDependencyOrder(assertions, attempt);
     return assertions.map((assertion) => {
       const error = outcome.get(assertion);
       return error ? { assertion, error } : { assertion };

@@ -3,13 +3,13 @@
 import type { AssertionType } from '../assertion.ts';
 import { HeaderError } from '../errors.ts';
 import { checkDigest, checkRFC3339Date, checkStringMatches } from '../checks.ts';
-import { isHeaderList, isHeaderMap, type HeaderMap, type HeaderValue } from '../headers.ts';
+import type { HeaderMap, HeaderValue } from '../headers.ts';
 import { SNAP_ID, SYSTEM_LABEL } from '../names.ts';
 import { checkModelHeader } from './model.ts';
 import { goQuote } from './go-strconv.ts';
 import { checkAuthorityMatchesBrand } from './repair.ts';
 import { checkSnapRevision } from './snap-declaration.ts';
-import { checkSnapEntryName } from './validation-set.ts';
+import { checkSnapEntryName, checkUniqueSnapList } from './validation-set.ts';
 
 export interface PreseedSnap {
   readonly name: string;
@@ -39,26 +39,7 @@ function checkSnap(snap: HeaderMap): PreseedSnap {
 }
 
 function checkSnaps(value: HeaderValue): PreseedSnap[] {
-  const wrong = () => new HeaderError('"snaps" header must be a list of maps');
-  if (!isHeaderList(value)) throw wrong();
-  const names = new Set<string>();
-  const ids = new Map<string, string>();
-  return value.map((entry) => {
-    if (!isHeaderMap(entry)) throw wrong();
-    const snap = checkSnap(entry);
-    if (names.has(snap.name)) throw new HeaderError(`cannot list the same snap ${goQuote(snap.name)} multiple times`);
-    names.add(snap.name);
-    if (snap.snapId !== '') {
-      const other = ids.get(snap.snapId);
-      if (other !== undefined) {
-        throw new HeaderError(
-          `cannot specify the same snap id ${goQuote(snap.snapId)} multiple times, specified for snaps ${goQuote(other)} and ${goQuote(snap.name)}`,
-        );
-      }
-      ids.set(snap.snapId, snap.name);
-    }
-    return snap;
-  });
+  return checkUniqueSnapList(value, checkSnap);
 }
 
 export const PreseedType: AssertionType<PreseedData> = {

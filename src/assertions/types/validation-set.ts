@@ -58,7 +58,11 @@ function checkSnap(snap: HeaderMap): ValidationSetSnap {
   return { name, snapId, presence: (presence || 'required') as ValidationSetPresence, revision };
 }
 
-function checkSnaps(value: HeaderValue): ValidationSetSnap[] {
+/**
+ * A "snaps" list of maps whose names, and snap ids when given, are unique
+ * (validation-set and preseed share snapd's rules and messages).
+ */
+export function checkUniqueSnapList<T extends { name: string; snapId: string }>(value: HeaderValue, checkSnap: (entry: HeaderMap) => T): T[] {
   const wrong = () => new HeaderError('"snaps" header must be a list of maps');
   if (!isHeaderList(value)) throw wrong();
   const names = new Set<string>();
@@ -68,15 +72,21 @@ function checkSnaps(value: HeaderValue): ValidationSetSnap[] {
     const snap = checkSnap(entry);
     if (names.has(snap.name)) throw new HeaderError(`cannot list the same snap ${goQuote(snap.name)} multiple times`);
     names.add(snap.name);
-    const other = ids.get(snap.snapId);
-    if (other !== undefined) {
-      throw new HeaderError(
-        `cannot specify the same snap id ${goQuote(snap.snapId)} multiple times, specified for snaps ${goQuote(other)} and ${goQuote(snap.name)}`,
-      );
+    if (snap.snapId !== '') {
+      const other = ids.get(snap.snapId);
+      if (other !== undefined) {
+        throw new HeaderError(
+          `cannot specify the same snap id ${goQuote(snap.snapId)} multiple times, specified for snaps ${goQuote(other)} and ${goQuote(snap.name)}`,
+        );
+      }
+      ids.set(snap.snapId, snap.name);
     }
-    ids.set(snap.snapId, snap.name);
     return snap;
   });
+}
+
+function checkSnaps(value: HeaderValue): ValidationSetSnap[] {
+  return checkUniqueSnapList(value, checkSnap);
 }
 
 export const ValidationSetType: AssertionType<ValidationSetData> = {
