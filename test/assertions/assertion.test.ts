@@ -13,71 +13,12 @@ import {
   type Assertion,
 } from '../../src/assertions/index.ts';
 import { vectorBytes, vectorKey } from '../helpers/vectors.ts';
+import { WORKED_EXAMPLE_CONTENT_HEAD, WORKED_EXAMPLE_INPUT } from '../helpers/worked-example.ts';
 
 const WHEN = new Date('2026-01-01T00:00:00Z');
 
-/** The JSON input of the protocol doc's worked example (1.11), signed there by the real `snap sign`. */
-const WORKED_EXAMPLE = {
-  type: 'model',
-  'authority-id': 'acme',
-  series: '16',
-  'brand-id': 'acme',
-  model: 'acme-gadget-20',
-  'display-name': 'Acme Gadget 20',
-  architecture: 'amd64',
-  base: 'core20',
-  grade: 'signed',
-  'serial-authority': ['acme'],
-  snaps: [
-    { name: 'pc', type: 'gadget', id: 'UqFziVZDHLSyO3TqSWgNBoAdHbLI4dAH', 'default-channel': '20/stable' },
-    { name: 'pc-kernel', type: 'kernel', id: 'pYVQrBcKmBa0mZ4CCN7ExT6jH8rY1hza', 'default-channel': '20/stable' },
-    { name: 'core20', type: 'base', id: 'DLqre5XGLbDqg9jPtiAhRRjDuPVa5X1q', 'default-channel': 'latest/stable' },
-    { name: 'snapd', type: 'snapd', id: 'PMrrV4ml8uWuEUDBT8dSGnKUYbevVhc4', 'default-channel': 'latest/stable' },
-    { name: 'hello-world', id: 'buPKUD3TKqCOgLEjjHx5kSiCpIs5cMuQ', presence: 'optional', modes: ['run'] },
-  ],
-  timestamp: '2024-01-15T10:00:00Z',
-};
-
-const WORKED_EXAMPLE_CONTENT = `type: model
-authority-id: acme
-series: 16
-brand-id: acme
-model: acme-gadget-20
-architecture: amd64
-base: core20
-display-name: Acme Gadget 20
-grade: signed
-serial-authority:
-  - acme
-snaps:
-  -
-    default-channel: 20/stable
-    id: UqFziVZDHLSyO3TqSWgNBoAdHbLI4dAH
-    name: pc
-    type: gadget
-  -
-    default-channel: 20/stable
-    id: pYVQrBcKmBa0mZ4CCN7ExT6jH8rY1hza
-    name: pc-kernel
-    type: kernel
-  -
-    default-channel: latest/stable
-    id: DLqre5XGLbDqg9jPtiAhRRjDuPVa5X1q
-    name: core20
-    type: base
-  -
-    default-channel: latest/stable
-    id: PMrrV4ml8uWuEUDBT8dSGnKUYbevVhc4
-    name: snapd
-    type: snapd
-  -
-    id: buPKUD3TKqCOgLEjjHx5kSiCpIs5cMuQ
-    modes:
-      - run
-    name: hello-world
-    presence: optional
-timestamp: 2024-01-15T10:00:00Z
-sign-key-sha3-384: 0-aLaeZhMfWmDiQuPjdktEGE-PM1OwWXdOIftxZiVHRc6ZK5b9IH0wWbfUo2pYTK`;
+const WORKED_EXAMPLE = WORKED_EXAMPLE_INPUT;
+const WORKED_EXAMPLE_CONTENT = `${WORKED_EXAMPLE_CONTENT_HEAD}sign-key-sha3-384: 0-aLaeZhMfWmDiQuPjdktEGE-PM1OwWXdOIftxZiVHRc6ZK5b9IH0wWbfUo2pYTK`;
 
 test('content is laid out byte for byte as `snap sign` lays it out', () => {
   const { content } = buildContent(ModelType, { headers: WORKED_EXAMPLE }, '0-aLaeZhMfWmDiQuPjdktEGE-PM1OwWXdOIftxZiVHRc6ZK5b9IH0wWbfUo2pYTK');

@@ -65,6 +65,7 @@ import { fileURLToPath } from 'node:url';
 import { PublicKey, assertionType, decode, decodeStream, type Assertion } from '../../src/assertions/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import { GpgHome, pemFromGpgExport, privateKeyFromGpgExport, packageVersion, parseRsaSecretKeyPacket, readPackets, toolVersion, which } from './helpers/gpg.ts';
+import { WORKED_EXAMPLE_CONTENT_HEAD } from '../helpers/worked-example.ts';
 
 const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const KEY_NAME = 'acme-models';
@@ -247,46 +248,7 @@ const MODEL_CORE20 = {
 };
 
 /** The content protocol doc 1.11 shows for MODEL_CORE20, minus the sign-key line. */
-const MODEL_CORE20_TEXT = `type: model
-authority-id: acme
-series: 16
-brand-id: acme
-model: acme-gadget-20
-architecture: amd64
-base: core20
-display-name: Acme Gadget 20
-grade: signed
-serial-authority:
-  - acme
-snaps:
-  -
-    default-channel: 20/stable
-    id: UqFziVZDHLSyO3TqSWgNBoAdHbLI4dAH
-    name: pc
-    type: gadget
-  -
-    default-channel: 20/stable
-    id: pYVQrBcKmBa0mZ4CCN7ExT6jH8rY1hza
-    name: pc-kernel
-    type: kernel
-  -
-    default-channel: latest/stable
-    id: DLqre5XGLbDqg9jPtiAhRRjDuPVa5X1q
-    name: core20
-    type: base
-  -
-    default-channel: latest/stable
-    id: PMrrV4ml8uWuEUDBT8dSGnKUYbevVhc4
-    name: snapd
-    type: snapd
-  -
-    id: buPKUD3TKqCOgLEjjHx5kSiCpIs5cMuQ
-    modes:
-      - run
-    name: hello-world
-    presence: optional
-timestamp: 2024-01-15T10:00:00Z
-`;
+const MODEL_CORE20_TEXT = WORKED_EXAMPLE_CONTENT_HEAD;
 
 const MODEL_CORE20_BODY = {
   ...MODEL_CORE20,
