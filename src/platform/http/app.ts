@@ -46,6 +46,11 @@ export interface RouteInfo {
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
+/** The admin and publisher API: `/api/...`, except snapd's `/api/v1/snaps/...` and the docs. */
+function isAdminApi(url: string): boolean {
+  return url.startsWith('/api/') && !url.startsWith('/api/v1/snaps/') && !url.startsWith('/api/docs');
+}
+
 export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
   const app = Fastify({
     logger: {
@@ -79,6 +84,11 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
     if (!config.access) throw new Error(`route ${methods.join(',')} ${route.url} declares no access: every route must say who may call it`);
     if (methods.some((m) => BODY_METHODS.has(m)) && !route.schema?.body && !config.rawBody) {
       throw new Error(`route ${methods.join(',')} ${route.url} takes a body but declares no JSON schema for it`);
+    }
+    // The admin API takes no query parameter it does not declare. (snapd-facing
+    // routes stay lenient: snapd sends parameters a store may ignore.)
+    if (isAdminApi(route.url) && !route.schema?.querystring) {
+      route.schema = { ...route.schema, querystring: { type: 'object', additionalProperties: false, properties: {} } };
     }
     for (const m of methods) if (m !== 'HEAD') routes.push({ method: m, url: route.url, access: config.access });
   });

@@ -83,6 +83,9 @@ test('bad input gets a stable code and no internals', async () => {
   assert.equal(big.json().error.code, 'payload-too-large');
   const media = await a.inject({ method: 'POST', url: '/api/accounts/acme/things', payload: 'x', headers: { ...h, 'content-type': 'text/plain' } });
   assert.equal(media.statusCode, 415);
+  const unknownQuery = await a.inject({ method: 'GET', url: '/api/boom?debug=1' });
+  assert.equal(unknownQuery.statusCode, 400);
+  assert.equal(unknownQuery.json().error.code, 'validation-failed');
   const boom = await a.inject({ method: 'GET', url: '/api/boom' });
   assert.equal(boom.statusCode, 500);
   assert.doesNotMatch(boom.body, /secret internals|at /);
