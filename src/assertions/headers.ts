@@ -12,8 +12,9 @@ export interface HeaderMap {
 export const MAX_HEADER_NESTING = 64;
 
 const HEADER_NAME = /^[a-z](?:-?[a-z0-9])*$/;
-const COMMON_PREFIX = '  ';
-const MULTILINE_PREFIX = '    ';
+/** Indentation of a nested entry, and of the lines of a multi-line string, past the base. */
+const NESTED_INDENT = 2;
+const MULTILINE_INDENT = 4;
 const LIST_PREFIX = '  -';
 
 export function isValidHeaderName(name: string): boolean {
@@ -39,6 +40,12 @@ function spaces(n: number): string {
  * Header names cannot be `__proto__`, and every lookup of a name that may be
  * absent goes through Object.hasOwn, so inherited properties never leak in.
  */
+const listIntroCache: string[] = [];
+/** `n` spaces and the list intro "  -", cached like spaces(). */
+function listIntro(n: number): string {
+  return (listIntroCache[n] ??= spaces(n) + LIST_PREFIX);
+}
+
 function newMap(): Record<string, HeaderValue> {
   return {};
 }
@@ -71,7 +78,7 @@ function parseEntry(cur: Cursor, consumed: number, base: number, depth: number):
   if (consumed === entry.length) {
     if (depth >= MAX_HEADER_NESTING) throw new HeaderError(`header nesting deeper than ${MAX_HEADER_NESTING} levels`);
     const next = cur.lines[cur.i];
-    const basePrefix = spaces(base) + COMMON_PREFIX;
+    const basePrefix = spaces(base + NESTED_INDENT);
     if (next !== undefined && next.startsWith(basePrefix)) {
       const rest = next.slice(basePrefix.length);
       if (rest.startsWith('-')) return parseList(cur, base, depth + 1);
@@ -86,7 +93,7 @@ function parseEntry(cur: Cursor, consumed: number, base: number, depth: number):
 }
 
 function parseMultiline(cur: Cursor, base: number): string {
-  const prefix = spaces(base) + MULTILINE_PREFIX;
+  const prefix = spaces(base + MULTILINE_INDENT);
   const first = cur.i;
   while (cur.i < cur.lines.length && cur.lines[cur.i]!.startsWith(prefix)) cur.i++;
   if (cur.i === first) {
@@ -102,7 +109,7 @@ function parseMultiline(cur: Cursor, base: number): string {
 
 function parseList(cur: Cursor, base: number, depth: number): HeaderValue[] {
   const list: HeaderValue[] = [];
-  const prefix = spaces(base) + LIST_PREFIX;
+  const prefix = listIntro(base);
   while (cur.i < cur.lines.length && cur.lines[cur.i]!.startsWith(prefix)) {
     list.push(parseEntry(cur, prefix.length, base + LIST_PREFIX.length - 1, depth));
   }
@@ -111,7 +118,7 @@ function parseList(cur: Cursor, base: number, depth: number): HeaderValue[] {
 
 function parseMap(cur: Cursor, base: number, depth: number): HeaderMap {
   const map = newMap();
-  const prefix = spaces(base) + COMMON_PREFIX;
+  const prefix = spaces(base + NESTED_INDENT);
   while (cur.i < cur.lines.length && cur.lines[cur.i]!.startsWith(prefix)) {
     const entry = cur.lines[cur.i]!.slice(prefix.length);
     const colon = entry.indexOf(':');
@@ -132,7 +139,7 @@ function parseMap(cur: Cursor, base: number, depth: number): HeaderMap {
 export function appendEntry(out: string[], intro: string, value: HeaderValue, base: number): void {
   if (typeof value === 'string') {
     if (value.includes('\n')) {
-      const prefix = spaces(base) + MULTILINE_PREFIX;
+      const prefix = spaces(base + MULTILINE_INDENT);
       out.push(`\n${intro}\n${prefix}${value.replaceAll('\n', '\n' + prefix)}`);
     } else {
       out.push(`\n${intro} ${value}`);
@@ -142,14 +149,14 @@ export function appendEntry(out: string[], intro: string, value: HeaderValue, ba
   if (isHeaderList(value)) {
     if (value.length === 0) return;
     out.push(`\n${intro}`);
-    const prefix = spaces(base) + LIST_PREFIX;
+    const prefix = listIntro(base);
     for (const elem of value) appendEntry(out, prefix, elem, base + LIST_PREFIX.length - 1);
     return;
   }
   const keys = Object.keys(value).sort(compareBytes);
   if (keys.length === 0) return;
   out.push(`\n${intro}`);
-  const prefix = spaces(base) + COMMON_PREFIX;
+  const prefix = spaces(base + NESTED_INDENT);
   for (const key of keys) appendEntry(out, `${prefix}${key}:`, value[key]!, prefix.length);
 }
 
