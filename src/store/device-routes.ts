@@ -1,0 +1,411 @@
+// The snapd-facing API (protocol section 6), at the server root so that a
+// Snapline URL works as snapd's store base URL. Every route is public and
+// does its own checks: device sessions, and visibility of private snaps.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { assertionType, encodeStream, MEDIA_TYPE, SNAP_SERIES, type Assertion } from '../assertions/index.ts';
+import { findAssertion, signingChain } from '../platform/assertions/index.ts';
+import { platformView } from '../platform/db/index.ts';
+import type { PlatformContext } from '../platform/context.ts';
+import type { ErrorFormatter } from '../platform/http/app.ts';
+import { ApiError } from '../platform/http/errors.ts';
+import { ChannelError, RISKS } from '../channel/channel.ts';
+import { availableReleases, parseStoreChannel, resolveChannel, type Release } from './channels.ts';
+import { releasesOf, revisionByDigest, revisionsByKeys, snapById, toSnap, type Revision, type Snap, type StoreDb } from './repo.ts';
+import { issueNonce, openSession, requestSession, SessionError, type DeviceSession } from './sessions.ts';
+import { snapObject } from './snap-object.ts';
+import { header, pickVisible, visible, type Catalog } from './visibility.ts';
+
+/** snapd's error shape: {"error-list":[{code,message}]}, Content-Type exactly application/json. */
+export const snapdError: ErrorFormatter = (reply, status, code, message) => {
+  if (status === 401) reply.header('www-authenticate', 'Macaroon refresh_device_session=1');
+  void reply.status(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify({ 'error-list': [{ code, message }] })));
+};
+
+const PUBLIC = { kind: 'public' } as const;
+const SNAPD = { access: PUBLIC, formatError: snapdError };
+
+/** Types the assertions endpoint serves (no device identities). */
+const SERVED_TYPES = new Set(['account', 'account-key', 'snap-declaration', 'snap-revision', 'snap-developer', 'store', 'validation-set', 'model', 'base-declaration']);
+
+function json(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  // A Buffer: fastify would add "; charset=utf-8" to a string, which snapd refuses for find and assertion errors.
+  return reply.status(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify(body)));
+}
+
+interface DeviceRequest {
+  session: DeviceSession | undefined;
+  storeId: string | undefined;
+  seen: string[];
+  arch: string;
+  series: string;
+}
+
+interface Action {
+  action?: string;
+  'instance-key'?: string;
+  name?: string;
+  'snap-id'?: string;
+  channel?: string;
+  revision?: number;
+  key?: string;
+  assertions?: { type?: string; 'primary-key'?: string[]; 'sequence-key'?: string[]; sequence?: number; 'if-newer-than'?: number }[];
+}
+
+interface ContextEntry {
+  'snap-id'?: string;
+  'instance-key'?: string;
+  revision?: number;
+  'tracking-channel'?: string;
+}
+
+const err = (code: string, message: string, extra?: unknown) => ({ code, message, ...(extra ? { extra } : {}) });
+
+export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, db: StoreDb, catalog: Catalog): Promise<void> {
+  const publicUrl = ctx.config.publicUrl;
+
+  async function device(req: FastifyRequest): Promise<DeviceRequest> {
+    let session: DeviceSession | undefined;
+    try {
+      session = await requestSession(db, req, ctx.now());
+    } catch (e) {
+      if (e instanceof SessionError) throw new ApiError(e.code, e.message, e.status);
+      throw e;
+    }
+    const storeId = session?.storeId ?? header(req, 'snap-device-store') ?? header(req, 'x-ubuntu-store');
+    return {
+      session,
+      storeId,
+      seen: await catalog.storesSeenBy(storeId),
+      arch: header(req, 'snap-device-architecture') ?? header(req, 'x-ubuntu-architecture') ?? 'amd64',
+      series: header(req, 'snap-device-series') ?? header(req, 'x-ubuntu-series') ?? SNAP_SERIES,
+    };
+  }
+
+  // --- device sessions (6.3) ---
+  app.post('/api/v1/snaps/auth/nonces', { config: { ...SNAPD, rawBody: true }, schema: { hide: true } }, async (_req, reply) => {
+    return json(reply, 200, { nonce: await issueNonce(db, ctx.now()) });
+  });
+
+  app.post(
+    '/api/v1/snaps/auth/sessions',
+    {
+      config: SNAPD,
+      bodyLimit: 256 * 1024,
+      schema: {
+        hide: true,
+        body: {
+          type: 'object',
+          required: ['device-session-request', 'serial-assertion', 'model-assertion'],
+          properties: { 'device-session-request': { type: 'string' }, 'serial-assertion': { type: 'string' }, 'model-assertion': { type: 'string' } },
+        },
+      },
+    },
+    async (req, reply) => {
+      try {
+        const token = await openSession(ctx, db, catalog, req.body as Record<string, unknown>);
+        return json(reply, 200, { macaroon: token });
+      } catch (e) {
+        if (e instanceof SessionError) throw new ApiError(e.code, e.message, e.status);
+        throw e;
+      }
+    },
+  );
+
+  // --- snap action (6.5) ---
+  app.post(
+    '/v2/snaps/refresh',
+    {
+      config: SNAPD,
+      schema: {
+        hide: true,
+        body: {
+          type: 'object',
+          required: ['actions'],
+          properties: {
+            context: { type: 'array', maxItems: 5000, items: { type: 'object' } },
+            actions: { type: 'array', maxItems: 5000, items: { type: 'object' } },
+            fields: { type: 'array', items: { type: 'string' } },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const d = await device(req);
+      const now = ctx.now();
+      const body = req.body as { context?: ContextEntry[]; actions: Action[]; fields?: string[] };
+      const withYaml = body.fields?.includes('snap-yaml') ?? false;
+      const context = new Map<string, ContextEntry>();
+      for (const c of body.context ?? []) if (typeof c['instance-key'] === 'string') context.set(c['instance-key'], c);
+      const results: Record<string, unknown>[] = [];
+      const errorList: unknown[] = [];
+      if (d.series !== SNAP_SERIES) return json(reply, 200, { results: [], 'error-list': [err('unsupported-series', `series ${d.series} is not served`)] });
+
+      // Load every snap the actions name, in two queries.
+      const names = [...new Set(body.actions.filter((a) => (a.action === 'install' || a.action === 'download') && typeof a.name === 'string').map((a) => a.name!))];
+      const ids = [...new Set(body.actions.filter((a) => a.action === 'refresh' && typeof a['snap-id'] === 'string').map((a) => a['snap-id']!))];
+      const byName = new Map<string, Snap[]>();
+      const byId = new Map<string, Snap>();
+      if (names.length) for (const r of await db.selectFrom('store_snaps').selectAll().where('name', 'in', names).execute()) {
+        const s = toSnap(r);
+        byName.set(s.name, [...(byName.get(s.name) ?? []), s]);
+      }
+      if (ids.length) for (const r of await db.selectFrom('store_snaps').selectAll().where('snap_id', 'in', ids).execute()) byId.set(r.snap_id, toSnap(r));
+      const chosenSnaps = new Map<string, Snap>();
+      for (const [name, list] of byName) {
+        const s = pickVisible(list, d.seen);
+        if (s) chosenSnaps.set(`n:${name}`, s);
+      }
+      for (const [id, s] of byId) if (visible(s, d.seen)) chosenSnaps.set(`i:${id}`, s);
+      const releases = await releasesOf(db, [...new Set([...chosenSnaps.values()].map((s) => s.snapId))]);
+
+      type Plan = { action: Action; snap: Snap; revision: number; effectiveChannel?: string; installed?: number };
+      const plans: Plan[] = [];
+      for (const a of body.actions) {
+        const ik = a['instance-key'];
+        if (a.action === 'fetch-assertions') continue;
+        if (a.action === 'install' || a.action === 'download') {
+          const snap = typeof a.name === 'string' ? chosenSnaps.get(`n:${a.name}`) : undefined;
+          if (!snap) {
+            results.push({ result: 'error', 'instance-key': ik, name: a.name, error: err('name-not-found', `snap not found: ${a.name}`) });
+            continue;
+          }
+          const rels = releases.get(snap.snapId) ?? [];
+          const picked = pick(a, snap, rels, d.arch, now);
+          if ('error' in picked) results.push({ result: 'error', 'instance-key': ik, name: snap.name, 'snap-id': snap.snapId, error: picked.error });
+          else plans.push({ action: a, snap, ...picked });
+          continue;
+        }
+        if (a.action === 'refresh') {
+          const snap = typeof a['snap-id'] === 'string' ? chosenSnaps.get(`i:${a['snap-id']}`) : undefined;
+          const c = ik ? context.get(ik) : undefined;
+          if (!snap) {
+            results.push({ result: 'error', 'instance-key': ik, 'snap-id': a['snap-id'], error: err('id-not-found', `snap not found: ${a['snap-id']}`) });
+            continue;
+          }
+          const channel = a.channel ?? c?.['tracking-channel'] ?? 'stable';
+          const picked = pick({ ...a, channel }, snap, releases.get(snap.snapId) ?? [], d.arch, now);
+          if ('error' in picked) continue; // nothing for this device: no update
+          if (picked.revision === c?.revision) continue;
+          plans.push({ action: a, snap, ...picked, ...(c?.revision !== undefined ? { installed: c.revision } : {}) });
+          continue;
+        }
+        errorList.push(err('invalid-action', `unknown action ${JSON.stringify(a.action)}`));
+      }
+
+      const revs = await revisionsByKeys(db, plans.map((p) => ({ snapId: p.snap.snapId, revision: p.revision })));
+      for (const p of plans) {
+        const rev = revs.get(`${p.snap.snapId}#${p.revision}`);
+        const ik = p.action['instance-key'];
+        if (!rev || !archMatches(rev, d.arch)) {
+          results.push({ result: 'error', 'instance-key': ik, name: p.snap.name, 'snap-id': p.snap.snapId, error: err('revision-not-found', `no snap revision ${p.revision} for ${d.arch}`) });
+          continue;
+        }
+        results.push({
+          result: p.action.action,
+          'instance-key': ik,
+          'snap-id': p.snap.snapId,
+          name: p.snap.name,
+          snap: snapObject(publicUrl, p.snap, rev, await catalog.publisher(p.snap.publisherId), withYaml),
+          ...(p.effectiveChannel ? { 'effective-channel': p.effectiveChannel } : {}),
+        });
+      }
+
+      for (const a of body.actions.filter((x) => x.action === 'fetch-assertions')) results.push(await fetchAssertions(a, d));
+      return json(reply, 200, { results, 'error-list': errorList });
+    },
+  );
+
+  function pick(a: Action, snap: Snap, rels: readonly Release[], arch: string, now: Date): { revision: number; effectiveChannel?: string } | { error: unknown } {
+    if (typeof a.revision === 'number') {
+      if (!Number.isInteger(a.revision) || a.revision < 1) return { error: err('invalid-revision', `invalid revision ${a.revision}`) };
+      return { revision: a.revision };
+    }
+    let channel;
+    try {
+      channel = parseStoreChannel(a.channel ?? 'stable', snap.defaultTrack);
+    } catch (e) {
+      if (!(e instanceof ChannelError)) throw e;
+      return { error: err('invalid-channel', e.message) };
+    }
+    const r = resolveChannel(rels, arch, channel, now);
+    if (!r) {
+      const releases = availableReleases(rels, now).filter((x) => x.architecture === arch || x.architecture === 'all').map((x) => ({ architecture: arch, channel: x.channel }));
+      return { error: err('revision-not-found', `no snap revision available as specified for channel ${a.channel ?? 'stable'} on ${arch}`, { releases }) };
+    }
+    return { revision: r.release.revision, effectiveChannel: r.effectiveChannel };
+  }
+
+  async function fetchAssertions(a: Action, d: DeviceRequest): Promise<Record<string, unknown>> {
+    const urls: string[] = [];
+    const errors: unknown[] = [];
+    for (const want of a.assertions ?? []) {
+      const type = typeof want.type === 'string' ? want.type : '';
+      const t = assertionType(type);
+      let key = Array.isArray(want['primary-key']) ? want['primary-key'] : undefined;
+      if (!key && Array.isArray(want['sequence-key']) && typeof want.sequence === 'number') key = [...want['sequence-key'], String(want.sequence)];
+      if (!t || !key || key.some((k) => typeof k !== 'string')) {
+        errors.push({ code: 'invalid-request', message: `invalid assertion reference`, type });
+        continue;
+      }
+      const found = await findServed(type, key, d, t.maxFormat);
+      const keyField = want['sequence-key'] ? { 'sequence-key': want['sequence-key'] } : { 'primary-key': key };
+      if (!found) {
+        errors.push({ code: 'not-found', message: `${type} ${key.join('/')} not found`, type, ...keyField });
+        continue;
+      }
+      if (typeof want['if-newer-than'] === 'number' && found.revision <= want['if-newer-than']) continue;
+      urls.push(`${publicUrl}/v2/assertions/${type}/${found.shortPrimaryKey.map(encodeURIComponent).join('/')}?chain=true`);
+    }
+    return { result: 'fetch-assertions', key: a.key, 'assertion-stream-urls': urls, ...(errors.length ? { 'error-list': errors } : {}) };
+  }
+
+  /** An assertion the request may see: snap-declarations and snap-revisions only when their snap is visible. */
+  async function findServed(type: string, key: readonly string[], d: DeviceRequest, maxFormat?: number): Promise<Assertion | undefined> {
+    if (!SERVED_TYPES.has(type)) return undefined;
+    const a = await findAssertion(platformView(db), type, key, maxFormat);
+    if (!a) return undefined;
+    if (type === 'snap-declaration' || type === 'snap-revision') {
+      const snap = await snapById(db, a.headerString('snap-id'));
+      if (snap && !visible(snap, d.seen)) return undefined;
+    }
+    return a;
+  }
+
+  // --- assertions (6.9) ---
+  app.get(
+    '/v2/assertions/*',
+    {
+      config: SNAPD,
+      schema: { hide: true, querystring: { type: 'object', properties: { 'max-format': { type: 'integer', minimum: 0 }, chain: { type: 'boolean' }, sequence: { type: 'string' } } } },
+    },
+    async (req, reply) => {
+      const d = await device(req);
+      const q = req.query as { 'max-format'?: number; chain?: boolean; sequence?: string };
+      const parts = (req.params as { '*': string })['*'].split('/').map((p) => decodeURIComponent(p));
+      const [type, ...key] = parts;
+      if (q.sequence !== undefined && q.sequence !== 'latest') key.push(q.sequence);
+      const a = type && key.length > 0 ? await findServed(type, key, d, q['max-format']) : undefined;
+      if (!a) return json(reply, 404, { 'error-list': [{ code: 'not-found', message: `${type} assertion not found` }] });
+      let out: Assertion[] = [a];
+      if (q.chain) {
+        const trusted = new Set(ctx.root.trusted.map((t) => `${t.type}/${t.primaryKey.join('/')}`));
+        const chain = await signingChain(platformView(db), [a], new Set(ctx.root.trusted.filter((t) => t.type === 'account-key').map((t) => t.primaryKey[0]!)));
+        out = [...chain.filter((c) => !trusted.has(`${c.type}/${c.primaryKey.join('/')}`)), a];
+      }
+      return reply.status(200).header('content-type', MEDIA_TYPE).send(encodeStream(out));
+    },
+  );
+
+  // --- info (6.7) ---
+  app.get(
+    '/v2/snaps/info/:name',
+    { config: SNAPD, schema: { hide: true, querystring: { type: 'object', properties: { architecture: { type: 'string' }, fields: { type: 'string' } } } } },
+    async (req, reply) => {
+      const d = await device(req);
+      const name = (req.params as { name: string }).name;
+      const q = req.query as { architecture?: string; fields?: string };
+      const arch = q.architecture ?? d.arch;
+      const snap = pickVisible(await db.selectFrom('store_snaps').selectAll().where('name', '=', name).execute().then((r) => r.map(toSnap)), d.seen);
+      const notFound = () => json(reply, 404, { 'error-list': [{ code: 'resource-not-found', message: `No snap named '${name}' found` }] });
+      if (!snap) return notFound();
+      const now = ctx.now();
+      const rels = ((await releasesOf(db, [snap.snapId])).get(snap.snapId) ?? []).filter((r) => (r.architecture === arch || r.architecture === 'all') && (r.expiresAt === null || r.expiresAt > now));
+      if (rels.length === 0) return notFound();
+      const revs = await revisionsByKeys(db, rels.map((r) => ({ snapId: snap.snapId, revision: r.revision })));
+      const publisher = await catalog.publisher(snap.publisherId);
+      const channelMap = rels
+        .sort((x, y) => x.track.localeCompare(y.track) || RISKS.indexOf(x.risk as never) - RISKS.indexOf(y.risk as never) || x.branch.localeCompare(y.branch))
+        .flatMap((r) => {
+          const rev = revs.get(`${snap.snapId}#${r.revision}`);
+          if (!rev) return [];
+          const name = [r.track === 'latest' ? '' : r.track, r.risk, r.branch].filter(Boolean).join('/');
+          return [{ ...snapObject(publicUrl, snap, rev, publisher), channel: { architecture: arch, name, track: r.track, risk: r.risk, 'released-at': r.releasedAt.toISOString() } }];
+        });
+      const latest = [...revs.values()].sort((x, y) => y.revision - x.revision)[0]!;
+      const common = snapObject(publicUrl, snap, latest, publisher);
+      for (const k of ['revision', 'version', 'download', 'epoch', 'confinement', 'created-at', 'architectures']) delete common[k];
+      return json(reply, 200, { name: snap.name, 'snap-id': snap.snapId, snap: common, 'channel-map': channelMap });
+    },
+  );
+
+  // --- find (6.8) ---
+  app.get(
+    '/v2/snaps/find',
+    {
+      config: SNAPD,
+      schema: { hide: true, querystring: { type: 'object', properties: { q: { type: 'string', maxLength: 200 }, name: { type: 'string', maxLength: 200 }, architecture: { type: 'string' }, channel: { type: 'string' }, private: { type: 'string' } } } },
+    },
+    async (req, reply) => {
+      const d = await device(req);
+      const q = req.query as { q?: string; name?: string; architecture?: string; channel?: string; private?: string };
+      const arch = q.architecture ?? d.arch;
+      const now = ctx.now();
+      let query = db.selectFrom('store_snaps').selectAll();
+      const term = (q.name ?? q.q ?? '').replace(/[%_\\]/g, '');
+      if (q.name) query = query.where('name', 'like', `${term.replace(/\*$/, '')}%`);
+      else if (term) query = query.where('name', 'like', `%${term}%`);
+      const rows = (await query.orderBy('name').limit(500).execute()).map(toSnap).filter((s) => visible(s, d.seen) && (q.private !== 'true' || s.private));
+      // One snap per name: the one this request sees first.
+      const picked = [...new Set(rows.map((s) => s.name))].map((n) => pickVisible(rows.filter((s) => s.name === n), d.seen)!).filter(Boolean).slice(0, 100);
+      const rels = await releasesOf(db, picked.map((s) => s.snapId));
+      const chosen: { snap: Snap; release: Release; channel: string }[] = [];
+      for (const s of picked) {
+        let channel;
+        try {
+          channel = parseStoreChannel(q.channel ?? 'stable', s.defaultTrack);
+        } catch {
+          return json(reply, 400, { 'error-list': [{ code: 'invalid-channel', message: `invalid channel ${q.channel}` }] });
+        }
+        const r = resolveChannel(rels.get(s.snapId) ?? [], arch, channel, now);
+        if (r) chosen.push({ snap: s, release: r.release, channel: r.effectiveChannel });
+      }
+      const revs = await revisionsByKeys(db, chosen.map((c) => ({ snapId: c.snap.snapId, revision: c.release.revision })));
+      const results = [];
+      for (const c of chosen) {
+        const rev = revs.get(`${c.snap.snapId}#${c.release.revision}`);
+        if (!rev) continue;
+        const o = snapObject(publicUrl, c.snap, rev, await catalog.publisher(c.snap.publisherId));
+        results.push({ name: c.snap.name, 'snap-id': c.snap.snapId, snap: o, revision: { ...o, channel: c.channel } });
+      }
+      return json(reply, 200, { results });
+    },
+  );
+
+  // --- downloads (6.10): the digest in the URL names the file; Range and resume ---
+  app.get('/api/v1/snaps/download/:digest/:file', { config: SNAPD, schema: { hide: true } }, async (req, reply) => {
+    const { digest } = req.params as { digest: string; file: string };
+    if (!/^[0-9a-f]{96}$/.test(digest)) throw new ApiError('not-found', 'no such download');
+    const rev = await revisionByDigest(db, digest);
+    if (!rev) throw new ApiError('not-found', 'no such download');
+    const size = rev.size;
+    reply.header('accept-ranges', 'bytes').header('etag', `"${digest}"`).header('content-type', 'application/octet-stream');
+    let start = 0;
+    let end = size - 1;
+    const range = header(req, 'range');
+    let partial = false;
+    if (range) {
+      const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+      if (m && (m[1] !== '' || m[2] !== '')) {
+        if (m[1] === '') {
+          start = Math.max(0, size - Number(m[2]));
+        } else {
+          start = Number(m[1]);
+          if (m[2] !== '') end = Math.min(size - 1, Number(m[2]));
+        }
+        if (start >= size || start > end) {
+          return reply.status(416).header('content-range', `bytes */${size}`).header('content-type', 'application/json').send(Buffer.from(JSON.stringify({ 'error-list': [{ code: 'range-not-satisfiable', message: `range ${range} is outside ${size} bytes` }] })));
+        }
+        partial = true;
+      }
+    }
+    reply.status(partial ? 206 : 200).header('content-length', String(end - start + 1));
+    if (partial) reply.header('content-range', `bytes ${start}-${end}/${size}`);
+    if (req.method === 'HEAD') return reply.send();
+    const blob = await ctx.blobs.get(digest, { start, end });
+    return reply.send(blob.stream);
+  });
+}
+
+function archMatches(rev: Revision, arch: string): boolean {
+  return rev.architectures.includes('all') || rev.architectures.includes(arch);
+}

@@ -1,0 +1,174 @@
+// Store data access: stores, snaps, revisions, releases. Functions take a
+// Kysely over the store's tables, so a transaction can be passed in.
+import { randomInt } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { fromDbTime, toDbTime } from '../platform/db/index.ts';
+import type { Release } from './channels.ts';
+import type { StoreTables } from './tables.ts';
+
+export type StoreDb = Kysely<StoreTables>;
+
+export interface Store {
+  storeId: string;
+  brandId: string;
+  includes: string[];
+  createdAt: string;
+}
+
+export interface Snap {
+  snapId: string;
+  storeId: string;
+  name: string;
+  publisherId: string;
+  private: boolean;
+  defaultTrack: string;
+  createdAt: string;
+}
+
+export interface Revision {
+  snapId: string;
+  revision: number;
+  version: string;
+  type: string;
+  confinement: string;
+  grade: string;
+  base: string | null;
+  architectures: string[];
+  epoch: { read: number[]; write: number[] };
+  summary: string;
+  title: string;
+  description: string;
+  license: string;
+  snapYaml: string;
+  sha3_384: string;
+  size: number;
+  developerId: string;
+  createdAt: string;
+}
+
+const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/** A new snap-id: 32 random alphanumerics, as the snap store makes them. */
+export function newSnapId(): string {
+  let s = '';
+  for (let i = 0; i < 32; i++) s += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
+  return s;
+}
+
+type StoreRow = StoreTables['store_stores'];
+type SnapRow = StoreTables['store_snaps'];
+
+export const toStore = (r: StoreRow): Store => ({ storeId: r.store_id, brandId: r.brand_id, includes: JSON.parse(r.includes) as string[], createdAt: r.created_at });
+export const toSnap = (r: SnapRow): Snap => ({
+  snapId: r.snap_id,
+  storeId: r.store_id,
+  name: r.name,
+  publisherId: r.publisher_id,
+  private: r.private === 1,
+  defaultTrack: r.default_track,
+  createdAt: r.created_at,
+});
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a selected row of store_revisions
+export function toRevision(r: any): Revision {
+  return {
+    snapId: r.snap_id,
+    revision: Number(r.revision),
+    version: r.version,
+    type: r.type,
+    confinement: r.confinement,
+    grade: r.grade,
+    base: r.base,
+    architectures: JSON.parse(r.architectures) as string[],
+    epoch: JSON.parse(r.epoch) as { read: number[]; write: number[] },
+    summary: r.summary,
+    title: r.title,
+    description: r.description,
+    license: r.license,
+    snapYaml: r.snap_yaml,
+    sha3_384: r.sha3_384,
+    size: Number(r.size),
+    developerId: r.developer_id,
+    createdAt: r.created_at,
+  };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a selected row of store_releases
+export function toRelease(r: any): Release & { snapId: string } {
+  return {
+    snapId: r.snap_id,
+    architecture: r.architecture,
+    track: r.track,
+    risk: r.risk,
+    branch: r.branch,
+    revision: Number(r.revision),
+    progressivePercentage: r.progressive_percentage === null ? null : Number(r.progressive_percentage),
+    releasedAt: fromDbTime(r.released_at),
+    expiresAt: r.expires_at ? fromDbTime(r.expires_at) : null,
+  };
+}
+
+export async function getStore(db: StoreDb, storeId: string): Promise<Store | undefined> {
+  const r = await db.selectFrom('store_stores').selectAll().where('store_id', '=', storeId).executeTakeFirst();
+  return r ? toStore(r) : undefined;
+}
+
+export async function listStores(db: StoreDb): Promise<Store[]> {
+  return (await db.selectFrom('store_stores').selectAll().orderBy('store_id').execute()).map(toStore);
+}
+
+export async function insertStore(db: StoreDb, s: { storeId: string; brandId: string; includes: string[] }, now: Date): Promise<Store> {
+  const row = { store_id: s.storeId, brand_id: s.brandId, includes: JSON.stringify(s.includes), created_at: toDbTime(now) };
+  await db.insertInto('store_stores').values(row).execute();
+  return toStore(row);
+}
+
+export async function snapsNamed(db: StoreDb, name: string): Promise<Snap[]> {
+  return (await db.selectFrom('store_snaps').selectAll().where('name', '=', name).execute()).map(toSnap);
+}
+
+export async function snapById(db: StoreDb, snapId: string): Promise<Snap | undefined> {
+  const r = await db.selectFrom('store_snaps').selectAll().where('snap_id', '=', snapId).executeTakeFirst();
+  return r ? toSnap(r) : undefined;
+}
+
+export async function revisionsOf(db: StoreDb, snapId: string): Promise<Revision[]> {
+  return (await db.selectFrom('store_revisions').selectAll().where('snap_id', '=', snapId).orderBy('revision', 'desc').execute()).map(toRevision);
+}
+
+export async function revisionOf(db: StoreDb, snapId: string, revision: number): Promise<Revision | undefined> {
+  const r = await db.selectFrom('store_revisions').selectAll().where('snap_id', '=', snapId).where('revision', '=', revision).executeTakeFirst();
+  return r ? toRevision(r) : undefined;
+}
+
+export async function revisionByDigest(db: StoreDb, hex: string): Promise<Revision | undefined> {
+  const r = await db.selectFrom('store_revisions').selectAll().where('sha3_384', '=', hex).executeTakeFirst();
+  return r ? toRevision(r) : undefined;
+}
+
+export async function releasesOf(db: StoreDb, snapIds: readonly string[]): Promise<Map<string, Release[]>> {
+  const out = new Map<string, Release[]>();
+  if (snapIds.length === 0) return out;
+  const rows = await db.selectFrom('store_releases').selectAll().where('snap_id', 'in', snapIds).execute();
+  for (const row of rows) {
+    const r = toRelease(row);
+    const list = out.get(r.snapId) ?? [];
+    list.push(r);
+    out.set(r.snapId, list);
+  }
+  return out;
+}
+
+/** Revisions by (snap-id, revision) in one query. */
+export async function revisionsByKeys(db: StoreDb, keys: readonly { snapId: string; revision: number }[]): Promise<Map<string, Revision>> {
+  const out = new Map<string, Revision>();
+  if (keys.length === 0) return out;
+  const snapIds = [...new Set(keys.map((k) => k.snapId))];
+  const revs = [...new Set(keys.map((k) => k.revision))];
+  const rows = await db.selectFrom('store_revisions').selectAll().where('snap_id', 'in', snapIds).where('revision', 'in', revs).execute();
+  for (const row of rows) {
+    const r = toRevision(row);
+    out.set(`${r.snapId}#${r.revision}`, r);
+  }
+  return out;
+}

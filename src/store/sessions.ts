@@ -1,0 +1,130 @@
+// Device sessions (protocol 6.3): a nonce, then a device-session-request +
+// serial + model exchanged for an opaque token. Nonces and sessions live in
+// the database (any process can check them); only SHA-256 of a token is kept.
+import { createHash, randomBytes } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import {
+  decode,
+  TrustDatabase,
+  verifyDeviceSessionRequest,
+  type Assertion,
+  type DeviceSessionRequestData,
+  type ModelData,
+  type SerialData,
+} from '../assertions/index.ts';
+import { signingChain } from '../platform/assertions/index.ts';
+import { platformView, toDbTime } from '../platform/db/index.ts';
+import type { PlatformContext } from '../platform/context.ts';
+import { header } from './visibility.ts';
+import type { StoreDb } from './repo.ts';
+import type { Catalog } from './visibility.ts';
+
+export const NONCE_TTL_MS = 5 * 60_000;
+export const SESSION_TTL_MS = 7 * 24 * 3600_000;
+/** How far a device-session-request's timestamp may be from the store's clock. */
+export const SESSION_REQUEST_SKEW_MS = 10 * 60_000;
+
+export class SessionError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+export interface DeviceSession {
+  storeId: string;
+  brandId: string;
+  model: string;
+  serial: string;
+}
+
+const hash = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export async function issueNonce(db: StoreDb, now: Date): Promise<string> {
+  const nonce = randomBytes(24).toString('base64url');
+  await db.insertInto('store_nonces').values({ nonce, expires_at: toDbTime(new Date(now.getTime() + NONCE_TTL_MS)) }).execute();
+  // Opportunistic clean-up of expired nonces (cheap, indexed).
+  if (Math.random() < 0.05) await db.deleteFrom('store_nonces').where('expires_at', '<', toDbTime(now)).execute();
+  return nonce;
+}
+
+function decodeAs(text: unknown, type: string, what: string): Assertion {
+  if (typeof text !== 'string' || text === '') throw new SessionError('invalid-request', `${what} is missing`);
+  let a: Assertion;
+  try {
+    a = decode(text);
+  } catch (err) {
+    throw new SessionError('invalid-request', `cannot decode ${what}: ${(err as Error).message}`);
+  }
+  if (a.type !== type) throw new SessionError('invalid-request', `${what} is a ${a.type}, not a ${type}`);
+  return a;
+}
+
+/** Checks a session request and opens a session; returns the opaque token. */
+export async function openSession(ctx: PlatformContext, db: StoreDb, catalog: Catalog, body: Record<string, unknown>): Promise<string> {
+  const now = ctx.now();
+  const dsr = decodeAs(body['device-session-request'], 'device-session-request', 'device-session-request');
+  const serial = decodeAs(body['serial-assertion'], 'serial', 'serial-assertion');
+  const model = decodeAs(body['model-assertion'], 'model', 'model-assertion');
+  const m = model.data as ModelData;
+  const sd = serial.data as SerialData;
+  const rd = dsr.data as DeviceSessionRequestData;
+  if (sd.brandId !== m.brandId || sd.model !== m.model) throw new SessionError('invalid-credentials', `serial is for ${sd.brandId}/${sd.model}, not model ${m.brandId}/${m.model}`, 401);
+  // The model must name a store of this server, owned by the model's brand.
+  const stores = await catalog.allStores();
+  const store = m.store ? stores.get(m.store) : undefined;
+  if (!store) throw new SessionError('invalid-credentials', `model ${m.brandId}/${m.model} names store ${JSON.stringify(m.store)}, which is not served here`, 401);
+  if (store.brandId !== m.brandId && store.brandId !== ctx.root.rootId) throw new SessionError('invalid-credentials', `store ${store.storeId} does not belong to brand ${m.brandId}`, 401);
+  // Model and serial must verify against the root, with the brand's chain from our assertions table.
+  const tdb = new TrustDatabase({ trusted: ctx.root.trusted, now: () => now });
+  const chain = await signingChain(platformView(db), [model, serial], new Set(ctx.root.trusted.filter((a) => a.type === 'account-key').map((a) => a.primaryKey[0]!)));
+  try {
+    tdb.addBatch([...chain.filter((a) => !ctx.root.trusted.some((t) => t.type === a.type && t.primaryKey.join('/') === a.primaryKey.join('/'))), model, serial]);
+    verifyDeviceSessionRequest(dsr, serial);
+  } catch (err) {
+    throw new SessionError('invalid-credentials', `cannot verify the device: ${(err as Error).message}`, 401);
+  }
+  if (Math.abs(rd.timestamp.getTime() - now.getTime()) > SESSION_REQUEST_SKEW_MS) {
+    throw new SessionError('invalid-credentials', 'device-session-request timestamp is too far from the store clock', 401);
+  }
+  // The nonce must be one we issued, still fresh; it is used once.
+  const used = await db.deleteFrom('store_nonces').where('nonce', '=', rd.nonce).where('expires_at', '>', toDbTime(now)).executeTakeFirst();
+  if (Number(used.numDeletedRows) !== 1) throw new SessionError('invalid-credentials', 'unknown or expired nonce', 401);
+  const token = `snls_${randomBytes(32).toString('base64url')}`;
+  await db
+    .insertInto('store_sessions')
+    .values({
+      token_hash: hash(token),
+      store_id: store.storeId,
+      brand_id: m.brandId,
+      model: m.model,
+      serial: sd.serial,
+      created_at: toDbTime(now),
+      expires_at: toDbTime(new Date(now.getTime() + SESSION_TTL_MS)),
+    })
+    .execute();
+  return token;
+}
+
+/** The session token of `Snap-Device-Authorization` / `X-Device-Authorization: Macaroon root="..."`, if any. */
+export function sessionToken(req: FastifyRequest): string | undefined {
+  const h = header(req, 'snap-device-authorization') ?? header(req, 'x-device-authorization');
+  if (!h) return undefined;
+  const m = /^Macaroon\s+root="([^"]+)"/.exec(h);
+  return m ? m[1] : '';
+}
+
+/**
+ * The device session a request carries: undefined when none, a
+ * SessionError (401, refresh) when it carries an unknown or expired one.
+ */
+export async function requestSession(db: StoreDb, req: FastifyRequest, now: Date): Promise<DeviceSession | undefined> {
+  const token = sessionToken(req);
+  if (token === undefined) return undefined;
+  const row = token ? await db.selectFrom('store_sessions').select(['store_id', 'brand_id', 'model', 'serial', 'expires_at']).where('token_hash', '=', hash(token)).executeTakeFirst() : undefined;
+  if (!row || row.expires_at <= toDbTime(now)) throw new SessionError('device-authorization-needs-refresh', 'device session is unknown or expired', 401);
+  return { storeId: row.store_id, brandId: row.brand_id, model: row.model, serial: row.serial };
+}

@@ -1,0 +1,83 @@
+// Who sees which snap. A private snap of store S is visible only to requests
+// naming S (Snap-Device-Store / X-Ubuntu-Store, or a device session of S) or
+// naming a store that includes S. Anything else is "not found".
+import type { FastifyRequest } from 'fastify';
+import { findAccount } from '../platform/auth/index.ts';
+import { platformView } from '../platform/db/index.ts';
+import { listStores, type Snap, type Store, type StoreDb } from './repo.ts';
+
+/** A short-lived cache of small, rarely changing tables (stores, accounts): configuration, not device state. */
+export class TtlCache<V> {
+  private readonly entries = new Map<string, { value: Promise<V>; until: number }>();
+  constructor(private readonly ttlMs: number) {}
+  get(key: string, load: () => Promise<V>): Promise<V> {
+    const now = Date.now();
+    const e = this.entries.get(key);
+    if (e && e.until > now) return e.value;
+    const value = load();
+    value.catch(() => this.entries.delete(key));
+    this.entries.set(key, { value, until: now + this.ttlMs });
+    if (this.entries.size > 10_000) this.entries.clear();
+    return value;
+  }
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+export interface Publisher {
+  id: string;
+  username: string;
+  'display-name': string;
+  validation: string;
+}
+
+export class Catalog {
+  private readonly stores = new TtlCache<Map<string, Store>>(1000);
+  private readonly publishers = new TtlCache<Publisher>(5000);
+  constructor(private readonly db: StoreDb) {}
+
+  allStores(): Promise<Map<string, Store>> {
+    return this.stores.get('all', async () => new Map((await listStores(this.db)).map((s) => [s.storeId, s])));
+  }
+
+  invalidate(): void {
+    this.stores.clear();
+  }
+
+  /** The stores whose private snaps a request for `storeId` sees, in preference order. */
+  async storesSeenBy(storeId: string | undefined): Promise<string[]> {
+    if (!storeId) return [];
+    const all = await this.allStores();
+    const s = all.get(storeId);
+    if (!s) return [];
+    return [s.storeId, ...s.includes.filter((i) => all.has(i))];
+  }
+
+  publisher(accountId: string): Promise<Publisher> {
+    return this.publishers.get(accountId, async () => {
+      const a = await findAccount(platformView(this.db), accountId);
+      return { id: accountId, username: a?.username ?? accountId, 'display-name': a?.displayName ?? accountId, validation: a?.validation ?? 'unproven' };
+    });
+  }
+}
+
+export function visible(snap: Snap, seen: readonly string[]): boolean {
+  return !snap.private || seen.includes(snap.storeId);
+}
+
+/** Of the snaps with one name (one per store), the one a request sees: its own store first, then included stores, then public ones. */
+export function pickVisible(snaps: readonly Snap[], seen: readonly string[]): Snap | undefined {
+  for (const id of seen) {
+    const s = snaps.find((x) => x.storeId === id);
+    if (s) return s;
+  }
+  return snaps.find((s) => !s.private);
+}
+
+/** A header's single value. */
+export function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  if (Array.isArray(v)) return v[0];
+  return v === undefined || v === '' ? undefined : v;
+}

@@ -1,0 +1,80 @@
+// Who may call each store route. Every route the store adds to the server
+// must have a row here: a store route without one fails this test (the
+// platform's own matrix covers the routes of a server without services).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestServer } from '../helpers/server.ts';
+import { expectStatus, storeWorld, TEST_ADMIN_TOKEN } from './fixtures.ts';
+
+type Caller = 'anonymous' | 'viewer' | 'publisher' | 'factory' | 'admin' | 'otherAdmin' | 'superuser';
+const ALL: Caller[] = ['anonymous', 'viewer', 'publisher', 'factory', 'admin', 'otherAdmin', 'superuser'];
+const AUTHENTICATED = ALL.filter((c) => c !== 'anonymous');
+const READERS: Caller[] = ['viewer', 'publisher', 'admin', 'superuser'];
+const WRITERS: Caller[] = ['publisher', 'admin', 'superuser'];
+const SUPERUSER: Caller[] = ['superuser'];
+
+/** "METHOD /url" → who is allowed. Paths act on store "acme-store" and snap "acme-app" (brand and publisher "acme"). */
+const MATRIX: Record<string, Caller[]> = {
+  'POST /api/store/stores': SUPERUSER,
+  'GET /api/store/stores': AUTHENTICATED,
+  'GET /api/store/stores/:store': READERS,
+  'POST /api/store/stores/:store/snaps': WRITERS,
+  'GET /api/store/snaps/:snap': READERS,
+  'GET /api/store/snaps/:snap/revisions': READERS,
+  'POST /api/store/snaps/:snap/revisions': WRITERS,
+  'POST /api/store/snaps/:snap/releases': WRITERS,
+  'POST /api/store/snaps/:snap/close': WRITERS,
+  // snapd-facing: public, with their own checks (sessions, visibility)
+  'POST /api/v1/snaps/auth/nonces': ALL,
+  'POST /api/v1/snaps/auth/sessions': ALL,
+  'POST /v2/snaps/refresh': ALL,
+  'GET /v2/assertions/*': ALL,
+  'GET /v2/snaps/info/:name': ALL,
+  'GET /v2/snaps/find': ALL,
+  'GET /api/v1/snaps/download/:digest/:file': ALL,
+};
+
+function concrete(url: string): string {
+  return url.replace(':store', 'acme-store').replace(':snap', 'acme-app').replace(':name', 'acme-app').replace(':digest', 'f'.repeat(96)).replace(':file', 'x.snap').replace('*', 'account/acme');
+}
+
+test('every store route has an authorization matrix row, and each caller gets exactly its row', async (t) => {
+  const bare = await startTestServer('sqlite');
+  const platformRoutes = new Set(bare.server.routes.map((r) => `${r.method} ${r.url}`));
+  await bare.close();
+  const s = await storeWorld('sqlite');
+  t.after(() => s.close());
+  await expectStatus(s.request('POST', '/api/store/stores/acme-store/snaps', { token: TEST_ADMIN_TOKEN, body: { name: 'acme-app' } }), 201);
+  const tokens: Record<Caller, string | undefined> = {
+    anonymous: undefined,
+    viewer: await s.tokenFor(['viewer'], 'acme'),
+    publisher: await s.tokenFor(['publisher'], 'acme'),
+    factory: await s.tokenFor(['factory-operator'], 'acme'),
+    admin: await s.tokenFor(['admin'], 'acme'),
+    otherAdmin: await s.tokenFor(['admin'], 'other'),
+    superuser: await s.tokenFor('superuser'),
+  };
+  const missing: string[] = [];
+  const wrong: string[] = [];
+  for (const route of s.server.routes) {
+    const key = `${route.method} ${route.url}`;
+    if (platformRoutes.has(key)) continue;
+    const allowed = MATRIX[key];
+    if (!allowed) {
+      missing.push(key);
+      continue;
+    }
+    for (const caller of ALL) {
+      const withBody = ['POST', 'PUT', 'PATCH'].includes(route.method);
+      const res = await s.request(route.method, concrete(route.url), { ...(tokens[caller] ? { token: tokens[caller] } : {}), ...(withBody ? { body: {} } : {}) });
+      const got = res.status !== 401 && res.status !== 403;
+      if (got !== allowed.includes(caller)) wrong.push(`${key} as ${caller}: ${res.status} ${res.body.slice(0, 120)}`);
+    }
+  }
+  assert.deepEqual(missing, [], 'store routes without a row in the authorization matrix');
+  assert.deepEqual(wrong, [], 'callers allowed or refused against the matrix');
+  for (const key of Object.keys(MATRIX)) {
+    const [method, url] = key.split(' ');
+    assert.ok(s.server.routes.some((r) => r.method === method && r.url === url), `matrix row for a route that does not exist: ${key}`);
+  }
+});
