@@ -1,0 +1,63 @@
+// The device API snapd calls (gadget device-service.url = <server>/v1/):
+// POST request-id, POST serial, GET version. Public routes: the factory API
+// key in the "api-key" header (set by the gadget's prepare-device hook in
+// device-service.headers) is checked by the vault itself.
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { MEDIA_TYPE } from '../assertions/index.ts';
+import type { ErrorFormatter } from '../platform/http/app.ts';
+import type { Vault } from './vault.ts';
+
+/** The header carrying the factory API key. */
+export const API_KEY_HEADER = 'api-key';
+
+/**
+ * snapd reads the message only when the Content-Type is exactly
+ * application/json, from {"message"} or {"error_list": [{"message"}]}; both
+ * are sent. A 500 would be a permanent failure for snapd, so server faults
+ * become 503 (retried from a new request-id after 60 s).
+ */
+export const vaultErrorFormat: ErrorFormatter = (reply, status, code, message) => {
+  const s = status === 500 ? 503 : status;
+  if (s >= 500) reply.header('retry-after', '60');
+  void sendJson(reply, s, { code, message, error_list: [{ code, message }] });
+};
+
+/** JSON with Content-Type exactly application/json (a Buffer body keeps fastify from adding a charset). */
+function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.status(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify(body)));
+}
+
+const header = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+export async function deviceRoutes(app: FastifyInstance, vault: Vault, version: string): Promise<void> {
+  await app.register(async (child) => {
+    // Raw bodies here only (assertion streams, empty bodies), whatever the content type.
+    child.addContentTypeParser(MEDIA_TYPE, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    child.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    const config = { access: { kind: 'public' as const }, rawBody: true, formatError: vaultErrorFormat };
+
+    child.post('/v1/request-id', { config, schema: { hide: true } }, async (req, reply) => {
+      const r = await vault.requestId(header(req.headers[API_KEY_HEADER]));
+      return sendJson(reply, 200, { 'request-id': r.requestId, 'expires-at': r.expiresAt.toISOString() });
+    });
+
+    child.post('/v1/serial', { config, schema: { hide: true } }, async (req, reply) => {
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const result = await vault.register({
+        body,
+        apiKey: header(req.headers[API_KEY_HEADER]),
+        origin: req.ip,
+        userAgent: header(req.headers['user-agent']) ?? '',
+      });
+      if (result.status === 202) {
+        reply.header('retry-after', String(result.retryAfterSeconds));
+        return sendJson(reply, 202, { message: 'signing queued: send the same request again later' });
+      }
+      return reply.status(200).type(MEDIA_TYPE).send(result.stream);
+    });
+
+    child.get('/v1/version', { config: { access: { kind: 'public' as const }, formatError: vaultErrorFormat }, schema: { hide: true } }, async (_req, reply) =>
+      sendJson(reply, 200, { version, service: 'snapline-vault' }),
+    );
+  });
+}

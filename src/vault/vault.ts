@@ -1,0 +1,386 @@
+// The serial vault's logic: request-ids, the checks of a serial request in
+// the order the device API documents, serial signing with the duplicate
+// policy enforced by the database, remodel, and the caches that keep the
+// per-registration cost at one RSA signature plus a few queries.
+import { createHash } from 'node:crypto';
+import {
+  AssertionError,
+  SerialType,
+  TrustDatabase,
+  decodeStream,
+  encodeStream,
+  formatTimestamp,
+  verifySerialRequest,
+  type Assertion,
+  type ModelData,
+  type SerialData,
+  type SerialRequestData,
+} from '../assertions/index.ts';
+import { findAssertion, signingChain } from '../platform/assertions/index.ts';
+import { ConflictError, platformView } from '../platform/db/index.ts';
+import { KeyCustodyError, signAssertion, type Signer } from '../platform/keys/index.ts';
+import type { PlatformContext } from '../platform/context.ts';
+import { VaultError } from './errors.ts';
+import {
+  consumeNonce,
+  extendNonce,
+  findApiKeyBySecret,
+  findModel,
+  findNonce,
+  issueNonce,
+  nextCounter,
+  pruneNonces,
+  takeQuota,
+  type ApiKey,
+  type LogRow,
+  type VaultDb,
+  type VaultModel,
+} from './repo.ts';
+import { SERIAL_SYNTAX, render, usesCounter } from './serials.ts';
+import type { VaultTables } from './tables.ts';
+import { toDbTime } from '../platform/db/index.ts';
+
+export interface VaultOptions {
+  /** How long a request-id stays valid. */
+  nonceTtlMs?: number;
+  /** Signatures in flight beyond which serial requests get 202 (poll later). */
+  maxPendingSignatures?: number;
+  /** How long API keys, models, key chains and verified models are cached per process. */
+  cacheMs?: number;
+}
+
+export interface RegistrationInput {
+  body: Buffer;
+  apiKey: string | undefined;
+  origin: string;
+  userAgent: string;
+}
+
+export type RegistrationResult = { status: 200; stream: Buffer; serial: string; reused: boolean } | { status: 202; retryAfterSeconds: number };
+
+class TtlCache<V> {
+  private readonly map = new Map<string, { value: V; until: number }>();
+  constructor(private readonly ms: number, private readonly max = 10_000) {}
+  get(key: string): V | undefined {
+    const e = this.map.get(key);
+    if (!e) return undefined;
+    if (e.until < Date.now()) {
+      this.map.delete(key);
+      return undefined;
+    }
+    return e.value;
+  }
+  set(key: string, value: V): void {
+    if (this.map.size >= this.max) this.map.clear();
+    this.map.set(key, { value, until: Date.now() + this.ms });
+  }
+  clear(): void {
+    this.map.clear();
+  }
+  delete(key: string): void {
+    this.map.delete(key);
+  }
+  async through(key: string, load: () => Promise<V>): Promise<V> {
+    const hit = this.get(key);
+    if (hit !== undefined) return hit;
+    const v = await load();
+    this.set(key, v);
+    return v;
+  }
+}
+
+export class Vault {
+  readonly db: VaultDb;
+  readonly nonceTtlMs: number;
+  private readonly maxPending: number;
+  private pending = 0;
+  private issued = 0;
+  private readonly apiKeys: TtlCache<ApiKey | null>;
+  private readonly models: TtlCache<VaultModel | null>;
+  private readonly trust: TtlCache<TrustDatabase>;
+  private readonly verifiedModels: TtlCache<true>;
+  private readonly chains: TtlCache<Assertion[]>;
+  private readonly signers: TtlCache<Signer>;
+
+  constructor(
+    readonly ctx: PlatformContext,
+    opts: VaultOptions = {},
+  ) {
+    this.db = ctx.db.kysely.withTables<VaultTables>();
+    this.nonceTtlMs = opts.nonceTtlMs ?? 10 * 60_000;
+    this.maxPending = opts.maxPendingSignatures ?? 512;
+    const ms = opts.cacheMs ?? 1000;
+    this.apiKeys = new TtlCache(ms);
+    this.models = new TtlCache(ms);
+    this.trust = new TtlCache(Math.max(ms, 5000));
+    this.verifiedModels = new TtlCache(60_000);
+    this.chains = new TtlCache(Math.max(ms, 5000));
+    this.signers = new TtlCache(Math.max(ms, 5000));
+  }
+
+  /** Forgets cached keys, models and chains (after admin changes in this process). */
+  invalidate(): void {
+    for (const c of [this.apiKeys, this.models, this.trust, this.chains, this.signers]) c.clear();
+  }
+
+  // ---- request-id
+
+  async requestId(apiKeySecret: string | undefined): Promise<{ requestId: string; expiresAt: Date }> {
+    const key = await this.checkApiKey(apiKeySecret);
+    const now = this.ctx.now();
+    if (++this.issued % 1000 === 0) await pruneNonces(this.db, new Date(now.getTime() - 3600_000));
+    const { nonce, expiresAt } = await issueNonce(this.db, key.id, now, this.nonceTtlMs);
+    return { requestId: nonce, expiresAt };
+  }
+
+  private async checkApiKey(secret: string | undefined): Promise<ApiKey> {
+    if (!secret) throw new VaultError('api-key-missing', 'missing api-key header: set it in the gadget\'s device-service.headers');
+    const key = await this.apiKeys.through(secret, async () => (await findApiKeyBySecret(this.db, secret)) ?? null);
+    if (!key) throw new VaultError('api-key-invalid', 'unknown api-key');
+    const now = this.ctx.now();
+    if (key.revokedAt) throw new VaultError('api-key-invalid', `api-key ${JSON.stringify(key.name)} was revoked`);
+    if (key.validFrom && now < key.validFrom) throw new VaultError('api-key-expired', `api-key ${JSON.stringify(key.name)} is valid from ${key.validFrom.toISOString()}`);
+    if (key.validUntil && now >= key.validUntil) throw new VaultError('api-key-expired', `api-key ${JSON.stringify(key.name)} expired at ${key.validUntil.toISOString()}`);
+    if (key.maxSerials !== null && key.usedSerials >= key.maxSerials) throw new VaultError('api-key-quota', `api-key ${JSON.stringify(key.name)} has signed its ${key.maxSerials} serials`);
+    return key;
+  }
+
+  // ---- serial
+
+  async register(input: RegistrationInput): Promise<RegistrationResult> {
+    // 1. the API key (scope checked once the request names brand and model)
+    const apiKey = await this.checkApiKey(input.apiKey);
+
+    // 2. the stream: serial-request, model, and on remodel the old serial
+    let stream: Assertion[];
+    try {
+      stream = decodeStream(input.body, { maxAssertions: 3 });
+    } catch (err) {
+      if (err instanceof AssertionError) throw new VaultError('stream-invalid', `cannot decode the request: ${err.message}`);
+      throw err;
+    }
+    const [request, modelAssertion, oldSerial] = stream;
+    if (!request || request.type !== 'serial-request') throw new VaultError('stream-invalid', 'the request must start with a serial-request assertion');
+    if (!modelAssertion || modelAssertion.type !== 'model') throw new VaultError('stream-invalid', 'the serial-request must be followed by the model assertion');
+    if (oldSerial && oldSerial.type !== 'serial') throw new VaultError('stream-invalid', 'only a serial may follow the model (remodel)');
+    const req = request.data as SerialRequestData;
+
+    if (apiKey.brandId !== req.brandId || (apiKey.models.length > 0 && !apiKey.models.includes(req.model))) {
+      throw new VaultError('api-key-forbidden', `api-key ${JSON.stringify(apiKey.name)} may not register ${req.brandId}/${req.model}`);
+    }
+
+    // 3. the serial-request's signature, by the device key it carries
+    try {
+      verifySerialRequest(request);
+    } catch (err) {
+      if (err instanceof AssertionError) throw new VaultError('serial-request-bad-signature', `serial-request signature does not verify with its device key: ${err.message}`);
+      throw err;
+    }
+
+    // 4. the request-id: known, for this API key, unused, unexpired (consumed with the log row)
+    await this.checkNonce(req.requestId, apiKey);
+
+    // 5. brand and model known here, matching the model assertion, which verifies against the brand's keys
+    const model = await this.models.through(`${req.brandId}/${req.model}`, async () => (await findModel(this.db, req.brandId, req.model)) ?? null);
+    if (!model) throw new VaultError('model-unknown', `the vault does not sign serials for model ${req.brandId}/${req.model}`);
+    const md = modelAssertion.data as ModelData;
+    if (md.brandId !== req.brandId || md.model !== req.model) {
+      throw new VaultError('model-mismatch', `the model assertion is ${md.brandId}/${md.model}, the serial-request asks for ${req.brandId}/${req.model}`);
+    }
+    await this.verifyModel(modelAssertion);
+    if (model.authorityId !== model.brandId && !md.serialAuthority.includes(model.authorityId)) {
+      throw new VaultError('model-invalid', `the model does not list ${JSON.stringify(model.authorityId)} in serial-authority`);
+    }
+
+    // remodel: the old serial, its signature and its device key
+    let remodelFrom = '';
+    if (req.originalBrandId || req.originalModel || req.originalSerial || oldSerial) remodelFrom = await this.checkRemodel(request, oldSerial, model);
+
+    // 6. the serial: the existing one for this device key, the proposed one, or a new one
+    const deviceKeyId = req.deviceKey.id;
+    const keyUnique = model.duplicates === 'new-serial' ? null : deviceKeyId;
+    if (keyUnique) {
+      const existing = await this.existingFor(model, deviceKeyId);
+      if (existing) return this.answerExisting(existing, model, req.requestId);
+    }
+    if (this.pending >= this.maxPending) {
+      // Queued: snapd re-posts the same request in 60 s; keep its request-id alive until then.
+      await extendNonce(this.db, req.requestId, new Date(this.ctx.now().getTime() + this.nonceTtlMs));
+      return { status: 202, retryAfterSeconds: 60 };
+    }
+    const proposed = req.serial !== '' && model.allowProposed ? this.checkProposed(req.serial, model) : undefined;
+
+    // 7. reserve the serial (duplicate policy, nonce, quota: one transaction), then sign
+    const now = this.ctx.now();
+    let row: LogRow | undefined;
+    for (let attempt = 0; !row; attempt++) {
+      const serial = proposed ?? (await this.generate(model, now));
+      try {
+        row = await this.reserve({ model, serial, deviceKeyId, keyUnique, apiKey, requestId: req.requestId, input, remodelFrom, now });
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+        // Who holds it? This device key (a concurrent twin of this request), or another one.
+        if (keyUnique) {
+          const existing = await this.existingFor(model, deviceKeyId);
+          if (existing) return this.answerExisting(existing, model, req.requestId);
+        }
+        const holder = await this.db.selectFrom('vault_signing_log').select('device_key_id').where('brand_id', '=', model.brandId).where('model', '=', model.model).where('serial', '=', serial).executeTakeFirst();
+        if (holder && proposed !== undefined) throw new VaultError('serial-taken', `serial ${JSON.stringify(serial)} of ${model.brandId}/${model.model} belongs to another device`);
+        if (attempt >= 3) throw new VaultError('vault-unavailable', 'could not allocate a unique serial; retry');
+      }
+    }
+    // The cached key's count is stale now; the database holds the truth.
+    if (apiKey.maxSerials !== null) this.apiKeys.delete(input.apiKey!);
+    return this.signReserved(row, model, request);
+  }
+
+  private async checkNonce(nonce: string, apiKey: ApiKey): Promise<void> {
+    const n = await findNonce(this.db, nonce);
+    if (!n || (n.api_key_id !== null && Number(n.api_key_id) !== apiKey.id)) throw new VaultError('request-id-unknown', 'request-id was not issued by this vault for this api-key');
+    if (n.used_at !== null) throw new VaultError('request-id-used', 'request-id was already used: ask for a new one');
+    if (n.expires_at <= toDbTime(this.ctx.now())) throw new VaultError('request-id-expired', 'request-id expired: ask for a new one');
+  }
+
+  private async verifyModel(model: Assertion): Promise<void> {
+    const digest = createHash('sha256').update(model.encode()).digest('base64url');
+    if (this.verifiedModels.get(digest)) return;
+    const brandId = (model.data as ModelData).brandId;
+    const trust = await this.trustFor(brandId);
+    try {
+      trust.check(model);
+    } catch (err) {
+      if (err instanceof AssertionError) throw new VaultError('model-invalid', `the model assertion does not verify against the brand's keys: ${err.message}`);
+      throw err;
+    }
+    this.verifiedModels.set(digest, true);
+  }
+
+  /** The root plus the brand's account and account-keys, checked. */
+  private trustFor(brandId: string): Promise<TrustDatabase> {
+    return this.trust.through(brandId, async () => {
+      const trust = new TrustDatabase({ trusted: this.ctx.root.trusted, now: this.ctx.now });
+      const db = platformView(this.db);
+      const rows = await db.selectFrom('assertions').select(['primary_key', 'revision', 'encoded']).where('type', '=', 'account-key').orderBy('revision', 'desc').execute();
+      const keys = decodeStream(rows.map((r) => r.encoded).join('\n')).filter((a) => a.headerString('account-id') === brandId);
+      const account = await findAssertion(db, 'account', [brandId]);
+      trust.addEach([...(account ? [account] : []), ...keys]);
+      return trust;
+    });
+  }
+
+  private async checkRemodel(request: Assertion, oldSerial: Assertion | undefined, target: VaultModel): Promise<string> {
+    const req = request.data as SerialRequestData;
+    if (!req.originalBrandId || !req.originalModel || !req.originalSerial) throw new VaultError('remodel-invalid', 'a remodel needs original-brand-id, original-model and original-serial');
+    if (!oldSerial) throw new VaultError('remodel-invalid', 'a remodel request must carry the old serial after the model');
+    const old = oldSerial.data as SerialData;
+    if (old.brandId !== req.originalBrandId || old.model !== req.originalModel || old.serial !== req.originalSerial) {
+      throw new VaultError('remodel-invalid', `the old serial is ${old.brandId}/${old.model}/${old.serial}, the request says ${req.originalBrandId}/${req.originalModel}/${req.originalSerial}`);
+    }
+    if (old.deviceKeyId !== req.deviceKey.id) throw new VaultError('remodel-invalid', 'the old serial was issued to another device key');
+    const trust = await this.trustFor(old.brandId);
+    try {
+      trust.check(oldSerial);
+    } catch (err) {
+      if (err instanceof AssertionError) throw new VaultError('remodel-invalid', `the old serial does not verify: ${err.message}`);
+      throw err;
+    }
+    const from = `${old.brandId}/${old.model}`;
+    if (!target.remodelFrom.includes(from)) throw new VaultError('remodel-forbidden', `${target.brandId}/${target.model} does not accept devices remodelled from ${from}`);
+    return `${from}/${old.serial}`;
+  }
+
+  private checkProposed(serial: string, model: VaultModel): string {
+    if (!SERIAL_SYNTAX.test(serial)) throw new VaultError('serial-invalid', `proposed serial ${JSON.stringify(serial)} is not allowed: use up to 128 of [A-Za-z0-9._:+=@~-]`);
+    if (model.serialPattern && !new RegExp(`^(?:${model.serialPattern})$`).test(serial)) {
+      throw new VaultError('serial-invalid', `proposed serial ${JSON.stringify(serial)} does not match the model's pattern`);
+    }
+    return serial;
+  }
+
+  private async generate(model: VaultModel, now: Date): Promise<string> {
+    const counter = usesCounter(model.serialTemplate) ? await nextCounter(this.db, model.id) : 0;
+    return render(model.serialTemplate, counter, now);
+  }
+
+  private async existingFor(model: VaultModel, deviceKeyId: string): Promise<LogRow | undefined> {
+    return this.db.selectFrom('vault_signing_log').selectAll().where('brand_id', '=', model.brandId).where('model', '=', model.model).where('device_key_unique', '=', deviceKeyId).executeTakeFirst();
+  }
+
+  /** A device key registering again: its serial (idempotent), a refusal, or "poll" while its twin signs. */
+  private async answerExisting(row: LogRow, model: VaultModel, requestId: string): Promise<RegistrationResult> {
+    if (model.duplicates === 'refuse') throw new VaultError('device-registered', `this device key already has serial ${JSON.stringify(row.serial)} of ${model.brandId}/${model.model}`);
+    if (row.assertion === null) return { status: 202, retryAfterSeconds: 60 };
+    if (!(await consumeNonce(this.db, requestId, this.ctx.now()))) throw new VaultError('request-id-used', 'request-id was already used or expired: ask for a new one');
+    const serial = decodeStream(row.assertion)[0]!;
+    return { status: 200, stream: encodeStream([serial, ...(await this.chainFor(serial))]), serial: row.serial, reused: true };
+  }
+
+  private async reserve(r: { model: VaultModel; serial: string; deviceKeyId: string; keyUnique: string | null; apiKey: ApiKey; requestId: string; input: RegistrationInput; remodelFrom: string; now: Date }): Promise<LogRow> {
+    return this.ctx.db.transaction(async (t) => {
+      const trx = t.withTables<VaultTables>();
+      if (!(await consumeNonce(trx, r.requestId, r.now))) throw new VaultError('request-id-used', 'request-id was already used or expired: ask for a new one');
+      if (r.apiKey.maxSerials !== null && !(await takeQuota(trx, r.apiKey.id))) throw new VaultError('api-key-quota', `api-key ${JSON.stringify(r.apiKey.name)} has signed its ${r.apiKey.maxSerials} serials`);
+      return trx
+        .insertInto('vault_signing_log')
+        .values({
+          brand_id: r.model.brandId,
+          model: r.model.model,
+          serial: r.serial,
+          device_key_id: r.deviceKeyId,
+          device_key_unique: r.keyUnique,
+          assertion: null,
+          signed_at: toDbTime(r.now),
+          api_key_id: r.apiKey.id,
+          api_key_name: r.apiKey.name,
+          request_id: r.requestId,
+          origin: r.input.origin.slice(0, 200),
+          user_agent: r.input.userAgent.slice(0, 500),
+          remodel_from: r.remodelFrom,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    });
+  }
+
+  private async signReserved(row: LogRow, model: VaultModel, request: Assertion): Promise<RegistrationResult> {
+    this.pending++;
+    let serial: Assertion;
+    try {
+      const signer = await this.signers.through(model.keyId, () => this.ctx.keys.signer({ keyId: model.keyId }));
+      const now = this.ctx.now();
+      serial = await signAssertion(
+        SerialType,
+        {
+          headers: {
+            'authority-id': model.authorityId,
+            'brand-id': model.brandId,
+            model: model.model,
+            serial: row.serial,
+            'device-key': request.headerString('device-key'),
+            'device-key-sha3-384': row.device_key_id,
+            timestamp: formatTimestamp(now),
+          },
+          ...(request.body ? { body: request.body } : {}),
+        },
+        signer,
+        now,
+      );
+    } catch (err) {
+      // Give the serial back: the device retries from a new request-id (503).
+      await this.db.deleteFrom('vault_signing_log').where('id', '=', row.id).where('assertion', 'is', null).execute().catch(() => undefined);
+      this.signers.clear();
+      if (err instanceof KeyCustodyError) throw new VaultError('key-unusable', `the model's signing key cannot sign: ${err.message}`, { cause: err });
+      throw err;
+    } finally {
+      this.pending--;
+    }
+    this.ctx.metrics.signatures.inc({ type: 'serial' });
+    await this.db.updateTable('vault_signing_log').set({ assertion: serial.toString() }).where('id', '=', row.id).execute();
+    return { status: 200, stream: encodeStream([serial, ...(await this.chainFor(serial))]), serial: row.serial, reused: false };
+  }
+
+  /** The account-key chain of a serial's signing key up to (not including) the root. */
+  private chainFor(serial: Assertion): Promise<Assertion[]> {
+    return this.chains.through(serial.signKeyId, () => signingChain(platformView(this.db), [serial], new Set([this.ctx.root.rootSigner.keyId, this.ctx.root.storeSigner.keyId])));
+  }
+}
