@@ -1,0 +1,83 @@
+// Who may call each vault route. Every route the vault adds to the server
+// must have a row here: a vault route without one fails this test (the
+// platform's own matrix covers the routes of a server without services).
+// Device routes are public: the factory API key (sent on every call here)
+// is the vault's own check, tested in device-api.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestServer } from '../helpers/server.ts';
+import { BRAND, startVault } from './helpers.ts';
+
+type Caller = 'anonymous' | 'viewer' | 'publisher' | 'factory' | 'admin' | 'otherAdmin' | 'superuser';
+const ALL: Caller[] = ['anonymous', 'viewer', 'publisher', 'factory', 'admin', 'otherAdmin', 'superuser'];
+const READERS: Caller[] = ['viewer', 'admin', 'superuser'];
+const ADMINS: Caller[] = ['admin', 'superuser'];
+const LOG_READERS: Caller[] = ['viewer', 'factory', 'admin', 'superuser'];
+
+/** "METHOD /url" → who is allowed. Paths act on brand "acme". */
+const MATRIX: Record<string, Caller[]> = {
+  'POST /v1/request-id': ALL,
+  'POST /v1/serial': ALL,
+  'GET /v1/version': ALL,
+  'GET /api/vault/brands/:account/keys': READERS,
+  'POST /api/vault/brands/:account/keys': ADMINS,
+  'POST /api/vault/brands/:account/keys/:name/account-key': ADMINS,
+  'DELETE /api/vault/brands/:account/keys/:name': ADMINS,
+  'GET /api/vault/brands/:account/models': READERS,
+  'POST /api/vault/brands/:account/models': ADMINS,
+  'GET /api/vault/brands/:account/models/:model': READERS,
+  'DELETE /api/vault/brands/:account/models/:model': ADMINS,
+  'GET /api/vault/brands/:account/api-keys': READERS,
+  'POST /api/vault/brands/:account/api-keys': ADMINS,
+  'DELETE /api/vault/brands/:account/api-keys/:id': ADMINS,
+  'GET /api/vault/brands/:account/log': LOG_READERS,
+  'GET /api/vault/brands/:account/log/export': LOG_READERS,
+  'POST /api/vault/brands/:account/system-users': ADMINS,
+};
+
+function concrete(url: string): string {
+  return url.replace(':account', BRAND).replace(':name', 'nokey').replace(':model', 'nomodel').replace(':id', '999999');
+}
+
+test('every vault route has an authorization matrix row, and each caller gets exactly its row', async (t) => {
+  const bare = await startTestServer('sqlite');
+  const platformRoutes = new Set(bare.server.routes.map((r) => `${r.method} ${r.url}`));
+  await bare.close();
+  const v = await startVault('sqlite');
+  t.after(() => v.close());
+  const s = v.s;
+  assert.equal((await s.request('POST', '/api/accounts', { token: v.admin, body: { accountId: 'other' } })).status, 201);
+  const tokens: Record<Caller, string | undefined> = {
+    anonymous: undefined,
+    viewer: await s.tokenFor(['viewer'], BRAND),
+    publisher: await s.tokenFor(['publisher'], BRAND),
+    factory: await s.tokenFor(['factory-operator'], BRAND),
+    admin: await s.tokenFor(['admin'], BRAND),
+    otherAdmin: await s.tokenFor(['admin'], 'other'),
+    superuser: await s.tokenFor('superuser'),
+  };
+  const missing: string[] = [];
+  const wrong: string[] = [];
+  for (const route of s.server.routes) {
+    const key = `${route.method} ${route.url}`;
+    if (platformRoutes.has(key)) continue;
+    const allowed = MATRIX[key];
+    if (!allowed) {
+      missing.push(key);
+      continue;
+    }
+    if (route.url.startsWith('/v1/')) assert.equal(route.access.kind, 'public', `${key} is a device route: public, with its own API-key check`);
+    for (const caller of ALL) {
+      const withBody = ['POST', 'PUT', 'PATCH'].includes(route.method);
+      const res = await s.request(route.method, concrete(route.url), { ...(tokens[caller] ? { token: tokens[caller] } : {}), ...(withBody ? { body: {} } : {}), headers: { 'api-key': v.apiKey } });
+      const got = res.status !== 401 && res.status !== 403;
+      if (got !== allowed.includes(caller)) wrong.push(`${key} as ${caller}: ${res.status} ${res.body.slice(0, 120)}`);
+    }
+  }
+  assert.deepEqual(missing, [], 'vault routes without a row in the authorization matrix');
+  assert.deepEqual(wrong, [], 'callers allowed or refused against the matrix');
+  for (const key of Object.keys(MATRIX)) {
+    const [method, url] = key.split(' ');
+    assert.ok(s.server.routes.some((r) => r.method === method && r.url === url), `matrix row for a route that does not exist: ${key}`);
+  }
+});
