@@ -32,6 +32,13 @@ function json(reply: FastifyReply, status: number, body: unknown): FastifyReply 
   return reply.status(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify(body)));
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The device a store request comes from (its session), for update control and rollout health. */
+    storeDevice?: DeviceSession;
+  }
+}
+
 interface DeviceRequest {
   session: DeviceSession | undefined;
   storeId: string | undefined;
@@ -70,6 +77,10 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
     } catch (e) {
       if (e instanceof SessionError) throw new ApiError(e.code, e.message, e.status);
       throw e;
+    }
+    if (session) {
+      req.storeDevice = session;
+      req.log.info({ device: `${session.brandId}/${session.model}/${session.serial}` }, 'device request');
     }
     const storeId = session?.storeId ?? header(req, 'snap-device-store') ?? header(req, 'x-ubuntu-store');
     return {

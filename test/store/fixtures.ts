@@ -101,7 +101,7 @@ export function push(s: TestServer, token: string, name: string, bytes: Buffer, 
 }
 
 /** A signed model of brand acme naming acme-store, and a serial for it signed by the brand key. */
-export function deviceIdentity(snapIds: Record<string, string>, now = new Date()): { model: Assertion; serial: Assertion } {
+export function deviceIdentity(snapIds: Record<string, string>, now = new Date(), store = 'acme-store'): { model: Assertion; serial: Assertion } {
   const brand = vectorKey('brand');
   const device = vectorKey('device').publicKey;
   const ts = formatTimestamp(new Date(now.getTime() - 60_000));
@@ -116,7 +116,7 @@ export function deviceIdentity(snapIds: Record<string, string>, now = new Date()
         architecture: 'amd64',
         base: 'core20',
         grade: 'signed',
-        store: 'acme-store',
+        store,
         snaps: [
           { name: 'acme-gadget', id: snapIds['acme-gadget']!, type: 'gadget', 'default-channel': 'latest/stable' },
           { name: 'acme-kernel', id: snapIds['acme-kernel']!, type: 'kernel', 'default-channel': 'latest/stable' },
