@@ -4,7 +4,7 @@ import { DeviceSessionRequestType, formatTimestamp, sign, SerialType } from '../
 import type { StoreOwnTables } from '../../src/store/tables.ts';
 import { vectorKey } from '../helpers/vectors.ts';
 import { eachEngine } from './engines.ts';
-import { deviceIdentity, expectStatus, sessionRequest, storeWorld, TEST_ADMIN_TOKEN } from './fixtures.ts';
+import { deviceIdentity, expectStatus, sessionRequest, storeWorld } from './fixtures.ts';
 
 eachEngine('device sessions: checks on nonce, signatures, serial, model and store', async (engine, t) => {
   const s = await storeWorld(engine);
