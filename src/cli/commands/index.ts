@@ -8,7 +8,8 @@ import { registerSign } from './sign.ts';
 import { registerVerify } from './verify.ts';
 import { registerServe } from './serve.ts';
 import { registerServerClient } from './server-client.ts';
+import { registerVault } from './vault.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerKey, registerRoot, registerAccount, registerSign, registerVerify, registerPack, registerServe, registerServerClient];
+export const commands: RegisterCommand[] = [registerKey, registerRoot, registerAccount, registerSign, registerVerify, registerPack, registerServe, registerServerClient, registerVault];
