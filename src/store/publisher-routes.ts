@@ -15,8 +15,12 @@ import type { Catalog } from './visibility.ts';
 
 const WRITE = ['admin', 'publisher'] as const;
 const READ = ['admin', 'publisher', 'viewer'] as const;
-/** An account id no one holds: unknown snaps and stores are refused (403) to everyone but the superuser, who gets the 404. */
-const NOBODY = '\u0000unknown';
+/**
+ * For an unknown snap or store the access check gets an account id no one
+ * holds (it is not a valid id): everyone but the superuser is refused (403)
+ * without learning whether the name exists elsewhere; the superuser gets the 404.
+ */
+const nobody = (what: string) => `unknown ${what} (or not yours)`;
 
 const resolvedSnap = new WeakMap<FastifyRequest, Snap | { error: ApiError }>();
 const resolvedStore = new WeakMap<FastifyRequest, Store | undefined>();
@@ -61,12 +65,12 @@ export async function publisherRoutes(app: FastifyInstance, ctx: PlatformContext
   };
   const snapAccount = (req: FastifyRequest) => {
     const s = resolvedSnap.get(req);
-    return s && !('error' in s) ? s.publisherId : NOBODY;
+    return s && !('error' in s) ? s.publisherId : nobody(`snap ${(req.params as { snap?: string }).snap ?? ''}`);
   };
   const loadStore = async (req: FastifyRequest) => {
     resolvedStore.set(req, await getStore(db, (req.params as { store?: string }).store ?? ''));
   };
-  const storeAccount = (req: FastifyRequest) => resolvedStore.get(req)?.brandId ?? NOBODY;
+  const storeAccount = (req: FastifyRequest) => resolvedStore.get(req)?.brandId ?? nobody(`store ${(req.params as { store?: string }).store ?? ''}`);
   const storeOf = (req: FastifyRequest): Store => {
     const s = resolvedStore.get(req);
     if (!s) throw new ApiError('store-not-found', `no store ${JSON.stringify((req.params as { store: string }).store)}`, 404);
@@ -187,7 +191,8 @@ export async function publisherRoutes(app: FastifyInstance, ctx: PlatformContext
         revisions: (await revisionsOf(db, snap.snapId)).map((r) => ({
           ...r,
           snapYaml: undefined,
-          channels: rels.filter((x) => x.revision === r.revision && (x.expiresAt === null || x.expiresAt > now)).map((x) => `${x.architecture}:${[x.track, x.risk, x.branch].filter(Boolean).join('/')}`),
+          channels: rels.filter((x) => x.revision === r.revision && (x.expiresAt === null || x.expiresAt > now)).map((x) => `${x.architecture}:${[x.track, x.risk, x.branch].filter(Boolean).join('/')}`)
+            .sort(),
         })),
       };
     },

@@ -8,8 +8,9 @@ import { registerSign } from './sign.ts';
 import { registerVerify } from './verify.ts';
 import { registerServe } from './serve.ts';
 import { registerServerClient } from './server-client.ts';
+import { registerStore } from './store.ts';
 import { registerVault } from './vault.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerKey, registerRoot, registerAccount, registerSign, registerVerify, registerPack, registerServe, registerServerClient, registerVault];
+export const commands: RegisterCommand[] = [registerKey, registerRoot, registerAccount, registerSign, registerVerify, registerPack, registerServe, registerServerClient, registerStore, registerVault];
