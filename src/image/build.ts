@@ -1,0 +1,471 @@
+// `snapline image build`: a signed model and a store in, a verified seed (and
+// optionally a disk image) out, as `snap prepare-image` / ubuntu-image make
+// them (protocol doc 7.1). The steps:
+//
+//  1. decode the model and refuse what prepare-image refuses;
+//  2. fetch its chain (brand account, account-keys, store assertion) and
+//     verify it against the trusted set;
+//  3. plan the snaps (plan.ts) and ask the store for them with one `download`
+//     snap action;
+//  4. download each into its final place in a temporary output folder,
+//     hashing as it arrives, while the assertions of each snap (by digest:
+//     snap-revision, snap-declaration, accounts, keys) are fetched;
+//  5. verify everything in a trust database and cross-check each snap
+//     (size, digest, revision, snap-id, name, publisher, provenance, type);
+//  6. write assertions and seed.yaml / options.yaml (layout.ts), validate the
+//     gadget, build the disk image if asked (disk.ts);
+//  7. rename the temporary folder to --out. On any error nothing is left.
+import { copyFile, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import {
+  AssertionError,
+  ModelType,
+  SnapDeclarationType,
+  SnapRevisionType,
+  TrustDatabase,
+  decode,
+  type Assertion,
+  type ModelData,
+  type Ref,
+  type SnapDeclarationData,
+  type SnapRevisionData,
+} from '../assertions/index.ts';
+import { GadgetYamlError, SnapError, SquashfsReader, parseGadgetYaml, readSnapMetadata, snapDigest, type GadgetYaml, type SnapYaml } from '../snap/index.ts';
+import { ImageError } from './errors.ts';
+import { isUC20, planSnaps, type PlannedSnap } from './plan.ts';
+import { AssertionPool, fullRef, refKey } from './pool.ts';
+import { checkLabel, defaultLabel, isAsserted, seedDir, seedFiles, snapPath, type SeedSnap } from './layout.ts';
+import { StoreClient, type StoreSnap } from './store-client.ts';
+import { missingTools, writeDiskImage, type DiskImageResult } from './disk.ts';
+
+export type ProgressEvent =
+  | { readonly kind: 'step'; readonly step: string }
+  | { readonly kind: 'download-start'; readonly name: string; readonly revision: number; readonly size: number }
+  | { readonly kind: 'download-progress'; readonly name: string; readonly bytes: number; readonly size: number }
+  | { readonly kind: 'download-done'; readonly name: string; readonly revision: number; readonly size: number };
+
+export interface BuildOptions {
+  /** The signed model assertion. */
+  readonly model: Buffer;
+  readonly storeUrl: string;
+  /** The output folder; must not exist, or be empty. */
+  readonly out: string;
+  /** Also write a disk image from the gadget's volumes. */
+  readonly image?: string;
+  /** --snap NAME=FILE. */
+  readonly localSnaps?: ReadonlyMap<string, string>;
+  readonly channel?: string;
+  /** UC20+ system label; default: today's UTC date as YYYYMMDD. */
+  readonly label?: string;
+  /** The trusted accounts and account-keys (the root). */
+  readonly trusted: readonly Assertion[];
+  readonly now?: () => Date;
+  /** An Authorization header value for the store. */
+  readonly authorization?: string;
+  readonly progress?: (e: ProgressEvent) => void;
+  /** Parallel downloads (default 4). */
+  readonly concurrency?: number;
+}
+
+export interface BuiltSnap {
+  readonly name: string;
+  readonly snapId: string;
+  /** 0 for unasserted local snaps. */
+  readonly revision: number;
+  readonly channel: string;
+  /** Path relative to --out. */
+  readonly file: string;
+  readonly size: number;
+  readonly local: boolean;
+}
+
+export interface BuildResult {
+  readonly out: string;
+  /** The seed folder, relative to --out. */
+  readonly seed: string;
+  readonly form: 'uc16' | 'uc20';
+  readonly label?: string;
+  readonly brand: string;
+  readonly model: string;
+  readonly grade?: string;
+  readonly snaps: readonly BuiltSnap[];
+  readonly assertions: number;
+  readonly image?: DiskImageResult;
+}
+
+const RESERVED_MODEL_HEADERS = ['core', 'os', 'class', 'allowed-modes'];
+/** Model vocabulary to snap.yaml type. */
+const YAML_TYPE: Record<string, string> = { kernel: 'kernel', gadget: 'gadget', base: 'base', core: 'os', snapd: 'snapd' };
+
+function decodeModel(bytes: Buffer): Assertion<ModelData> {
+  let a: Assertion;
+  try {
+    a = decode(bytes);
+  } catch (err) {
+    if (err instanceof AssertionError) throw new ImageError('image-model-invalid', `cannot decode the model assertion: ${err.message}`);
+    throw err;
+  }
+  if (!a.is(ModelType)) throw new ImageError('image-model-invalid', `expected a model assertion, got ${JSON.stringify(a.type)}`);
+  for (const h of RESERVED_MODEL_HEADERS) {
+    if (a.header(h) !== undefined) throw new ImageError('image-model-invalid', `model assertion cannot have reserved header ${JSON.stringify(h)}`);
+  }
+  if (a.data.series !== '16') throw new ImageError('image-model-invalid', `model has series ${JSON.stringify(a.data.series)}, only "16" is supported`);
+  return a;
+}
+
+/** Runs `fn` over items with at most `n` in flight; the first error stops new work and is thrown. */
+async function parallel<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed: unknown;
+  const worker = async () => {
+    while (failed === undefined && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        failed ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  if (failed !== undefined) throw failed;
+}
+
+/** Fetches everything the pool says is missing until the chains are complete. */
+async function drain(pool: AssertionPool, client: StoreClient, describe: (ref: Ref) => string): Promise<void> {
+  for (;;) {
+    const batch = pool.missing();
+    if (batch.length === 0) return;
+    await parallel(batch, 8, async ({ ref, optional }) => {
+      const a = await client.assertion(ref);
+      if (a) pool.add(a);
+      else if (optional) pool.notFound(ref);
+      else throw new ImageError('image-assertion-invalid', `the store has no ${describe(ref)}`);
+    });
+  }
+}
+
+async function readSnapYaml(path: string, what: string): Promise<{ yaml: SnapYaml; reader: SquashfsReader }> {
+  let reader: SquashfsReader;
+  try {
+    reader = await SquashfsReader.openFile(path);
+  } catch (err) {
+    if (err instanceof SnapError) throw new ImageError('image-snap-invalid', `${what} is not a valid snap: ${err.message}`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError('image-snap-invalid', `${what}: no such file`);
+    throw err;
+  }
+  try {
+    const meta = await readSnapMetadata(reader);
+    return { yaml: meta.snapYaml, reader };
+  } catch (err) {
+    await reader.close();
+    if (err instanceof GadgetYamlError) throw new ImageError('image-gadget-invalid', `${what}: ${err.message}`);
+    if (err instanceof SnapError) throw new ImageError('image-snap-invalid', `${what}: ${err.message}`);
+    throw err;
+  }
+}
+
+interface Work {
+  plan: PlannedSnap;
+  store?: StoreSnap;
+  /** base64url digest, once known. */
+  digest?: string;
+  size: number;
+  yaml?: SnapYaml;
+  path?: string;
+  seed?: SeedSnap;
+}
+
+export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
+  const now = opts.now ?? (() => new Date());
+  const step = (s: string) => opts.progress?.({ kind: 'step', step: s });
+  const modelA = decodeModel(opts.model);
+  const model = modelA.data;
+  const uc20 = isUC20(model);
+  const label = uc20 ? (opts.label ?? defaultLabel(now())) : undefined;
+  if (label !== undefined) checkLabel(label);
+  const plan = planSnaps(model, { channel: opts.channel, localSnaps: opts.localSnaps });
+  if (opts.trusted.length === 0) throw new ImageError('image-model-untrusted', 'no trusted assertions: give --trusted FILE (the root account and account-key)');
+
+  const out = resolve(opts.out);
+  const outStat = await stat(out).catch(() => undefined);
+  if (outStat && (!outStat.isDirectory() || (await readdir(out)).length > 0)) {
+    throw new ImageError('image-output', `${opts.out} already exists and is not an empty folder`);
+  }
+  if (opts.image !== undefined) {
+    const missing = await missingTools();
+    if (missing.length > 0) throw new ImageError('image-tools-missing', `building a disk image needs ${missing.join(', ')}: install them (Debian: fdisk, dosfstools, e2fsprogs, mtools) or leave out --image`);
+  }
+
+  let db: TrustDatabase;
+  try {
+    db = new TrustDatabase({ trusted: opts.trusted, now });
+  } catch (err) {
+    if (err instanceof AssertionError) throw new ImageError('image-model-untrusted', `trusted set: ${err.message}`);
+    throw err;
+  }
+  const client = new StoreClient({ baseUrl: opts.storeUrl, storeId: model.store, architecture: model.architecture, authorization: opts.authorization });
+  const pool = new AssertionPool((ref) => db.findTrusted(ref.type, ref.primaryKey) !== undefined);
+
+  // 2. The model's chain.
+  step('verifying the model');
+  const descriptions = new Map<string, string>();
+  const describe = (ref: Ref) => {
+    const r = fullRef(ref);
+    return descriptions.get(refKey(r.type, r.primaryKey)) ?? `${r.type} assertion ${r.primaryKey.join('/')}`;
+  };
+  const modelKeyRef = { type: 'account-key', primaryKey: [modelA.signKeyId] };
+  descriptions.set(refKey('account-key', [modelA.signKeyId]), `account-key ${modelA.signKeyId} that signed the model (is the model signed by a registered brand key?)`);
+  pool.want(modelKeyRef);
+  pool.want({ type: 'account', primaryKey: [model.brandId] });
+  const storeRef = { type: 'store', primaryKey: [model.store] };
+  if (model.store !== '') pool.want(storeRef, { optional: true });
+  try {
+    await drain(pool, client, describe);
+  } catch (err) {
+    if (err instanceof ImageError && err.code === 'image-assertion-invalid') throw new ImageError('image-model-untrusted', `cannot verify the model: ${err.message}`);
+    throw err;
+  }
+  try {
+    db.addBatch(pool.all());
+    db.add(modelA);
+  } catch (err) {
+    if (err instanceof AssertionError) throw new ImageError('image-model-untrusted', `cannot verify the model ${model.brandId}/${model.model}: ${err.message}`);
+    throw err;
+  }
+  const storeKnown = model.store === '' || pool.get(storeRef) !== undefined;
+  const modelChainKeys = new Set<string>();
+  const modelEtc = pool.closure([modelKeyRef, { type: 'account', primaryKey: [model.brandId] }, ...(model.store !== '' ? [storeRef] : [])], modelChainKeys);
+
+  // 3. Ask the store for every non-local snap.
+  step('resolving snaps');
+  const work: Work[] = plan.map((p) => ({ plan: p, size: 0 }));
+  const fromStore = work.filter((w) => w.plan.localFile === undefined);
+  const outcomes = fromStore.length > 0 ? await client.download(fromStore.map((w) => ({ name: w.plan.name, channel: w.plan.channel || undefined }))) : [];
+  const failures: string[] = [];
+  outcomes.forEach((o, i) => {
+    const w = fromStore[i]!;
+    if (!o.ok) {
+      if (w.plan.presence === 'optional' && (o.code === 'name-not-found' || o.code === 'revision-not-found')) return;
+      failures.push(`${w.plan.name} (${w.plan.channel || 'default channel'}): ${o.message}`);
+      return;
+    }
+    if (o.snap.name !== w.plan.name) failures.push(`${w.plan.name}: the store answered with snap ${JSON.stringify(o.snap.name)}`);
+    if (w.plan.snapId !== '' && o.snap.snapId !== w.plan.snapId) failures.push(`${w.plan.name}: the store's snap-id ${o.snap.snapId} is not the model's ${w.plan.snapId}`);
+    w.store = o.snap;
+    w.size = o.snap.size;
+    w.digest = Buffer.from(o.snap.sha3_384, 'hex').toString('base64url');
+  });
+  if (failures.length > 0) {
+    if (!storeKnown) {
+      throw new ImageError('image-store-mismatch', `the model names store ${JSON.stringify(model.store)}, which the store at ${opts.storeUrl} does not know: ${failures.join('; ')}`);
+    }
+    throw new ImageError('image-snap-not-found', `cannot get snaps from the store: ${failures.join('; ')}`);
+  }
+  const active = work.filter((w) => w.store !== undefined || w.plan.localFile !== undefined);
+
+  const parent = dirname(out);
+  await mkdir(parent, { recursive: true });
+  const tmp = await mkdtemp(join(parent, `.${basename(out)}.tmp-`));
+  let imageTmp: string | undefined;
+  const readers: SquashfsReader[] = [];
+  try {
+    // 4. Local snaps: digest and metadata; downloads and assertions in parallel.
+    for (const w of active.filter((x) => x.plan.localFile !== undefined)) {
+      const file = w.plan.localFile!;
+      const { yaml, reader } = await readSnapYaml(file, `--snap ${w.plan.name}=${file}`);
+      await reader.close();
+      if (yaml.name !== w.plan.name) throw new ImageError('image-snap-invalid', `--snap ${w.plan.name}=${file}: the file holds snap ${JSON.stringify(yaml.name)}`);
+      w.yaml = yaml;
+      const d = await snapDigest(file);
+      w.digest = d.sha3_384Base64url;
+      w.size = d.size;
+      pool.want({ type: 'snap-revision', primaryKey: [w.digest] }, { optional: true });
+    }
+    for (const w of active) {
+      if (w.store) {
+        const ref = { type: 'snap-revision', primaryKey: [w.digest!] };
+        descriptions.set(refKey('snap-revision', fullRef(ref).primaryKey), `snap-revision assertion for ${w.plan.name} revision ${w.store.revision} (digest ${w.digest})`);
+        pool.want(ref);
+      }
+    }
+    step('downloading snaps and assertions');
+    const assertionsDone = drain(pool, client, describe);
+    assertionsDone.catch(() => undefined);
+    const downloads = active.filter((w) => w.store !== undefined);
+    await parallel(downloads, opts.concurrency ?? 4, async (w) => {
+      const s = w.store!;
+      const seed: SeedSnap = { plan: w.plan, snapId: s.snapId, revision: s.revision, version: s.version };
+      w.seed = seed;
+      w.path = snapPath(uc20, label ?? '', seed);
+      const dest = join(tmp, w.path);
+      await mkdir(dirname(dest), { recursive: true });
+      opts.progress?.({ kind: 'download-start', name: s.name, revision: s.revision, size: s.size });
+      let got = 0;
+      await client.fetchSnap(s, dest, (n) => {
+        got += n;
+        opts.progress?.({ kind: 'download-progress', name: s.name, bytes: got, size: s.size });
+      });
+      opts.progress?.({ kind: 'download-done', name: s.name, revision: s.revision, size: s.size });
+    });
+    await assertionsDone;
+
+    // 5. Verify every assertion, then each snap against them.
+    step('verifying snaps');
+    try {
+      db.addBatch(pool.all());
+    } catch (err) {
+      if (err instanceof AssertionError) throw new ImageError('image-assertion-invalid', `the store's assertions do not verify: ${err.message}`);
+      throw err;
+    }
+    for (const w of active) {
+      const rev = pool.get({ type: 'snap-revision', primaryKey: [w.digest!] }) as Assertion<SnapRevisionData> | undefined;
+      if (!rev) {
+        // A local file the store does not know: unasserted.
+        const seed: SeedSnap = { plan: w.plan, snapId: '', revision: 0, version: w.yaml!.version };
+        w.seed = seed;
+        w.path = snapPath(uc20, label ?? '', seed);
+      } else {
+        const r = rev.data;
+        if (r.snapSize !== w.size) throw new ImageError('image-digest-mismatch', `${w.plan.name}: size ${w.size} does not match the snap-revision's ${r.snapSize}`);
+        if (w.store && (r.snapRevision !== w.store.revision || r.snapId !== w.store.snapId)) {
+          throw new ImageError('image-assertion-invalid', `${w.plan.name}: the store says revision ${w.store.revision} of ${w.store.snapId}, its snap-revision says revision ${r.snapRevision} of ${r.snapId}`);
+        }
+        const decl = db.find('snap-declaration', ['16', r.snapId]) as Assertion<SnapDeclarationData> | undefined;
+        if (!decl || !decl.is(SnapDeclarationType)) throw new ImageError('image-assertion-invalid', `${w.plan.name}: no snap-declaration for ${r.snapId}`);
+        if (decl.data.snapName === '') throw new ImageError('image-assertion-invalid', `${w.plan.name}: the snap-declaration of ${r.snapId} is revoked`);
+        if (decl.data.snapName !== w.plan.name) throw new ImageError('image-assertion-invalid', `${w.plan.name}: snap-id ${r.snapId} is declared as ${JSON.stringify(decl.data.snapName)}`);
+        if (w.plan.snapId !== '' && w.plan.snapId !== r.snapId) throw new ImageError('image-assertion-invalid', `${w.plan.name}: snap-id ${r.snapId} is not the model's ${w.plan.snapId}`);
+        if ((w.plan.modelType === 'gadget' || w.plan.modelType === 'kernel') && decl.data.publisherId !== model.brandId && decl.data.publisherId !== 'canonical') {
+          throw new ImageError('image-assertion-invalid', `cannot use ${w.plan.modelType} ${JSON.stringify(w.plan.name)} published by ${JSON.stringify(decl.data.publisherId)} for model by ${JSON.stringify(model.brandId)}`);
+        }
+        if (!rev.is(SnapRevisionType)) throw new ImageError('image-assertion-invalid', `${w.plan.name}: bad snap-revision`);
+        if (!w.store) {
+          // An asserted local file.
+          const seed: SeedSnap = { plan: w.plan, snapId: r.snapId, revision: r.snapRevision, version: w.yaml!.version };
+          w.seed = seed;
+          w.path = snapPath(uc20, label ?? '', seed);
+        }
+      }
+      if (w.plan.localFile !== undefined) {
+        const dest = join(tmp, w.path!);
+        await mkdir(dirname(dest), { recursive: true });
+        await copyFile(w.plan.localFile, dest);
+      }
+      if (!w.yaml) {
+        const { yaml, reader } = await readSnapYaml(join(tmp, w.path!), `${w.plan.name} from the store`);
+        readers.push(reader);
+        w.yaml = yaml;
+      }
+      const y = w.yaml;
+      if (y.name !== w.plan.name) throw new ImageError('image-snap-invalid', `${w.plan.name}: the snap file is named ${JSON.stringify(y.name)} in its snap.yaml`);
+      if (rev && (y.provenance ?? 'global-upload') !== (rev.data as SnapRevisionData).provenance) {
+        throw new ImageError('image-snap-invalid', `${w.plan.name}: snap.yaml provenance ${JSON.stringify(y.provenance ?? 'global-upload')} does not match the snap-revision's`);
+      }
+      const want = YAML_TYPE[w.plan.modelType];
+      if (want && y.type !== want) throw new ImageError('image-snap-invalid', `${w.plan.name}: the model wants a snap of type ${w.plan.modelType}, the snap is of type ${y.type}`);
+    }
+    const seedSnaps = active.map((w) => w.seed!);
+    const names = new Set(active.map((w) => w.plan.name));
+    for (const w of active) {
+      const b = w.yaml!.base;
+      if ((w.yaml!.type === 'app' || w.yaml!.type === 'gadget') && b !== undefined && b !== 'none' && !names.has(b)) {
+        throw new ImageError('image-snap-invalid', `cannot add snap ${JSON.stringify(w.plan.name)} without also adding its base ${JSON.stringify(b)}`);
+      }
+    }
+
+    // The gadget: gadget.yaml valid for this model; on UC20 its base is the model's.
+    const gadgetW = active.find((w) => w.yaml!.type === 'gadget');
+    let gadget: GadgetYaml | undefined;
+    let gadgetReader: SquashfsReader | undefined;
+    if (gadgetW) {
+      gadgetReader = await SquashfsReader.openFile(join(tmp, gadgetW.path!));
+      readers.push(gadgetReader);
+      try {
+        gadget = parseGadgetYaml(await gadgetReader.readFile('meta/gadget.yaml'), { model: uc20 ? 'uc20' : 'uc16' });
+      } catch (err) {
+        if (err instanceof GadgetYamlError || err instanceof SnapError) throw new ImageError('image-gadget-invalid', `gadget ${gadgetW.plan.name}: ${err.message}`);
+        throw err;
+      }
+      if (uc20 && (gadgetW.yaml!.base ?? 'core') !== model.base) {
+        throw new ImageError('image-gadget-invalid', `cannot use gadget snap because its base ${JSON.stringify(gadgetW.yaml!.base ?? 'core')} is different from model base ${JSON.stringify(model.base)}`);
+      }
+    }
+
+    // 6. The seed's other files.
+    step('writing the seed');
+    const modelSnapRefs = active.filter((w) => w.plan.inModel && isAsserted(w.seed!)).map((w) => ({ type: 'snap-revision', primaryKey: [w.digest!] }));
+    const extraRefs = active.filter((w) => !w.plan.inModel && isAsserted(w.seed!)).map((w) => ({ type: 'snap-revision', primaryKey: [w.digest!] }));
+    const written = new Set(modelChainKeys);
+    // Per snap: its declaration first, then its revision, then what they need.
+    const snapsAssertions = uc20 ? perSnap(pool, modelSnapRefs, written) : pool.closure(modelSnapRefs, written);
+    const extraAssertions = uc20 ? perSnap(pool, extraRefs, written) : pool.closure(extraRefs, written);
+    const files = seedFiles(uc20, label ?? '', seedSnaps, { model: modelA, modelEtc, snaps: snapsAssertions, extraSnaps: extraAssertions }, model.grade);
+    for (const f of files) {
+      const p = join(tmp, f.path);
+      await mkdir(dirname(p), { recursive: true });
+      await writeFile(p, f.data);
+    }
+
+    let image: DiskImageResult | undefined;
+    if (opts.image !== undefined && gadget && gadgetReader) {
+      step('writing the disk image');
+      const dest = resolve(opts.image);
+      await mkdir(dirname(dest), { recursive: true });
+      imageTmp = `${dest}.partial-${basename(tmp).slice(-6)}`;
+      image = await writeDiskImage({ gadget, gadgetReader, seedRoot: join(tmp, seedDir(uc20)), uc20, dest: imageTmp, step });
+      await rename(imageTmp, dest);
+      image = { ...image, path: dest };
+      imageTmp = dest;
+    } else if (opts.image !== undefined) {
+      throw new ImageError('image-gadget-invalid', 'cannot build a disk image: the model has no gadget');
+    }
+
+    // 7. Publish.
+    for (const r of readers.splice(0)) await r.close();
+    if (outStat) await rmdir(out);
+    await rename(tmp, out);
+    step('done');
+    return {
+      out,
+      seed: seedDir(uc20),
+      form: uc20 ? 'uc20' : 'uc16',
+      ...(label !== undefined ? { label } : {}),
+      brand: model.brandId,
+      model: model.model,
+      ...(model.grade ? { grade: model.grade } : {}),
+      snaps: active.map((w) => ({
+        name: w.plan.name,
+        snapId: w.seed!.snapId,
+        revision: w.seed!.revision,
+        channel: isAsserted(w.seed!) ? w.plan.channel || w.store?.effectiveChannel || '' : '',
+        file: w.path!,
+        size: w.size,
+        local: w.plan.localFile !== undefined,
+      })),
+      assertions: 1 + modelEtc.length + snapsAssertions.length + extraAssertions.length,
+      ...(image ? { image } : {}),
+    };
+  } catch (err) {
+    for (const r of readers) await r.close().catch(() => undefined);
+    await rm(tmp, { recursive: true, force: true });
+    if (imageTmp !== undefined) await rm(imageTmp, { force: true });
+    throw err;
+  }
+}
+
+/** UC20 `snaps` stream order: for each snap its declaration, its revision, then accounts and keys not yet written. */
+function perSnap(pool: AssertionPool, revisionRefs: readonly Ref[], written: Set<string>): Assertion[] {
+  const out: Assertion[] = [];
+  for (const ref of revisionRefs) {
+    const rev = pool.get(ref) as Assertion<SnapRevisionData> | undefined;
+    if (!rev) continue;
+    const declRef = { type: 'snap-declaration', primaryKey: ['16', rev.data.snapId] };
+    const main = [...pool.closure([declRef], new Set(written))].filter((a) => a.type === 'snap-declaration');
+    for (const a of main) written.add(refKey(a.type, a.primaryKey));
+    const own = pool.closure([ref], new Set(written)).filter((a) => a.type === 'snap-revision');
+    for (const a of own) written.add(refKey(a.type, a.primaryKey));
+    out.push(...main, ...own, ...pool.closure([declRef, ref], written));
+  }
+  return out;
+}

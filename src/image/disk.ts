@@ -1,0 +1,227 @@
+// Writing a disk image from the gadget's volumes with the system's tools:
+// sfdisk for the partition table, mkfs.vfat + mcopy and mkfs.ext4 -d for
+// filesystems (content from the gadget, plus the seed in the seed's
+// structure), raw content written at its offsets. Only used when a disk image
+// is asked for; missingTools() tells what is not installed.
+import { spawn } from 'node:child_process';
+import { access, constants, copyFile, link, mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { delimiter, dirname, join } from 'node:path';
+import type { GadgetStructure, GadgetYaml, SquashfsReader } from '../snap/index.ts';
+import { SquashfsPathError } from '../snap/index.ts';
+import { ImageError } from './errors.ts';
+import { layoutVolume, seedStructure, sfdiskScript, SECTOR } from './volumes.ts';
+
+export const DISK_TOOLS = ['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'mcopy'] as const;
+
+function searchPath(): string[] {
+  return [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'].filter(Boolean);
+}
+
+async function which(tool: string): Promise<string | undefined> {
+  for (const dir of searchPath()) {
+    const p = join(dir, tool);
+    try {
+      await access(p, constants.X_OK);
+      return p;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
+/** The disk tools that are not installed. */
+export async function missingTools(tools: readonly string[] = DISK_TOOLS): Promise<string[]> {
+  const out: string[] = [];
+  for (const t of tools) if (!(await which(t))) out.push(t);
+  return out;
+}
+
+async function run(tool: string, args: readonly string[], input?: string): Promise<void> {
+  const path = await which(tool);
+  if (!path) throw new ImageError('image-tools-missing', `${tool} is not installed`);
+  await new Promise<void>((resolve, reject) => {
+    const p = spawn(path, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve() : reject(new ImageError('image-output', `${tool} ${args.join(' ')} failed (exit ${code}): ${err.trim().slice(0, 500)}`))));
+    p.stdin.end(input ?? '');
+  });
+}
+
+export interface DiskPartition {
+  readonly number: number;
+  readonly name?: string;
+  readonly role?: string;
+  readonly label?: string;
+  readonly filesystem?: string;
+  readonly start: number;
+  readonly size: number;
+}
+
+export interface DiskImageResult {
+  readonly path: string;
+  readonly volume: string;
+  readonly size: number;
+  readonly partitions: readonly DiskPartition[];
+}
+
+export interface DiskImageOptions {
+  readonly gadget: GadgetYaml;
+  readonly gadgetReader: SquashfsReader;
+  /** The seed folder (UC20: the system-seed content; UC16/18: image/var/lib/snapd/seed). */
+  readonly seedRoot: string;
+  readonly uc20: boolean;
+  readonly dest: string;
+  readonly step?: (s: string) => void;
+}
+
+/** Copies a gadget path (file or folder) into `dest` on disk. */
+async function extract(reader: SquashfsReader, src: string, dest: string, depth = 0): Promise<void> {
+  if (depth > 64) throw new ImageError('image-gadget-invalid', `gadget content ${src} is nested too deep`);
+  const st = await reader.stat(src, { follow: true });
+  if (st.type === 'directory') {
+    await mkdir(dest, { recursive: true });
+    for (const e of await reader.list(src)) await extract(reader, `${src}/${e.name}`, join(dest, e.name), depth + 1);
+  } else if (st.type === 'file') {
+    await mkdir(dirname(dest), { recursive: true });
+    await writeFile(dest, await reader.readFile(src));
+  }
+}
+
+/** Hard-links (or copies) a folder tree. */
+async function linkTree(src: string, dest: string): Promise<void> {
+  await mkdir(dest, { recursive: true });
+  for (const e of await readdir(src, { withFileTypes: true })) {
+    const s = join(src, e.name);
+    const d = join(dest, e.name);
+    if (e.isDirectory()) await linkTree(s, d);
+    else await link(s, d).catch(() => copyFile(s, d));
+  }
+}
+
+function clean(path: string): string {
+  return path.replace(/^\/+/, '').replace(/\/+$/, '');
+}
+
+/** Stages a filesystem structure's content: gadget content entries, then the seed if it goes here. */
+async function stage(opts: DiskImageOptions, s: GadgetStructure, dir: string, holdsSeed: boolean): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const c of s.content) {
+    const source = c.source!;
+    if (source.startsWith('$kernel:')) throw new ImageError('image-gadget-invalid', `structure ${s.name ?? `#${s.index}`}: kernel asset content (${source}) is not supported`);
+    let st;
+    try {
+      st = await opts.gadgetReader.stat(clean(source), { follow: true });
+    } catch (err) {
+      if (err instanceof SquashfsPathError) throw new ImageError('image-gadget-invalid', `structure ${s.name ?? `#${s.index}`}: content source ${JSON.stringify(source)} is not in the gadget`);
+      throw err;
+    }
+    const target = c.target!;
+    // "dir/" targets (and folder sources) copy into the target folder.
+    let dest = join(dir, clean(target));
+    if (st.type !== 'directory' && target.endsWith('/')) dest = join(dest, clean(source).split('/').pop()!);
+    if (st.type === 'directory' && !source.endsWith('/')) dest = join(dest, clean(source).split('/').pop()!);
+    await extract(opts.gadgetReader, clean(source), dest);
+  }
+  if (holdsSeed) {
+    if (opts.uc20) await linkTree(opts.seedRoot, dir);
+    else await linkTree(opts.seedRoot, join(dir, 'system-data/var/lib/snapd/seed'));
+  }
+}
+
+async function copyInto(src: string, dest: string, at: number): Promise<void> {
+  const input = await open(src, 'r');
+  const output = await open(dest, 'r+');
+  try {
+    const buf = Buffer.allocUnsafe(4 << 20);
+    let pos = 0;
+    for (;;) {
+      const { bytesRead } = await input.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) break;
+      await output.write(buf, 0, bytesRead, at + pos);
+      pos += bytesRead;
+    }
+  } finally {
+    await input.close();
+    await output.close();
+  }
+}
+
+/** Writes the disk image of the volume that holds the seed. */
+export async function writeDiskImage(opts: DiskImageOptions): Promise<DiskImageResult> {
+  const { volume, structure: seedS } = seedStructure(opts.gadget, opts.uc20);
+  const layout = layoutVolume(volume);
+  const work = await mkdtemp(`${opts.dest}.work-`);
+  try {
+    const fh = await open(opts.dest, 'w');
+    await fh.truncate(layout.size);
+    await fh.close();
+    opts.step?.(`partition table (${volume.schema}, ${layout.partitions.length} partitions)`);
+    await run('sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', opts.dest], sfdiskScript(layout));
+    // Raw content (bare structures, the MBR boot code, raw partitions).
+    for (const s of [...layout.raw, ...layout.partitions.map((p) => p.structure).filter((x) => x.filesystem === undefined || x.filesystem === 'none')]) {
+      let at = s.startOffset;
+      for (const c of s.content) {
+        if (c.image === undefined) continue;
+        let data: Buffer;
+        try {
+          data = await opts.gadgetReader.readFile(clean(c.image));
+        } catch (err) {
+          if (err instanceof SquashfsPathError) throw new ImageError('image-gadget-invalid', `structure ${s.name ?? `#${s.index}`}: image ${JSON.stringify(c.image)} is not in the gadget`);
+          throw err;
+        }
+        const off = s.startOffset + (c.offset ?? at - s.startOffset);
+        const max = c.size ?? s.size - (off - s.startOffset);
+        if (data.length > max || off + data.length > s.startOffset + s.size) throw new ImageError('image-gadget-invalid', `structure ${s.name ?? `#${s.index}`}: image ${c.image} does not fit`);
+        const out = await open(opts.dest, 'r+');
+        await out.write(data, 0, data.length, off);
+        await out.close();
+        at = off + data.length;
+      }
+    }
+    // Filesystems.
+    for (const p of layout.partitions) {
+      const s = p.structure;
+      if (s.filesystem !== 'ext4' && s.filesystem !== 'vfat') continue;
+      const holdsSeed = s === seedS;
+      opts.step?.(`${s.filesystem} filesystem ${s.label ?? s.name ?? `#${s.index}`}${holdsSeed ? ' with the seed' : ''}`);
+      const dir = join(work, `p${p.number}`);
+      await stage(opts, s, dir, holdsSeed);
+      const fsImg = join(work, `p${p.number}.img`);
+      const f = await open(fsImg, 'w');
+      await f.truncate(s.size);
+      await f.close();
+      if (s.filesystem === 'ext4') {
+        await run('mkfs.ext4', ['-F', '-q', '-E', 'root_owner=0:0', ...(s.label ? ['-L', s.label] : []), '-d', dir, fsImg]);
+      } else {
+        await run('mkfs.vfat', [...(s.label ? ['-n', s.label.slice(0, 11)] : []), fsImg]);
+        const entries = await readdir(dir);
+        if (entries.length > 0) await run('mcopy', ['-s', '-p', '-Q', '-m', '-i', fsImg, ...entries.map((e) => join(dir, e)), '::/'], undefined);
+      }
+      await copyInto(fsImg, opts.dest, p.start);
+      await rm(fsImg, { force: true });
+      await rm(dir, { recursive: true, force: true });
+    }
+    const size = (await stat(opts.dest)).size;
+    return {
+      path: opts.dest,
+      volume: volume.name,
+      size,
+      partitions: layout.partitions.map((p) => ({
+        number: p.number,
+        ...(p.structure.name !== undefined ? { name: p.structure.name } : {}),
+        ...(p.structure.role !== undefined ? { role: p.structure.role } : {}),
+        ...(p.structure.label !== undefined ? { label: p.structure.label } : {}),
+        ...(p.structure.filesystem !== undefined ? { filesystem: p.structure.filesystem } : {}),
+        start: p.start,
+        size: p.size,
+      })),
+    };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+export { SECTOR };

@@ -1,0 +1,133 @@
+// Seed layout (snapd seed/seedwriter, protocol doc 7.2/7.3): where each snap
+// file goes, assertion file names and grouping, seed.yaml and options.yaml.
+// Pure: returns paths (relative to the output folder) and file contents.
+import { stringify } from 'yaml';
+import type { Assertion } from '../assertions/index.ts';
+import { encodeStream } from '../assertions/index.ts';
+import { SYSTEM_LABEL } from '../assertions/names.ts';
+import type { PlannedSnap } from './plan.ts';
+import { ImageError } from './errors.ts';
+
+/** The UC16/18 seed folder inside the output (the future writable root is `image/`). */
+export const UC16_SEED_DIR = 'image/var/lib/snapd/seed';
+/** The UC20+ seed partition content. */
+export const UC20_SEED_DIR = 'system-seed';
+
+export interface SeedSnap {
+  readonly plan: PlannedSnap;
+  /** "" for unasserted snaps. */
+  readonly snapId: string;
+  /** 0 for unasserted snaps. */
+  readonly revision: number;
+  /** From snap.yaml; names unasserted UC20 files. */
+  readonly version: string;
+}
+
+export function isAsserted(s: SeedSnap): boolean {
+  return s.revision > 0;
+}
+
+/** Checks a system label with the loader's rule. */
+export function checkLabel(label: string): void {
+  if (!SYSTEM_LABEL.test(label)) throw new ImageError('image-output', `invalid system label ${JSON.stringify(label)}: must match ${SYSTEM_LABEL.source}`);
+}
+
+/** prepare-image's default label: the UTC date as YYYYMMDD. */
+export function defaultLabel(now: Date): string {
+  return now.toISOString().slice(0, 10).replaceAll('-', '');
+}
+
+export function seedDir(uc20: boolean): string {
+  return uc20 ? UC20_SEED_DIR : UC16_SEED_DIR;
+}
+
+/** Where a snap file goes, relative to the output folder. */
+export function snapPath(uc20: boolean, label: string, s: SeedSnap): string {
+  if (!uc20) return `${UC16_SEED_DIR}/snaps/${s.plan.name}_${isAsserted(s) ? s.revision : 'x1'}.snap`;
+  if (!isAsserted(s)) return `${UC20_SEED_DIR}/systems/${label}/snaps/${s.plan.name}_${s.version}.snap`;
+  if (!s.plan.inModel) return `${UC20_SEED_DIR}/systems/${label}/snaps/${s.plan.name}_${s.revision}.snap`;
+  return `${UC20_SEED_DIR}/snaps/${s.plan.name}_${s.revision}.snap`;
+}
+
+/** A UC16/18 assertion file name: `model`, or the short primary key joined by "," and the type. */
+export function assertionFileName(a: Assertion): string {
+  if (a.type === 'model') return 'model';
+  return `${a.shortPrimaryKey.join(',')}.${a.type}`;
+}
+
+function basename(p: string): string {
+  return p.slice(p.lastIndexOf('/') + 1);
+}
+
+/** seed.yaml (UC16/18): snapd/core first, then kernel, base, gadget, then the others. */
+export function seedYaml(snaps: readonly SeedSnap[]): string {
+  const entries = snaps.map((s) => {
+    const e: Record<string, unknown> = { name: s.plan.name };
+    if (isAsserted(s)) {
+      e['snap-id'] = s.snapId;
+      e['channel'] = s.plan.seedChannel;
+    }
+    e['file'] = basename(snapPath(false, '', s));
+    if (!isAsserted(s)) e['unasserted'] = true;
+    return e;
+  });
+  return stringify({ snaps: entries });
+}
+
+/** options.yaml (UC20+, grade dangerous): overridden channels, unasserted and extra snaps; undefined when none. */
+export function optionsYaml(label: string, snaps: readonly SeedSnap[]): string | undefined {
+  const entries: Record<string, unknown>[] = [];
+  for (const s of snaps) {
+    const unasserted = !isAsserted(s);
+    if (s.plan.inModel && !unasserted && !s.plan.channelOverridden) continue;
+    const e: Record<string, unknown> = { name: s.plan.name };
+    if (!unasserted) e['id'] = s.snapId;
+    if (s.plan.channelOverridden) e['channel'] = s.plan.channel;
+    if (unasserted) e['unasserted'] = basename(snapPath(true, label, s));
+    entries.push(e);
+  }
+  return entries.length > 0 ? stringify({ snaps: entries }) : undefined;
+}
+
+export interface SeedFile {
+  readonly path: string;
+  readonly data: Buffer;
+}
+
+export interface SeedAssertions {
+  readonly model: Assertion;
+  /** The model's chain: brand account, account-keys, store assertion (trusted ones left out). */
+  readonly modelEtc: readonly Assertion[];
+  /** Declarations, revisions, accounts and keys of model snaps, not repeating modelEtc. */
+  readonly snaps: readonly Assertion[];
+  /** The same for extra snaps, not repeating the above. */
+  readonly extraSnaps: readonly Assertion[];
+}
+
+/** Every non-snap file of the seed: assertions and seed.yaml / options.yaml. */
+export function seedFiles(uc20: boolean, label: string, snaps: readonly SeedSnap[], as: SeedAssertions, grade: string | undefined): SeedFile[] {
+  const files: SeedFile[] = [];
+  if (!uc20) {
+    const dir = `${UC16_SEED_DIR}/assertions`;
+    const seen = new Set<string>();
+    for (const a of [as.model, ...as.modelEtc, ...as.snaps, ...as.extraSnaps]) {
+      const name = assertionFileName(a);
+      if (seen.has(name)) continue;
+      seen.add(name);
+      files.push({ path: `${dir}/${name}`, data: a.encode() });
+    }
+    files.push({ path: `${UC16_SEED_DIR}/seed.yaml`, data: Buffer.from(seedYaml(snaps)) });
+    return files;
+  }
+  checkLabel(label);
+  const sys = `${UC20_SEED_DIR}/systems/${label}`;
+  files.push({ path: `${sys}/model`, data: as.model.encode() });
+  files.push({ path: `${sys}/assertions/model-etc`, data: encodeStream(as.modelEtc) });
+  files.push({ path: `${sys}/assertions/snaps`, data: encodeStream(as.snaps) });
+  if (as.extraSnaps.length > 0) files.push({ path: `${sys}/assertions/extra-snaps`, data: encodeStream(as.extraSnaps) });
+  if (grade === 'dangerous') {
+    const opts = optionsYaml(label, snaps);
+    if (opts !== undefined) files.push({ path: `${sys}/options.yaml`, data: Buffer.from(opts) });
+  }
+  return files;
+}

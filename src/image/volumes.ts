@@ -1,0 +1,83 @@
+// Gadget volume layout for a disk image (snapd gadget/layout.go, ubuntu-image):
+// which structures become partitions, their sfdisk types, offsets and sizes in
+// sectors, the image size, and which structure receives the seed. Pure: the
+// gadget.yaml was parsed (and laid out) by src/snap/gadget-yaml.ts.
+import type { GadgetStructure, GadgetVolume, GadgetYaml } from '../snap/index.ts';
+import { ImageError } from './errors.ts';
+
+export const SECTOR = 512;
+const MIB = 1024 * 1024;
+/** Space a GPT needs after the last partition (backup header and table: 33 sectors). */
+const GPT_BACKUP = 33 * SECTOR;
+
+export interface PlannedPartition {
+  /** 1-based partition number. */
+  readonly number: number;
+  readonly structure: GadgetStructure;
+  /** The sfdisk type: a GUID (gpt) or two hex digits (mbr). */
+  readonly type: string;
+  readonly start: number;
+  readonly size: number;
+}
+
+export interface VolumeLayout {
+  readonly volume: GadgetVolume;
+  /** Image size in bytes. */
+  readonly size: number;
+  readonly partitions: readonly PlannedPartition[];
+  /** Structures without a partition entry (bare, mbr). */
+  readonly raw: readonly GadgetStructure[];
+}
+
+function partitionType(s: GadgetStructure, schema: 'gpt' | 'mbr'): string {
+  const comma = s.type.indexOf(',');
+  if (comma !== -1) return schema === 'gpt' ? s.type.slice(comma + 1).toUpperCase() : s.type.slice(0, comma).toUpperCase();
+  return s.type.toUpperCase();
+}
+
+/** Lays out one volume: partitions in offset order, numbered as sfdisk will number them. */
+export function layoutVolume(volume: GadgetVolume): VolumeLayout {
+  const sorted = [...volume.structure].sort((a, b) => a.startOffset - b.startOffset);
+  const partitions: PlannedPartition[] = [];
+  const raw: GadgetStructure[] = [];
+  let end = 0;
+  for (const s of sorted) {
+    const what = `structure ${s.name ? JSON.stringify(s.name) : `#${s.index}`} of volume ${JSON.stringify(volume.name)}`;
+    end = Math.max(end, s.startOffset + s.size);
+    if (s.type === 'bare' || s.role === 'mbr') {
+      raw.push(s);
+      continue;
+    }
+    if (s.startOffset % SECTOR !== 0 || s.size % SECTOR !== 0) throw new ImageError('image-gadget-invalid', `${what}: offset and size must be multiples of ${SECTOR} bytes`);
+    if (volume.schema === 'gpt' && s.startOffset < 34 * SECTOR) throw new ImageError('image-gadget-invalid', `${what}: starts inside the GPT header`);
+    partitions.push({ number: partitions.length + 1, structure: s, type: partitionType(s, volume.schema), start: s.startOffset, size: s.size });
+  }
+  if (volume.schema === 'mbr' && partitions.length > 4) throw new ImageError('image-gadget-invalid', `volume ${JSON.stringify(volume.name)}: an MBR holds at most 4 partitions, the gadget has ${partitions.length}`);
+  const size = Math.ceil((end + (volume.schema === 'gpt' ? GPT_BACKUP : 0)) / MIB) * MIB;
+  return { volume, size, partitions, raw };
+}
+
+/** The sfdisk script creating a layout's partition table. */
+export function sfdiskScript(layout: VolumeLayout): string {
+  const lines = [`label: ${layout.volume.schema === 'gpt' ? 'gpt' : 'dos'}`, 'unit: sectors'];
+  if (layout.volume.id !== undefined) lines.push(`label-id: ${layout.volume.id}`);
+  lines.push('');
+  for (const p of layout.partitions) {
+    const parts = [`start=${p.start / SECTOR}`, `size=${p.size / SECTOR}`, `type=${p.type}`];
+    if (layout.volume.schema === 'gpt') {
+      if (p.structure.name !== undefined) parts.push(`name="${p.structure.name.replace(/["\\]/g, '')}"`);
+      if (p.structure.id !== undefined) parts.push(`uuid=${p.structure.id}`);
+    }
+    lines.push(parts.join(', '));
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The volume and structure that receive the seed: system-seed (UC20+) or system-data (UC16/18). */
+export function seedStructure(gadget: GadgetYaml, uc20: boolean): { volume: GadgetVolume; structure: GadgetStructure } {
+  const role = uc20 ? 'system-seed' : 'system-data';
+  for (const volume of Object.values(gadget.volumes)) {
+    for (const structure of volume.structure) if (structure.role === role) return { volume, structure };
+  }
+  throw new ImageError('image-gadget-invalid', `the gadget has no structure with role ${role} to hold the seed`);
+}

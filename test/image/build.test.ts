@@ -1,0 +1,209 @@
+// The image builder against a fake snapd-protocol store: core18 and core20
+// seeds accepted by the seed loading rules, the exact layout, the requests
+// made, and bad input failing cleanly with nothing left behind.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { decodeStream } from '../../src/assertions/index.ts';
+import { buildImage, type ProgressEvent } from '../../src/image/build.ts';
+import { ImageError } from '../../src/image/errors.ts';
+import { vectorKey } from '../helpers/vectors.ts';
+import { loadSeed16, loadSeed20, listTree } from './seed-checker.ts';
+import { entries, withTemp } from './helpers.ts';
+import { BRAND, core18Model, core20Model, signModel, snapIdFor, startWorld, STORE_ID, type World } from './world.ts';
+
+let world: World;
+before(async () => {
+  world = await startWorld();
+});
+after(async () => {
+  await world.close();
+});
+
+const NOW = () => new Date('2026-02-03T04:05:06Z');
+
+test('core18 model: seed.yaml layout accepted by the seed16 loading rules', async () => {
+  await withTemp(async (tmp) => {
+    const out = join(tmp, 'out');
+    const events: ProgressEvent[] = [];
+    world.store.requests.length = 0;
+    const res = await buildImage({ model: core18Model().encode(), storeUrl: world.store.url, out, trusted: world.trusted, now: NOW, progress: (e) => events.push(e) });
+    assert.equal(res.form, 'uc16');
+    assert.deepEqual(res.snaps.map((s) => s.name), ['snapd', 'pc-kernel', 'core18', 'pc', 'hello18']);
+    const seed = join(out, 'image/var/lib/snapd/seed');
+    const files = await listTree(seed);
+    assert.deepEqual(files.filter((f) => f.startsWith('snaps/')).sort(), ['snaps/core18_11.snap', 'snaps/hello18_17.snap', 'snaps/pc-kernel_13.snap', 'snaps/pc_15.snap', 'snaps/snapd_10.snap']);
+    const as = files.filter((f) => f.startsWith('assertions/')).sort();
+    assert.ok(as.includes('assertions/model'));
+    assert.ok(as.includes(`assertions/${BRAND}.account`));
+    assert.ok(as.includes(`assertions/${vectorKey('brand').id}.account-key`));
+    assert.ok(as.includes(`assertions/16,${snapIdFor('pc')}.snap-declaration`));
+    assert.ok(as.includes(`assertions/${STORE_ID}.store`));
+    assert.ok(!as.some((f) => f.includes(vectorKey('root').id)), 'the trusted root key is never written');
+    assert.equal(as.filter((f) => f.endsWith('.snap-revision')).length, 5);
+    const yaml = parse(await readFile(join(seed, 'seed.yaml'), 'utf8')) as { snaps: Record<string, string>[] };
+    assert.deepEqual(yaml.snaps[1], { name: 'pc-kernel', 'snap-id': snapIdFor('pc-kernel'), channel: '18', file: 'pc-kernel_13.snap' });
+    assert.deepEqual(yaml.snaps[0], { name: 'snapd', 'snap-id': snapIdFor('snapd'), channel: 'stable', file: 'snapd_10.snap' });
+    const loaded = await loadSeed16(seed, world.trusted);
+    assert.equal(loaded.snaps.length, 5);
+    assert.equal(loaded.model.data.model, 'img-core18');
+    // Protocol: one snap action with the model's store, v1 headers elsewhere.
+    const action = world.store.requests.find((r) => r.url === '/v2/snaps/refresh')!;
+    assert.equal(action.headers['snap-device-store'], STORE_ID);
+    assert.equal(action.headers['snap-device-architecture'], 'amd64');
+    assert.equal(action.headers['snap-device-series'], '16');
+    assert.equal(action.headers['snap-classic'], 'false');
+    const body = JSON.parse(action.body);
+    assert.deepEqual(body.context, []);
+    assert.ok(body.fields.includes('download'));
+    assert.deepEqual(body.actions[1], { action: 'download', 'instance-key': 'download-2', name: 'pc-kernel', channel: '18/stable', 'ignore-validation': true, epoch: null });
+    const asReq = world.store.requests.find((r) => r.url.startsWith('/v2/assertions/snap-revision/'))!;
+    assert.equal(asReq.headers['accept'], 'application/x.ubuntu.assertion');
+    assert.equal(asReq.headers['x-ubuntu-store'], STORE_ID);
+    assert.ok(asReq.url.endsWith('?max-format=0'));
+    assert.ok(events.some((e) => e.kind === 'download-done' && e.name === 'pc'));
+    assert.ok(events.some((e) => e.kind === 'step' && e.step === 'writing the seed'));
+    assert.deepEqual(await entries(tmp), ['out']);
+  });
+});
+
+test('core20 model: systems/<label> layout accepted by the seed20 loading rules', async () => {
+  await withTemp(async (tmp) => {
+    const out = join(tmp, 'out');
+    const res = await buildImage({ model: core20Model().encode(), storeUrl: world.store.url, out, trusted: world.trusted, now: NOW });
+    assert.equal(res.form, 'uc20');
+    assert.equal(res.label, '20260203');
+    const root = join(out, 'system-seed');
+    const files = (await listTree(root)).sort();
+    assert.deepEqual(files, [
+      'snaps/core20_12.snap',
+      'snaps/hello_18.snap',
+      'snaps/pc-kernel20_14.snap',
+      'snaps/pc20_16.snap',
+      'snaps/snapd_10.snap',
+      'systems/20260203/assertions/model-etc',
+      'systems/20260203/assertions/snaps',
+      'systems/20260203/model',
+    ]);
+    const etc = decodeStream(await readFile(join(root, 'systems/20260203/assertions/model-etc')));
+    // The brand's key, and the root's store key that signed the store assertion (the root key itself is trusted).
+    assert.deepEqual(etc.map((a) => a.type).sort(), ['account', 'account-key', 'account-key', 'store']);
+    const snapsStream = decodeStream(await readFile(join(root, 'systems/20260203/assertions/snaps')));
+    assert.equal(snapsStream.filter((a) => a.type === 'snap-declaration').length, 5);
+    assert.equal(snapsStream.filter((a) => a.type === 'snap-revision').length, 5);
+    assert.equal(snapsStream[0]!.type, 'snap-declaration');
+    const loaded = await loadSeed20(root, '20260203', world.trusted);
+    assert.deepEqual(loaded.snaps.map((s) => s.name), ['snapd', 'pc-kernel20', 'core20', 'pc20', 'hello']);
+  });
+});
+
+test('core20 with an explicit label, grade dangerous, a channel override and a local unasserted snap: options.yaml', async () => {
+  await withTemp(async (tmp) => {
+    const local = join(tmp, 'extra_1.snap');
+    const { packBytes } = await import('./world.ts');
+    await writeFile(local, await packBytes(tmp, 'extra', 'name: extra\nversion: "0.1"\nbase: core20\n'));
+    const model = core20Model({ grade: 'dangerous' });
+    const out = join(tmp, 'out');
+    const res = await buildImage({ model: model.encode(), storeUrl: world.store.url, out, trusted: world.trusted, now: NOW, label: 'factory-1', channel: 'edge', localSnaps: new Map([['extra', local]]) });
+    const hello = res.snaps.find((s) => s.name === 'hello')!;
+    assert.equal(hello.channel, 'latest/edge');
+    const opts = parse(await readFile(join(out, 'system-seed/systems/factory-1/options.yaml'), 'utf8')) as { snaps: Record<string, string>[] };
+    assert.deepEqual(opts.snaps.find((s) => s.name === 'extra'), { name: 'extra', unasserted: 'extra_0.1.snap' });
+    assert.deepEqual(opts.snaps.find((s) => s.name === 'hello'), { name: 'hello', id: snapIdFor('hello'), channel: 'latest/edge' });
+    assert.ok(existsSync(join(out, 'system-seed/systems/factory-1/snaps/extra_0.1.snap')));
+    const loaded = await loadSeed20(join(out, 'system-seed'), 'factory-1', world.trusted);
+    assert.ok(loaded.snaps.some((s) => s.name === 'extra' && s.revision === 0));
+  });
+});
+
+test('core18 with a local unasserted snap replacing a required snap: unasserted in seed.yaml', async () => {
+  await withTemp(async (tmp) => {
+    const local = join(tmp, 'hello18.snap');
+    const { packBytes } = await import('./world.ts');
+    await writeFile(local, await packBytes(tmp, 'h18', 'name: hello18\nversion: "9.9"\nbase: core18\n'));
+    const out = join(tmp, 'out');
+    await buildImage({ model: core18Model().encode(), storeUrl: world.store.url, out, trusted: world.trusted, now: NOW, localSnaps: new Map([['hello18', local]]) });
+    const seed = join(out, 'image/var/lib/snapd/seed');
+    const yaml = parse(await readFile(join(seed, 'seed.yaml'), 'utf8')) as { snaps: Record<string, unknown>[] };
+    assert.deepEqual(yaml.snaps.at(-1), { name: 'hello18', file: 'hello18_x1.snap', unasserted: true });
+    await loadSeed16(seed, world.trusted);
+  });
+});
+
+async function expectFailure(tmp: string, code: string, pattern: RegExp, run: (out: string) => Promise<unknown>): Promise<void> {
+  const out = join(tmp, 'out');
+  await assert.rejects(run(out), (err: unknown) => {
+    assert.ok(err instanceof ImageError, `expected an ImageError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    assert.match(err.message, pattern);
+    return true;
+  });
+  assert.deepEqual((await entries(tmp)).filter((e) => !e.endsWith('.snap') && !e.startsWith('src-') && !e.endsWith('.model')), [], 'nothing left behind');
+}
+
+test('bad input: unsigned, wrongly signed, other store, missing snap, digest mismatch, bad gadget; nothing left behind', async () => {
+  await withTemp(async (tmp) => {
+    const good = core18Model().encode().toString();
+    const unsigned = good.slice(0, good.lastIndexOf('\n\n') + 2);
+    await expectFailure(tmp, 'image-model-invalid', /cannot decode the model/, (out) => buildImage({ model: Buffer.from(unsigned), storeUrl: world.store.url, out, trusted: world.trusted, now: NOW }));
+    const stranger = signModel({ model: 'x', base: 'core18', gadget: 'pc=18', kernel: 'pc-kernel=18', store: STORE_ID }, vectorKey('stranger'));
+    await expectFailure(tmp, 'image-model-untrusted', /account-key .* that signed the model/, (out) => buildImage({ model: stranger.encode(), storeUrl: world.store.url, out, trusted: world.trusted, now: NOW }));
+    const tampered = Buffer.from(good.replace('model: img-core18', 'model: img-core19'));
+    await expectFailure(tmp, 'image-model-untrusted', /signature/, (out) => buildImage({ model: tampered, storeUrl: world.store.url, out, trusted: world.trusted, now: NOW }));
+    await expectFailure(tmp, 'image-store-mismatch', /names store "other-store"/, (out) =>
+      buildImage({ model: core18Model({ store: 'other-store' }).encode(), storeUrl: world.store.url, out, trusted: world.trusted, now: NOW }),
+    );
+    await expectFailure(tmp, 'image-snap-not-found', /no-such-snap/, (out) =>
+      buildImage({ model: core18Model({ 'required-snaps': ['hello18', 'no-such-snap'] }).encode(), storeUrl: world.store.url, out, trusted: world.trusted, now: NOW }),
+    );
+    world.store.corrupt.add('hello18');
+    try {
+      await expectFailure(tmp, 'image-digest-mismatch', /hello18/, (out) => buildImage({ model: core18Model().encode(), storeUrl: world.store.url, out, trusted: world.trusted, now: NOW }));
+    } finally {
+      world.store.corrupt.delete('hello18');
+    }
+    // A non-empty --out is refused before anything happens.
+    await mkdir(join(tmp, 'full'));
+    await writeFile(join(tmp, 'full', 'x'), 'x');
+    await assert.rejects(buildImage({ model: core18Model().encode(), storeUrl: world.store.url, out: join(tmp, 'full'), trusted: world.trusted, now: NOW }), /already exists/);
+  });
+});
+
+test('bad input: a snap-revision missing from the store, an unknown gadget structure', async () => {
+  const { FakeStore } = await import('./fake-store.ts');
+  const { declaration, revision, UC16_GADGET_YAML } = await import('./world.ts');
+  const { image, dir, file } = await import('../snap/helpers.ts');
+  await withTemp(async (tmp) => {
+    // Same store, but hello18's snap-revision is gone.
+    const snaps = world.store.snaps;
+    const s2 = new FakeStore(STORE_ID, snaps, []);
+    for (const r of world.store['assertions'].values()) s2.addAssertion(r);
+    const hello = snaps.find((s) => s.name === 'hello18')!;
+    const { createHash } = await import('node:crypto');
+    s2.removeAssertion('snap-revision', [createHash('sha3-384').update(hello.bytes).digest('base64url')]);
+    await s2.start();
+    try {
+      await expectFailure(tmp, 'image-assertion-invalid', /snap-revision assertion for hello18/, (out) => buildImage({ model: core18Model().encode(), storeUrl: s2.url, out, trusted: world.trusted, now: NOW }));
+    } finally {
+      await s2.close();
+    }
+    // A gadget whose gadget.yaml has a structure of an unknown role.
+    const badYaml = UC16_GADGET_YAML.replace('role: system-boot', 'role: system-unknown');
+    // Written directly: `snapline pack` would refuse this gadget.yaml.
+    const bytes = await image(dir({ meta: dir({ 'snap.yaml': file('name: pc\nversion: "18"\ntype: gadget\nbase: core18\n'), 'gadget.yaml': file(badYaml) }) }), { compression: 'gzip' });
+    const pc = snaps.find((s) => s.name === 'pc')!;
+    const s3 = new FakeStore(STORE_ID, snaps.map((s) => (s.name === 'pc' ? { ...s, bytes, revision: 99 } : s)), []);
+    for (const r of world.store['assertions'].values()) s3.addAssertion(r);
+    s3.addAssertion(declaration('pc'));
+    s3.addAssertion(revision(bytes, pc.snapId, 99));
+    await s3.start();
+    try {
+      await expectFailure(tmp, 'image-gadget-invalid', /system-unknown/, (out) => buildImage({ model: core18Model().encode(), storeUrl: s3.url, out, trusted: world.trusted, now: NOW }));
+    } finally {
+      await s3.close();
+    }
+  });
+});
