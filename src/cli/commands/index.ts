@@ -10,7 +10,8 @@ import { registerServe } from './serve.ts';
 import { registerServerClient } from './server-client.ts';
 import { registerStore } from './store.ts';
 import { registerVault } from './vault.ts';
+import { registerImage } from './image.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerKey, registerRoot, registerAccount, registerSign, registerVerify, registerPack, registerServe, registerServerClient, registerStore, registerVault];
+export const commands: RegisterCommand[] = [registerKey, registerRoot, registerAccount, registerSign, registerVerify, registerPack, registerServe, registerServerClient, registerStore, registerVault, registerImage];

@@ -1,0 +1,96 @@
+// snapline image build: a thin shell over src/image (progress on stderr, --json result on stdout).
+import type { Command } from 'commander';
+import { AssertionError, decodeStream, type Assertion } from '../../assertions/index.ts';
+import { buildImage, type ProgressEvent } from '../../image/build.ts';
+import { authorizationFromEnv } from '../../image/store-client.ts';
+import { CliError, io, readInput } from '../io.ts';
+
+const collect = (v: string, acc: string[]) => [...acc, v];
+
+function mib(n: number): string {
+  return n >= 1 << 20 ? `${(n / 1048576).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
+}
+
+async function readTrusted(files: readonly string[]): Promise<Assertion[]> {
+  const out: Assertion[] = [];
+  for (const f of files) {
+    try {
+      out.push(...decodeStream(await readInput(f)));
+    } catch (err) {
+      if (err instanceof AssertionError) throw new CliError(`${f}: cannot decode: ${err.message}`);
+      throw err;
+    }
+  }
+  return out;
+}
+
+/** Human progress: one line per download start and end, one per step. */
+function progressPrinter(): (e: ProgressEvent) => void {
+  return (e) => {
+    if (e.kind === 'step') io.err(`${e.step}\n`);
+    else if (e.kind === 'download-start') io.err(`  ${e.name} ${e.revision}: downloading ${mib(e.size)}\n`);
+    else if (e.kind === 'download-done') io.err(`  ${e.name} ${e.revision}: ${mib(e.size)} done\n`);
+  };
+}
+
+interface BuildFlags {
+  model: string;
+  store?: string;
+  out: string;
+  image?: string;
+  snap: string[];
+  channel?: string;
+  label?: string;
+  trusted: string[];
+  json?: boolean;
+}
+
+export function registerImage(program: Command): void {
+  const image = program.command('image').description('build seeds and disk images from signed models');
+  image
+    .command('build')
+    .requiredOption('--model <file>', 'the signed model assertion')
+    .option('--store <url>', 'store API base URL ($UBUNTU_STORE_URL by default)')
+    .requiredOption('--out <dir>', 'output folder (must not exist, or be empty)')
+    .option('--image <file>', 'also write a disk image from the gadget volumes')
+    .option('--snap <name=file>', 'use a local .snap for a snap (repeatable; extra snaps only where snapd allows)', collect, [] as string[])
+    .option('--channel <channel>', 'channel for every snap (core20+: grade dangerous only)')
+    .option('--label <label>', 'core20+ system label (default: today, YYYYMMDD)')
+    .option('--trusted <file>', 'trusted root accounts and account-keys (repeatable; $SNAPLINE_TRUSTED by default)', collect, [] as string[])
+    .option('--json', 'print the result as JSON on stdout')
+    .description('verify a model against its chain, fetch and verify its snaps, write the seed (and a disk image)')
+    .action(async (flags: BuildFlags) => {
+      const storeUrl = flags.store ?? io.env['UBUNTU_STORE_URL'];
+      if (!storeUrl) throw new CliError('no store: give --store URL (or set UBUNTU_STORE_URL)');
+      const trustedFiles = flags.trusted.length > 0 ? flags.trusted : (io.env['SNAPLINE_TRUSTED'] ?? '').split(':').filter(Boolean);
+      if (trustedFiles.length === 0) throw new CliError('no trusted assertions: give --trusted FILE (e.g. the output of `snapline root export`)');
+      const localSnaps = new Map<string, string>();
+      for (const s of flags.snap) {
+        const eq = s.indexOf('=');
+        if (eq <= 0 || eq === s.length - 1) throw new CliError(`--snap ${JSON.stringify(s)}: expected NAME=FILE.snap`);
+        const name = s.slice(0, eq);
+        if (localSnaps.has(name)) throw new CliError(`--snap ${name} given twice`);
+        localSnaps.set(name, s.slice(eq + 1));
+      }
+      const res = await buildImage({
+        model: await readInput(flags.model),
+        storeUrl,
+        out: flags.out,
+        ...(flags.image !== undefined ? { image: flags.image } : {}),
+        localSnaps,
+        ...(flags.channel !== undefined ? { channel: flags.channel } : {}),
+        ...(flags.label !== undefined ? { label: flags.label } : {}),
+        trusted: await readTrusted(trustedFiles),
+        now: () => io.now(),
+        authorization: authorizationFromEnv(io.env['UBUNTU_STORE_AUTH']),
+        progress: progressPrinter(),
+      });
+      if (flags.json) {
+        io.out(JSON.stringify(res) + '\n');
+        return;
+      }
+      io.out(`seed: ${res.out}/${res.seed}${res.label ? ` (system ${res.label})` : ''}\n`);
+      for (const s of res.snaps) io.out(`  ${s.name} ${s.revision || 'unasserted'} ${s.channel} ${s.file}\n`);
+      if (res.image) io.out(`image: ${res.image.path} (${mib(res.image.size)}, volume ${res.image.volume}, ${res.image.partitions.length} partitions)\n`);
+    });
+}
