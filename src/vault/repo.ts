@@ -2,7 +2,7 @@
 // the signing log. Functions take a Kysely (or a transaction) over the
 // platform's and the vault's tables.
 import { createHash, randomBytes } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { fromDbBool, fromDbJson, fromDbTime, fromDbTimeOrNull, toDbBool, toDbJson, toDbTime, type PlatformTables } from '../platform/db/index.ts';
 import type { VaultApiKeysTable, VaultModelsTable, VaultSigningLogTable, VaultTables } from './tables.ts';
 import { VaultError } from './errors.ts';
@@ -287,4 +287,28 @@ export async function listLog(db: VaultDb, brandId: string, q: LogQuery): Promis
   const rows = await query.orderBy('id', 'desc').limit(limit + 1).execute();
   const entries = rows.slice(0, limit).map(toLogEntry);
   return { entries, nextBefore: rows.length > limit ? entries.at(-1)!.id : null };
+}
+
+/**
+ * PostgreSQL only: consumes the nonce and inserts the log row in one
+ * statement (a data-modifying CTE), so the reservation costs one round trip
+ * instead of four (BEGIN, UPDATE, INSERT, COMMIT). Returns undefined when the
+ * nonce was not consumable; a unique violation fails the whole statement, so
+ * the nonce stays unused. SQLite has no data-modifying CTEs: it uses a
+ * transaction, which costs nothing there (no network).
+ */
+export async function reserveWithNonce(db: VaultDb, v: Insertable<VaultSigningLogTable>, now: Date): Promise<LogRow | undefined> {
+  const at = toDbTime(now);
+  const r = await sql<LogRow>`
+    with n as (
+      update vault_nonces set used_at = ${at}
+      where nonce = ${v.request_id} and used_at is null and expires_at > ${at}
+      returning nonce
+    )
+    insert into vault_signing_log (brand_id, model, serial, device_key_id, device_key_unique, assertion, signed_at, api_key_id, api_key_name, request_id, origin, user_agent, remodel_from)
+    select ${v.brand_id}::text, ${v.model}::text, ${v.serial}::text, ${v.device_key_id}::text, ${v.device_key_unique ?? null}::text, null, ${v.signed_at}::text,
+      ${v.api_key_id ?? null}::bigint, ${v.api_key_name}::text, n.nonce, ${v.origin}::text, ${v.user_agent}::text, ${v.remodel_from}::text
+    from n
+    returning *`.execute(db);
+  return r.rows[0];
 }

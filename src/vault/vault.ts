@@ -30,6 +30,7 @@ import {
   issueNonce,
   nextCounter,
   pruneNonces,
+  reserveWithNonce,
   takeQuota,
   type ApiKey,
   type LogRow,
@@ -37,8 +38,12 @@ import {
   type VaultModel,
 } from './repo.ts';
 import { SERIAL_SYNTAX, render, usesCounter } from './serials.ts';
-import type { VaultTables } from './tables.ts';
+import type { VaultSigningLogTable, VaultTables } from './tables.ts';
+import type { Insertable } from 'kysely';
 import { toDbTime } from '../platform/db/index.ts';
+
+/** A serial key stays open this long per process: a disabled key stops signing within it everywhere. */
+const KEY_OPEN_MS = 10_000;
 
 export interface VaultOptions {
   /** How long a request-id stays valid. */
@@ -115,7 +120,7 @@ export class Vault {
     this.trust = new TtlCache(Math.max(ms, 5000));
     this.verifiedModels = new TtlCache(60_000);
     this.chains = new TtlCache(Math.max(ms, 5000));
-    this.signers = new TtlCache(Math.max(ms, 5000));
+    this.signers = new TtlCache(KEY_OPEN_MS);
   }
 
   /** Forgets cached keys, models and chains (after admin changes in this process). */
@@ -316,29 +321,33 @@ export class Vault {
   }
 
   private async reserve(r: { model: VaultModel; serial: string; deviceKeyId: string; keyUnique: string | null; apiKey: ApiKey; requestId: string; input: RegistrationInput; remodelFrom: string; now: Date }): Promise<LogRow> {
+    const values: Insertable<VaultSigningLogTable> = {
+      brand_id: r.model.brandId,
+      model: r.model.model,
+      serial: r.serial,
+      device_key_id: r.deviceKeyId,
+      device_key_unique: r.keyUnique,
+      assertion: null,
+      signed_at: toDbTime(r.now),
+      api_key_id: r.apiKey.id,
+      api_key_name: r.apiKey.name,
+      request_id: r.requestId,
+      origin: r.input.origin.slice(0, 200),
+      user_agent: r.input.userAgent.slice(0, 500),
+      remodel_from: r.remodelFrom,
+    };
+    const used = () => new VaultError('request-id-used', 'request-id was already used or expired: ask for a new one');
+    if (this.ctx.db.engine === 'postgres' && r.apiKey.maxSerials === null) {
+      // One statement, one round trip: the nonce is consumed only if the row goes in.
+      const row = await reserveWithNonce(this.db, values, r.now);
+      if (!row) throw used();
+      return row;
+    }
     return this.ctx.db.transaction(async (t) => {
       const trx = t.withTables<VaultTables>();
-      if (!(await consumeNonce(trx, r.requestId, r.now))) throw new VaultError('request-id-used', 'request-id was already used or expired: ask for a new one');
+      if (!(await consumeNonce(trx, r.requestId, r.now))) throw used();
       if (r.apiKey.maxSerials !== null && !(await takeQuota(trx, r.apiKey.id))) throw new VaultError('api-key-quota', `api-key ${JSON.stringify(r.apiKey.name)} has signed its ${r.apiKey.maxSerials} serials`);
-      return trx
-        .insertInto('vault_signing_log')
-        .values({
-          brand_id: r.model.brandId,
-          model: r.model.model,
-          serial: r.serial,
-          device_key_id: r.deviceKeyId,
-          device_key_unique: r.keyUnique,
-          assertion: null,
-          signed_at: toDbTime(r.now),
-          api_key_id: r.apiKey.id,
-          api_key_name: r.apiKey.name,
-          request_id: r.requestId,
-          origin: r.input.origin.slice(0, 200),
-          user_agent: r.input.userAgent.slice(0, 500),
-          remodel_from: r.remodelFrom,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      return trx.insertInto('vault_signing_log').values(values).returningAll().executeTakeFirstOrThrow();
     });
   }
 
@@ -346,7 +355,7 @@ export class Vault {
     this.pending++;
     let serial: Assertion;
     try {
-      const signer = await this.signers.through(model.keyId, () => this.ctx.keys.signer({ keyId: model.keyId }));
+      const signer = await this.signers.through(model.keyId, () => this.ctx.keys.signer({ keyId: model.keyId }, { keepOpenMs: KEY_OPEN_MS }));
       const now = this.ctx.now();
       serial = await signAssertion(
         SerialType,

@@ -38,6 +38,16 @@ export interface AddKeyOptions {
   accountId?: string;
 }
 
+/** How a Signer handles the clear key. */
+export interface SignerOptions {
+  /**
+   * Keep the opened key in memory (inside OpenSSL's key object) for this long
+   * instead of opening it for every signature: for hot keys that sign many
+   * times a second (the vault's serial keys). 0, the default: open per signature.
+   */
+  keepOpenMs?: number;
+}
+
 /** Outcome of a master key rotation run. */
 export interface RotationResult {
   /** Rows re-sealed under the current master key by this run. */
@@ -121,16 +131,34 @@ export class KeyCustody {
   /**
    * A Signer for the key. Each signature re-reads the row and opens the key
    * for that signature only, so disabling takes effect at once and the clear
-   * key never outlives the call.
+   * key never outlives the call; unless `keepOpenMs` is given (see SignerOptions).
    */
-  async signer(ref: KeyRef): Promise<Signer> {
+  async signer(ref: KeyRef, options: SignerOptions = {}): Promise<Signer> {
     const row = await this.row(ref);
     if (row.disabled_at !== null) throw disabled(row);
     const keyId = row.key_id;
+    const publicKey = PublicKey.decode(row.public_key);
+    const keepOpenMs = options.keepOpenMs ?? 0;
+    if (keepOpenMs <= 0) return { keyId, publicKey, sign: async (content, when) => (await this.openKey(keyId)).signAsync(content, when) };
+    // Opened at most once per keepOpenMs (each opening re-reads the row, so a
+    // disable takes effect within that time). Opening costs a query, an
+    // AES-GCM open and a PKCS#8 parse on the event loop, and a fresh OpenSSL
+    // key object adds about a third to the RSA work of its first signature.
+    let open: { key: Promise<PrivateKey>; until: number } | undefined;
     return {
       keyId,
-      publicKey: PublicKey.decode(row.public_key),
-      sign: async (content, when) => (await this.openKey(keyId)).signAsync(content, when),
+      publicKey,
+      sign: async (content, when) => {
+        const now = Date.now();
+        if (!open || open.until <= now) {
+          const key = this.openKey(keyId);
+          open = { key, until: now + keepOpenMs };
+          key.catch(() => {
+            if (open?.key === key) open = undefined;
+          });
+        }
+        return (await open.key).signAsync(content, when);
+      },
     };
   }
 

@@ -1,0 +1,194 @@
+// Issue 6 target, measured in one run: devices registered per second end to
+// end over HTTP (POST request-id, then the serial-request signed by an
+// RSA-4096 device key as snapd makes it, plus the model; the vault checks
+// everything and signs the serial with an RSA-4096 brand key, signing log in
+// PostgreSQL), client and server on this machine, >= 85% of the ceiling: half
+// of `openssl speed -multi 2 rsa4096` sign/s measured in the same run (each
+// registration costs one RSA-4096 signature on the device side and one in the
+// vault, on the same two cores). Also printed: the server's event-loop
+// responsiveness while signing (GET /healthz latency under load).
+//
+// The server is `snapline serve --only vault` (the bundle `npm ci` builds) on
+// a fresh PostgreSQL database at $SNAPLINE_BENCH_POSTGRES_URL (default
+// postgres://postgres@127.0.0.1:5432/test's server).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+import { ModelType, PrivateKey, SerialRequestType, decodeStream, formatTimestamp, sign, signAsync, type Assertion } from '../src/assertions/index.ts';
+
+const root = new URL('..', import.meta.url).pathname;
+const TOKEN = 'snl_bench-token-0123456789abcdef';
+const PG_BASE = process.env['SNAPLINE_BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const DURATION_MS = Number(process.env['SNAPLINE_BENCH_SECONDS'] ?? 12) * 1000;
+const CONCURRENCY = Number(process.env['SNAPLINE_BENCH_CONCURRENCY'] ?? 12);
+const DEVICE_KEYS = 4;
+
+function opensslSignsPerSecond(): number {
+  const out = execFileSync('openssl', ['speed', '-seconds', '3', '-multi', '2', 'rsa4096'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const m = /rsa 4096 bits\s+\S+\s+\S+\s+([\d.]+)\s+[\d.]+/.exec(out);
+  if (!m) throw new Error(`cannot read openssl speed output:\n${out}`);
+  return Number(m[1]);
+}
+
+async function adminClient<R>(fn: (c: pg.Client) => Promise<R>): Promise<R> {
+  const c = new pg.Client({ connectionString: PG_BASE });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function startVault(dir: string, dbUrl: string): Promise<{ child: ChildProcess; url: string }> {
+  const profile = process.env['SNAPLINE_BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['SNAPLINE_BENCH_PROFILE']}`] : [];
+  const child = spawn(process.execPath, [...profile, join(root, 'bin/snapline.js'), 'serve', '--data', dir, '--listen', '127.0.0.1:0', '--db', dbUrl, '--only', 'vault'], {
+    env: { ...process.env, SNAPLINE_ADMIN_TOKEN: TOKEN, SNAPLINE_LOG_LEVEL: 'warn', SNAPLINE_TOKEN_RATE: '1000000' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  for await (const line of createInterface({ input: child.stderr! })) {
+    const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+    if (m) return { child, url: m[1]! };
+  }
+  throw new Error('snapline serve exited before listening');
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY * 2 });
+
+function call(url: string, method: string, headers: Record<string, string>, body?: Buffer | string): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers: { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : { 'content-length': '0' }) }, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function admin(url: string, method: string, path: string, body: unknown): Promise<unknown> {
+  const r = await call(url + path, method, { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, JSON.stringify(body));
+  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.body.toString()}`);
+  return JSON.parse(r.body.toString());
+}
+
+/** CPU seconds used so far by a process (user + system). */
+function cpuOf(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** CPU seconds used so far by the whole machine (every core), and idle. */
+function machineCpu(): { busy: number; idle: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3]! + f[4]!;
+  return { busy: (f.reduce((a, b) => a + b, 0) - idle) / 100, idle: idle / 100 };
+}
+
+async function generateKeys(n: number): Promise<PrivateKey[]> {
+  return Promise.all(Array.from({ length: n }, () => PrivateKey.generateAsync(4096)));
+}
+
+/** One registration exactly as snapd does it; resolves when the serial is back. */
+async function registerOnce(url: string, apiKey: string, device: PrivateKey, model: Assertion): Promise<Buffer> {
+  const rid = await call(`${url}/v1/request-id`, 'POST', { 'api-key': apiKey, 'user-agent': 'snapd/2.57.6 (series 16) bench' });
+  if (rid.status !== 200) throw new Error(`request-id: ${rid.status} ${rid.body.toString()}`);
+  const requestId = (JSON.parse(rid.body.toString()) as { 'request-id': string })['request-id'];
+  const req = await signAsync(SerialRequestType, { headers: { 'brand-id': 'acme', model: 'box', 'request-id': requestId, 'device-key': device.publicKey.encode() } }, device, new Date());
+  const body = Buffer.concat([req.encode(), Buffer.from('\n'), model.encode()]);
+  const r = await call(`${url}/v1/serial`, 'POST', { 'api-key': apiKey, 'content-type': 'application/x.ubuntu.assertion', 'snap-device-capabilities': 'serial-stream', 'user-agent': 'snapd/2.57.6 (series 16) bench' }, body);
+  if (r.status !== 200) throw new Error(`serial: ${r.status} ${r.body.toString()}`);
+  return r.body;
+}
+
+async function measure(url: string, apiKey: string, devices: PrivateKey[], model: Assertion, ms: number): Promise<{ rate: number; healthP50: number; healthMax: number; sample: Buffer | undefined }> {
+  let done = 0;
+  let sample: Buffer | undefined;
+  const start = performance.now();
+  const end = start + ms;
+  const health: number[] = [];
+  const probe = (async () => {
+    while (performance.now() < end) {
+      const t = performance.now();
+      await call(`${url}/healthz`, 'GET', {});
+      health.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, w) => {
+      let i = w;
+      while (performance.now() < end) {
+        const b = await registerOnce(url, apiKey, devices[i++ % devices.length]!, model);
+        sample ??= b;
+        done++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  await probe;
+  health.sort((a, b) => a - b);
+  return { rate: done / elapsed, healthP50: health[Math.floor(health.length / 2)] ?? 0, healthMax: health.at(-1) ?? 0, sample };
+}
+
+// The bundle `npm start` runs; rebuilt here so the benchmark measures the current sources.
+await new Promise<void>((resolve, reject) => {
+  const b = spawn(process.execPath, [join(root, 'scripts/build.js')], { cwd: root, stdio: 'inherit' });
+  b.on('exit', (code) => (code === 0 ? resolve() : reject(new Error('build failed'))));
+});
+
+const dbName = `snapline_bench_${randomBytes(4).toString('hex')}`;
+await adminClient((c) => c.query(`create database ${dbName}`));
+const dbUrl = new URL(PG_BASE);
+dbUrl.pathname = `/${dbName}`;
+const dir = mkdtempSync(join(tmpdir(), 'snapline-bench-vault-'));
+let vault: { child: ChildProcess; url: string } | undefined;
+try {
+  vault = await startVault(dir, dbUrl.toString());
+  const url = vault.url;
+  const [brandKey, ...devices] = await generateKeys(1 + DEVICE_KEYS);
+  await admin(url, 'POST', '/api/accounts', { accountId: 'acme' });
+  await admin(url, 'POST', '/api/vault/brands/acme/keys', { name: 'serials', pem: brandKey!.toPem() });
+  // "new-serial": the few pre-made device keys may register again and again, each time a full registration.
+  await admin(url, 'POST', '/api/vault/brands/acme/models', { model: 'box', key: 'serials', duplicates: 'new-serial' });
+  const { secret } = (await admin(url, 'POST', '/api/vault/brands/acme/api-keys', { name: 'bench' })) as { secret: string };
+  const model = sign(ModelType, { headers: { 'authority-id': 'acme', 'brand-id': 'acme', series: '16', model: 'box', architecture: 'amd64', gadget: 'box-gadget', kernel: 'box-kernel', timestamp: formatTimestamp(new Date(Date.now() - 60_000)) } }, brandKey!, new Date());
+
+  await measure(url, secret, devices, model, 3000); // warm-up
+  const ceilingBefore = opensslSignsPerSecond() / 2;
+  const cpu0 = { server: cpuOf(vault.child.pid!), client: process.cpuUsage(), machine: machineCpu() };
+  const r = await measure(url, secret, devices, model, DURATION_MS);
+  const n = r.rate * (DURATION_MS / 1000);
+  const clientCpu = process.cpuUsage(cpu0.client);
+  const m1 = machineCpu();
+  const perReg = (s: number) => ((s / n) * 1000).toFixed(2);
+  const serverCpu = cpuOf(vault.child.pid!) - cpu0.server;
+  const clientS = (clientCpu.user + clientCpu.system) / 1e6;
+  const machineBusy = m1.busy - cpu0.machine.busy;
+  const ceilingAfter = opensslSignsPerSecond() / 2;
+  const ceiling = Math.max(ceilingBefore, ceilingAfter);
+  const serial = decodeStream(r.sample!)[0]!;
+  if (serial.type !== 'serial') throw new Error('no serial in the answer');
+  console.log(`openssl speed -multi 2 rsa4096: ${(ceiling * 2).toFixed(1)} sign/s -> ceiling ${ceiling.toFixed(1)} registrations/s (runs: ${(ceilingBefore * 2).toFixed(1)}, ${(ceilingAfter * 2).toFixed(1)})`);
+  console.log(`vault: ${r.rate.toFixed(1)} registrations/s over HTTP (${CONCURRENCY} devices in flight, ${DURATION_MS / 1000} s, PostgreSQL log)`);
+  console.log(`CPU per registration: server ${perReg(serverCpu)} ms, client ${perReg(clientS)} ms, whole machine ${perReg(machineBusy)} ms busy (idle ${(m1.idle - cpu0.machine.idle).toFixed(1)} core-s of ${(2 * DURATION_MS / 1000).toFixed(0)})`);
+  console.log(`event loop while signing: GET /healthz p50 ${r.healthP50.toFixed(1)} ms, max ${r.healthMax.toFixed(1)} ms`);
+  const ratio = r.rate / ceiling;
+  console.log(`ratio vault/ceiling = ${ratio.toFixed(2)} (target >= 0.85) ${ratio >= 0.85 ? 'PASS' : 'FAIL'}`);
+} finally {
+  if (vault) {
+    vault.child.kill('SIGTERM');
+    await once(vault.child, 'exit');
+  }
+  agent.destroy();
+  rmSync(dir, { recursive: true, force: true });
+  await adminClient((c) => c.query(`drop database if exists ${dbName} with (force)`));
+}
