@@ -65,6 +65,8 @@ export interface BuildOptions {
   readonly progress?: (e: ProgressEvent) => void;
   /** Parallel downloads (default 4). */
   readonly concurrency?: number;
+  /** The tools a disk image needs (default DISK_TOOLS; tests name a missing one). */
+  readonly diskTools?: readonly string[];
 }
 
 export interface BuiltSnap {
@@ -193,7 +195,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     throw new ImageError('image-output', `${opts.out} already exists and is not an empty folder`);
   }
   if (opts.image !== undefined) {
-    const missing = await missingTools();
+    const missing = await missingTools(opts.diskTools);
     if (missing.length > 0) throw new ImageError('image-tools-missing', `building a disk image needs ${missing.join(', ')}: install them (Debian: fdisk, dosfstools, e2fsprogs, mtools) or leave out --image`);
   }
 

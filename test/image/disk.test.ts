@@ -1,0 +1,130 @@
+// Disk images from the gadget's volumes: the partition table sfdisk reads back
+// matches gadget.yaml, raw content sits at its offsets, and the seed read back
+// out of the image (debugfs for ext4, mcopy for vfat) passes the seed loader.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildImage } from '../../src/image/build.ts';
+import { missingTools } from '../../src/image/disk.ts';
+import { loadSeed16, loadSeed20 } from './seed-checker.ts';
+import { withTemp } from './helpers.ts';
+import { core18Model, core20Model, startWorld, type World } from './world.ts';
+
+const TOOLS = ['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'mcopy', 'debugfs'];
+const missing = await missingTools(TOOLS);
+const skip = missing.length > 0 ? `missing ${missing.join(', ')} (Debian: fdisk, dosfstools, e2fsprogs, mtools)` : false;
+if (skip) console.log(`# disk image tests skipped: ${skip}`);
+
+let world: World;
+before(async () => {
+  world = await startWorld();
+});
+after(async () => {
+  await world.close();
+});
+
+const NOW = () => new Date('2026-02-03T04:05:06Z');
+const PATH = `${process.env['PATH'] ?? ''}:/usr/sbin:/sbin`;
+
+function sh(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, PATH, MTOOLS_SKIP_CHECK: '1' } });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+interface Dumped {
+  label: string;
+  parts: { start: number; size: number; type: string; name?: string }[];
+}
+
+function sfdiskDump(img: string): Dumped {
+  const out = sh('sfdisk', ['--dump', img]);
+  const label = /^label: (\S+)/m.exec(out)![1]!;
+  const parts = out
+    .split('\n')
+    .filter((l) => l.includes(' : start='))
+    .map((l) => ({
+      start: Number(/start=\s*(\d+)/.exec(l)![1]),
+      size: Number(/size=\s*(\d+)/.exec(l)![1]),
+      type: /type=([^,\s]+)/.exec(l)![1]!,
+      ...(/name="([^"]*)"/.exec(l) ? { name: /name="([^"]*)"/.exec(l)![1]! } : {}),
+    }));
+  return { label, parts };
+}
+
+/** Copies one partition out of the image into its own file. */
+async function extractPartition(img: string, start: number, size: number, dest: string): Promise<void> {
+  sh('dd', [`if=${img}`, `of=${dest}`, 'bs=512', `skip=${start}`, `count=${size}`, 'status=none']);
+}
+
+test('core18 disk image: gpt as the gadget says, raw content in place, seed in the writable ext4', { skip }, async () => {
+  await withTemp(async (tmp) => {
+    const img = join(tmp, 'disk.img');
+    const res = await buildImage({ model: core18Model().encode(), storeUrl: world.store.url, out: join(tmp, 'out'), image: img, trusted: world.trusted, now: NOW });
+    assert.equal(res.image!.path, img);
+    const d = sfdiskDump(img);
+    assert.equal(d.label, 'gpt');
+    assert.deepEqual(d.parts, [
+      { start: 2048, size: 2048, type: '21686148-6E6F-7449-6E6F-744E65656449', name: 'BIOS Boot' },
+      { start: 4096, size: 8192, type: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B', name: 'system-boot' },
+      { start: 12288, size: 32768, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4', name: 'writable' },
+    ]);
+    const bytes = await readFile(img);
+    assert.ok(bytes.subarray(0, 440).equals(Buffer.alloc(440, 0xeb)), 'MBR boot code from pc-boot.img');
+    assert.ok(bytes.subarray(1 << 20, (1 << 20) + 8192).equals(Buffer.alloc(8192, 0x5a)), 'BIOS Boot content from pc-core.img');
+    // vfat content, read with mcopy at the partition's offset.
+    assert.equal(sh('mcopy', ['-i', `${img}@@${4096 * 512}`, '::/EFI/boot/grubx64.efi', '-']), 'GRUB-EFI-18\n');
+    // ext4: label and the seed, dumped back with debugfs and loaded.
+    const part = join(tmp, 'writable.img');
+    await extractPartition(img, 12288, 32768, part);
+    assert.match(sh('debugfs', ['-R', 'stats', part]), /Filesystem volume name:\s+writable/);
+    const back = join(tmp, 'back');
+    sh('mkdir', [back]);
+    sh('debugfs', ['-R', `rdump /system-data/var/lib/snapd/seed ${back}`, part]);
+    const loaded = await loadSeed16(join(back, 'seed'), world.trusted);
+    assert.deepEqual(loaded.snaps.map((s) => s.name), ['snapd', 'pc-kernel', 'core18', 'pc', 'hello18']);
+  });
+});
+
+test('core20 disk image: ubuntu-seed vfat holds the seed, ext4 boot/save/data with implicit labels', { skip }, async () => {
+  await withTemp(async (tmp) => {
+    const img = join(tmp, 'disk.img');
+    const res = await buildImage({ model: core20Model().encode(), storeUrl: world.store.url, out: join(tmp, 'out'), image: img, trusted: world.trusted, now: NOW, label: 'l20' });
+    assert.deepEqual(res.image!.partitions.map((p) => [p.name, p.role, p.label, p.filesystem]), [
+      ['ubuntu-seed', 'system-seed', 'ubuntu-seed', 'vfat'],
+      ['ubuntu-boot', 'system-boot', 'ubuntu-boot', 'ext4'],
+      ['ubuntu-save', 'system-save', 'ubuntu-save', 'ext4'],
+      ['ubuntu-data', 'system-data', 'ubuntu-data', 'ext4'],
+    ]);
+    const d = sfdiskDump(img);
+    assert.deepEqual(d.parts.map((p) => [p.start, p.size, p.name]), [
+      [4096, 24576, 'ubuntu-seed'],
+      [28672, 8192, 'ubuntu-boot'],
+      [36864, 4096, 'ubuntu-save'],
+      [40960, 8192, 'ubuntu-data'],
+    ]);
+    const back = join(tmp, 'back');
+    sh('mkdir', [back]);
+    sh('mcopy', ['-s', '-n', '-i', `${img}@@${4096 * 512}`, '::/snaps', '::/systems', back]);
+    const loaded = await loadSeed20(back, 'l20', world.trusted);
+    assert.equal(loaded.snaps.length, 5);
+    assert.equal(sh('mcopy', ['-i', `${img}@@${4096 * 512}`, '::/EFI/boot/grubx64.efi', '-']), 'GRUB-EFI-20\n');
+    const data = join(tmp, 'data.img');
+    await extractPartition(img, 40960, 8192, data);
+    assert.match(sh('debugfs', ['-R', 'stats', data]), /Filesystem volume name:\s+ubuntu-data/);
+  });
+});
+
+test('--image with a tool missing fails before anything is fetched, naming what is missing', async () => {
+  await withTemp(async (tmp) => {
+    world.store.requests.length = 0;
+    await assert.rejects(
+      buildImage({ model: core18Model().encode(), storeUrl: world.store.url, out: join(tmp, 'out'), image: join(tmp, 'x.img'), trusted: world.trusted, now: NOW, diskTools: ['sfdisk', 'no-such-mkfs'] }),
+      (err: Error & { code?: string }) => err.code === 'image-tools-missing' && /needs no-such-mkfs: install them/.test(err.message),
+    );
+    assert.equal(world.store.requests.length, 0);
+    assert.deepEqual(await readdir(tmp), []);
+  });
+});
