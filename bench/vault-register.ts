@@ -25,12 +25,13 @@ import { ModelType, PrivateKey, SerialRequestType, decodeStream, formatTimestamp
 const root = new URL('..', import.meta.url).pathname;
 const TOKEN = 'snl_bench-token-0123456789abcdef';
 const PG_BASE = process.env['SNAPLINE_BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-const DURATION_MS = Number(process.env['SNAPLINE_BENCH_SECONDS'] ?? 12) * 1000;
+const DURATION_MS = Number(process.env['SNAPLINE_BENCH_SECONDS'] ?? 15) * 1000;
+const ROUNDS = 3;
 const CONCURRENCY = Number(process.env['SNAPLINE_BENCH_CONCURRENCY'] ?? 12);
 const DEVICE_KEYS = 4;
 
 function opensslSignsPerSecond(): number {
-  const out = execFileSync('openssl', ['speed', '-seconds', '3', '-multi', '2', 'rsa4096'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync('openssl', ['speed', '-seconds', '2', '-multi', '2', 'rsa4096'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   const m = /rsa 4096 bits\s+\S+\s+\S+\s+([\d.]+)\s+[\d.]+/.exec(out);
   if (!m) throw new Error(`cannot read openssl speed output:\n${out}`);
   return Number(m[1]);
@@ -163,25 +164,46 @@ try {
   const model = sign(ModelType, { headers: { 'authority-id': 'acme', 'brand-id': 'acme', series: '16', model: 'box', architecture: 'amd64', gadget: 'box-gadget', kernel: 'box-kernel', timestamp: formatTimestamp(new Date(Date.now() - 60_000)) } }, brandKey!, new Date());
 
   await measure(url, secret, devices, model, 3000); // warm-up
-  const ceilingBefore = opensslSignsPerSecond() / 2;
-  const cpu0 = { server: cpuOf(vault.child.pid!), client: process.cpuUsage(), machine: machineCpu() };
-  const r = await measure(url, secret, devices, model, DURATION_MS);
-  const n = r.rate * (DURATION_MS / 1000);
-  const clientCpu = process.cpuUsage(cpu0.client);
-  const m1 = machineCpu();
-  const perReg = (s: number) => ((s / n) * 1000).toFixed(2);
-  const serverCpu = cpuOf(vault.child.pid!) - cpu0.server;
-  const clientS = (clientCpu.user + clientCpu.system) / 1e6;
-  const machineBusy = m1.busy - cpu0.machine.busy;
-  const ceilingAfter = opensslSignsPerSecond() / 2;
-  const ceiling = Math.max(ceilingBefore, ceilingAfter);
-  const serial = decodeStream(r.sample!)[0]!;
+  // The machine is shared: ceiling and vault are measured in alternation,
+  // ROUNDS times, and compared as averages.
+  const rounds: { ceiling: number; rate: number }[] = [];
+  let cpu = { server: 0, client: 0, machine: 0, n: 0 };
+  let health = { p50: 0, max: 0 };
+  let sample: Buffer | undefined;
+  for (let i = 0; i < ROUNDS; i++) {
+    const ceiling = opensslSignsPerSecond() / 2;
+    const before = { server: cpuOf(vault.child.pid!), client: process.cpuUsage(), machine: machineCpu() };
+    const r = await measure(url, secret, devices, model, DURATION_MS / ROUNDS);
+    const client = process.cpuUsage(before.client);
+    cpu = {
+      server: cpu.server + cpuOf(vault.child.pid!) - before.server,
+      client: cpu.client + (client.user + client.system) / 1e6,
+      machine: cpu.machine + machineCpu().busy - before.machine.busy,
+      n: cpu.n + r.rate * (DURATION_MS / ROUNDS / 1000),
+    };
+    health = { p50: Math.max(health.p50, r.healthP50), max: Math.max(health.max, r.healthMax) };
+    sample ??= r.sample;
+    rounds.push({ ceiling, rate: r.rate });
+    console.log(`round ${i + 1}: ceiling ${ceiling.toFixed(1)} (openssl ${(ceiling * 2).toFixed(1)} sign/s), vault ${r.rate.toFixed(1)} registrations/s, ratio ${(r.rate / ceiling).toFixed(2)}`);
+  }
+  const serial = decodeStream(sample!)[0]!;
   if (serial.type !== 'serial') throw new Error('no serial in the answer');
-  console.log(`openssl speed -multi 2 rsa4096: ${(ceiling * 2).toFixed(1)} sign/s -> ceiling ${ceiling.toFixed(1)} registrations/s (runs: ${(ceilingBefore * 2).toFixed(1)}, ${(ceilingAfter * 2).toFixed(1)})`);
-  console.log(`vault: ${r.rate.toFixed(1)} registrations/s over HTTP (${CONCURRENCY} devices in flight, ${DURATION_MS / 1000} s, PostgreSQL log)`);
-  console.log(`CPU per registration: server ${perReg(serverCpu)} ms, client ${perReg(clientS)} ms, whole machine ${perReg(machineBusy)} ms busy (idle ${(m1.idle - cpu0.machine.idle).toFixed(1)} core-s of ${(2 * DURATION_MS / 1000).toFixed(0)})`);
-  console.log(`event loop while signing: GET /healthz p50 ${r.healthP50.toFixed(1)} ms, max ${r.healthMax.toFixed(1)} ms`);
-  const ratio = r.rate / ceiling;
+  const ceiling = rounds.reduce((a, r) => a + r.ceiling, 0) / rounds.length;
+  const rate = rounds.reduce((a, r) => a + r.rate, 0) / rounds.length;
+  const perReg = (s: number) => ((s / cpu.n) * 1000).toFixed(2);
+  console.log(`openssl speed -multi 2 rsa4096: ${(ceiling * 2).toFixed(1)} sign/s on average -> ceiling ${ceiling.toFixed(1)} registrations/s`);
+  console.log(`vault: ${rate.toFixed(1)} registrations/s over HTTP on average (${CONCURRENCY} devices in flight, RSA-4096 device and brand keys, PostgreSQL log)`);
+  console.log(`CPU per registration: server ${perReg(cpu.server)} ms, client ${perReg(cpu.client)} ms, whole machine ${perReg(cpu.machine)} ms (an RSA-4096 signature is ${(1000 / ceiling).toFixed(2)} ms of a core at the ceiling)`);
+  console.log(`event loop while signing: GET /healthz p50 ${health.p50.toFixed(1)} ms, max ${health.max.toFixed(1)} ms (worst round)`);
+  // CPU time is less disturbed by other tenants than wall time: the share of
+  // the vault's and the device's CPU that is the two RSA-4096 signatures.
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < 20; i++) brandKey!.sign(Buffer.from(`bench ${i}`), new Date());
+  const c1 = process.cpuUsage(c0);
+  const signCpuMs = (c1.user + c1.system) / 1000 / 20;
+  const ourMs = ((cpu.server + cpu.client) / cpu.n) * 1000;
+  console.log(`RSA-4096 signature: ${signCpuMs.toFixed(2)} ms CPU here; server + client ${ourMs.toFixed(2)} ms CPU per registration, ${((2 * signCpuMs) / ourMs).toFixed(2)} of it the two signatures`);
+  const ratio = rate / ceiling;
   console.log(`ratio vault/ceiling = ${ratio.toFixed(2)} (target >= 0.85) ${ratio >= 0.85 ? 'PASS' : 'FAIL'}`);
 } finally {
   if (vault) {

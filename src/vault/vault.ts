@@ -3,6 +3,7 @@
 // policy enforced by the database, remodel, and the caches that keep the
 // per-registration cost at one RSA signature plus a few queries.
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import {
   AssertionError,
   SerialType,
@@ -50,6 +51,8 @@ export interface VaultOptions {
   nonceTtlMs?: number;
   /** Signatures in flight beyond which serial requests get 202 (poll later). */
   maxPendingSignatures?: number;
+  /** Signatures on libuv's pool at once (default: the number of cores). */
+  signingConcurrency?: number;
   /** How long API keys, models, key chains and verified models are cached per process. */
   cacheMs?: number;
 }
@@ -62,6 +65,29 @@ export interface RegistrationInput {
 }
 
 export type RegistrationResult = { status: 200; stream: Buffer; serial: string; reused: boolean } | { status: 202; retryAfterSeconds: number };
+
+/**
+ * At most `max` signatures on libuv's pool at once: as many as there are
+ * cores. More would not sign faster (RSA is CPU-bound) and would leave the
+ * event loop fewer CPU shares while it parses, verifies and answers.
+ */
+class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly max: number) {}
+  acquire(): Promise<void> {
+    if (this.active < this.max) {
+      this.active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+}
 
 class TtlCache<V> {
   private readonly map = new Map<string, { value: V; until: number }>();
@@ -99,6 +125,7 @@ export class Vault {
   readonly nonceTtlMs: number;
   private readonly maxPending: number;
   private pending = 0;
+  private readonly signing: Semaphore;
   private issued = 0;
   private readonly apiKeys: TtlCache<ApiKey | null>;
   private readonly models: TtlCache<VaultModel | null>;
@@ -114,6 +141,7 @@ export class Vault {
     this.db = ctx.db.kysely.withTables<VaultTables>();
     this.nonceTtlMs = opts.nonceTtlMs ?? 10 * 60_000;
     this.maxPending = opts.maxPendingSignatures ?? 512;
+    this.signing = new Semaphore(opts.signingConcurrency ?? availableParallelism());
     const ms = opts.cacheMs ?? 1000;
     this.apiKeys = new TtlCache(ms);
     this.models = new TtlCache(ms);
@@ -356,6 +384,7 @@ export class Vault {
     let serial: Assertion;
     try {
       const signer = await this.signers.through(model.keyId, () => this.ctx.keys.signer({ keyId: model.keyId }, { keepOpenMs: KEY_OPEN_MS }));
+      await this.signing.acquire();
       const now = this.ctx.now();
       serial = await signAssertion(
         SerialType,
@@ -373,7 +402,7 @@ export class Vault {
         },
         signer,
         now,
-      );
+      ).finally(() => this.signing.release());
     } catch (err) {
       // Give the serial back: the device retries from a new request-id (503).
       await this.db.deleteFrom('vault_signing_log').where('id', '=', row.id).where('assertion', 'is', null).execute().catch(() => undefined);
