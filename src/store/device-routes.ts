@@ -10,8 +10,9 @@ import type { ErrorFormatter } from '../platform/http/app.ts';
 import { ApiError } from '../platform/http/errors.ts';
 import { ChannelError, RISKS } from '../channel/channel.ts';
 import { availableReleases, parseStoreChannel, resolveChannel, type Release } from './channels.ts';
-import { releasesOf, revisionByDigest, revisionsByKeys, snapById, toSnap, type Revision, type Snap, type StoreDb } from './repo.ts';
-import { issueNonce, openSession, requestSession, SessionError, type DeviceSession } from './sessions.ts';
+import { revisionByDigest, revisionsByKeys, snapById, toSnap, type Revision, type Snap, type StoreDb } from './repo.ts';
+import type { CatalogEntry } from './catalog.ts';
+import { issueNonce, openSession, requestSession, SessionCache, SessionError, type DeviceSession } from './sessions.ts';
 import { snapObject } from './snap-object.ts';
 import { header, pickVisible, visible, type Catalog } from './visibility.ts';
 
@@ -69,18 +70,19 @@ const err = (code: string, message: string, extra?: unknown) => ({ code, message
 
 export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, db: StoreDb, catalog: Catalog): Promise<void> {
   const publicUrl = ctx.config.publicUrl;
+  const sessions = new SessionCache();
 
   async function device(req: FastifyRequest): Promise<DeviceRequest> {
     let session: DeviceSession | undefined;
     try {
-      session = await requestSession(db, req, ctx.now());
+      session = await requestSession(db, req, ctx.now(), sessions);
     } catch (e) {
       if (e instanceof SessionError) throw new ApiError(e.code, e.message, e.status);
       throw e;
     }
     if (session) {
       req.storeDevice = session;
-      req.log.info({ device: `${session.brandId}/${session.model}/${session.serial}` }, 'device request');
+      req.log.debug({ device: `${session.brandId}/${session.model}/${session.serial}` }, 'device request');
     }
     const storeId = session?.storeId ?? header(req, 'snap-device-store') ?? header(req, 'x-ubuntu-store');
     return {
@@ -147,82 +149,78 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
       const withYaml = body.fields?.includes('snap-yaml') ?? false;
       const context = new Map<string, ContextEntry>();
       for (const c of body.context ?? []) if (typeof c['instance-key'] === 'string') context.set(c['instance-key'], c);
-      const results: Record<string, unknown>[] = [];
+      // Results are objects, or JSON text already serialized (the snap objects are cached as text).
+      const results: (Record<string, unknown> | string)[] = [];
       const errorList: unknown[] = [];
       if (d.series !== SNAP_SERIES) return json(reply, 200, { results: [], 'error-list': [err('unsupported-series', `series ${d.series} is not served`)] });
 
-      // Load every snap the actions name, in two queries.
+      // Every snap the actions name, with releases and released revisions (one query, or the 1 s cache).
       const names = [...new Set(body.actions.filter((a) => (a.action === 'install' || a.action === 'download') && typeof a.name === 'string').map((a) => a.name!))];
       const ids = [...new Set(body.actions.filter((a) => a.action === 'refresh' && typeof a['snap-id'] === 'string').map((a) => a['snap-id']!))];
-      const byName = new Map<string, Snap[]>();
-      const byId = new Map<string, Snap>();
-      if (names.length) for (const r of await db.selectFrom('store_snaps').selectAll().where('name', 'in', names).execute()) {
-        const s = toSnap(r);
-        byName.set(s.name, [...(byName.get(s.name) ?? []), s]);
-      }
-      if (ids.length) for (const r of await db.selectFrom('store_snaps').selectAll().where('snap_id', 'in', ids).execute()) byId.set(r.snap_id, toSnap(r));
-      const chosenSnaps = new Map<string, Snap>();
-      for (const [name, list] of byName) {
-        const s = pickVisible(list, d.seen);
-        if (s) chosenSnaps.set(`n:${name}`, s);
-      }
-      for (const [id, s] of byId) if (visible(s, d.seen)) chosenSnaps.set(`i:${id}`, s);
-      const releases = await releasesOf(db, [...new Set([...chosenSnaps.values()].map((s) => s.snapId))]);
+      const [byName, byId] = await Promise.all([names.length ? catalog.entries.byNames(names) : new Map<string, CatalogEntry[]>(), ids.length ? catalog.entries.byIds(ids) : new Map<string, CatalogEntry>()]);
 
-      type Plan = { action: Action; snap: Snap; revision: number; effectiveChannel?: string; installed?: number };
+      type Plan = { action: Action; entry: CatalogEntry; revision: number; effectiveChannel?: string };
       const plans: Plan[] = [];
       for (const a of body.actions) {
         const ik = a['instance-key'];
         if (a.action === 'fetch-assertions') continue;
         if (a.action === 'install' || a.action === 'download') {
-          const snap = typeof a.name === 'string' ? chosenSnaps.get(`n:${a.name}`) : undefined;
-          if (!snap) {
+          const list = typeof a.name === 'string' ? (byName.get(a.name) ?? []) : [];
+          const snap = pickVisible(list.map((e) => e.snap), d.seen);
+          const entry = snap ? list.find((e) => e.snap === snap) : undefined;
+          if (!entry) {
             results.push({ result: 'error', 'instance-key': ik, name: a.name, error: err('name-not-found', `snap not found: ${a.name}`) });
             continue;
           }
-          const rels = releases.get(snap.snapId) ?? [];
-          const picked = pick(a, snap, rels, d.arch, now);
-          if ('error' in picked) results.push({ result: 'error', 'instance-key': ik, name: snap.name, 'snap-id': snap.snapId, error: picked.error });
-          else plans.push({ action: a, snap, ...picked });
+          const picked = pick(a, entry.snap, entry.releases, d.arch, now);
+          if ('error' in picked) results.push({ result: 'error', 'instance-key': ik, name: entry.snap.name, 'snap-id': entry.snap.snapId, error: picked.error });
+          else plans.push({ action: a, entry, ...picked });
           continue;
         }
         if (a.action === 'refresh') {
-          const snap = typeof a['snap-id'] === 'string' ? chosenSnaps.get(`i:${a['snap-id']}`) : undefined;
+          const entry = typeof a['snap-id'] === 'string' ? byId.get(a['snap-id']) : undefined;
           const c = ik ? context.get(ik) : undefined;
-          if (!snap) {
+          if (!entry || !visible(entry.snap, d.seen)) {
             results.push({ result: 'error', 'instance-key': ik, 'snap-id': a['snap-id'], error: err('id-not-found', `snap not found: ${a['snap-id']}`) });
             continue;
           }
           const channel = a.channel ?? c?.['tracking-channel'] ?? 'stable';
-          const picked = pick({ ...a, channel }, snap, releases.get(snap.snapId) ?? [], d.arch, now);
+          const picked = pick({ ...a, channel }, entry.snap, entry.releases, d.arch, now);
           if ('error' in picked) continue; // nothing for this device: no update
           if (picked.revision === c?.revision) continue;
-          plans.push({ action: a, snap, ...picked, ...(c?.revision !== undefined ? { installed: c.revision } : {}) });
+          plans.push({ action: a, entry, ...picked });
           continue;
         }
         errorList.push(err('invalid-action', `unknown action ${JSON.stringify(a.action)}`));
       }
 
-      const revs = await revisionsByKeys(db, plans.map((p) => ({ snapId: p.snap.snapId, revision: p.revision })));
+      // Revisions asked for by number may not be released: read those.
+      const unreleased = plans.filter((p) => !p.entry.revisions.has(p.revision));
+      const extra = unreleased.length ? await revisionsByKeys(db, unreleased.map((p) => ({ snapId: p.entry.snap.snapId, revision: p.revision }))) : new Map<string, Revision>();
       for (const p of plans) {
-        const rev = revs.get(`${p.snap.snapId}#${p.revision}`);
+        const rev = p.entry.revisions.get(p.revision) ?? extra.get(`${p.entry.snap.snapId}#${p.revision}`);
         const ik = p.action['instance-key'];
+        const snap = p.entry.snap;
         if (!rev || !archMatches(rev, d.arch)) {
-          results.push({ result: 'error', 'instance-key': ik, name: p.snap.name, 'snap-id': p.snap.snapId, error: err('revision-not-found', `no snap revision ${p.revision} for ${d.arch}`) });
+          results.push({ result: 'error', 'instance-key': ik, name: snap.name, 'snap-id': snap.snapId, error: err('revision-not-found', `no snap revision ${p.revision} for ${d.arch}`) });
           continue;
         }
-        results.push({
-          result: p.action.action,
-          'instance-key': ik,
-          'snap-id': p.snap.snapId,
-          name: p.snap.name,
-          snap: snapObject(publicUrl, p.snap, rev, await catalog.publisher(p.snap.publisherId), withYaml),
-          ...(p.effectiveChannel ? { 'effective-channel': p.effectiveChannel } : {}),
-        });
+        const publisher = await catalog.publisher(snap.publisherId);
+        let snapJson: string;
+        if (p.entry.revisions.get(p.revision) === rev) {
+          const key = `${rev.revision}:${withYaml ? 1 : 0}`;
+          snapJson = p.entry.json.get(key) ?? JSON.stringify(snapObject(publicUrl, snap, rev, publisher, withYaml));
+          p.entry.json.set(key, snapJson);
+        } else snapJson = JSON.stringify(snapObject(publicUrl, snap, rev, publisher, withYaml));
+        const effective = p.effectiveChannel ? `,"effective-channel":${JSON.stringify(p.effectiveChannel)}` : '';
+        results.push(
+          `{"result":${JSON.stringify(p.action.action)},"instance-key":${JSON.stringify(ik ?? null)},"snap-id":${JSON.stringify(snap.snapId)},"name":${JSON.stringify(snap.name)},"snap":${snapJson}${effective}}`,
+        );
       }
 
       for (const a of body.actions.filter((x) => x.action === 'fetch-assertions')) results.push(await fetchAssertions(a, d));
-      return json(reply, 200, { results, 'error-list': errorList });
+      const text = `{"results":[${results.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join(',')}],"error-list":${JSON.stringify(errorList)}}`;
+      return reply.status(200).header('content-type', 'application/json').send(Buffer.from(text));
     },
   );
 
@@ -316,13 +314,15 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
       const name = (req.params as { name: string }).name;
       const q = req.query as { architecture?: string; fields?: string };
       const arch = q.architecture ?? d.arch;
-      const snap = pickVisible(await db.selectFrom('store_snaps').selectAll().where('name', '=', name).execute().then((r) => r.map(toSnap)), d.seen);
+      const list = (await catalog.entries.byNames([name])).get(name) ?? [];
+      const snap = pickVisible(list.map((e) => e.snap), d.seen);
+      const entry = snap ? list.find((e) => e.snap === snap) : undefined;
       const notFound = () => json(reply, 404, { 'error-list': [{ code: 'resource-not-found', message: `No snap named '${name}' found` }] });
-      if (!snap) return notFound();
+      if (!snap || !entry) return notFound();
       const now = ctx.now();
-      const rels = ((await releasesOf(db, [snap.snapId])).get(snap.snapId) ?? []).filter((r) => (r.architecture === arch || r.architecture === 'all') && (r.expiresAt === null || r.expiresAt > now));
+      const rels = entry.releases.filter((r) => (r.architecture === arch || r.architecture === 'all') && (r.expiresAt === null || r.expiresAt > now));
       if (rels.length === 0) return notFound();
-      const revs = await revisionsByKeys(db, rels.map((r) => ({ snapId: snap.snapId, revision: r.revision })));
+      const revs = new Map([...entry.revisions].map(([n, r]) => [`${snap.snapId}#${n}`, r]));
       const publisher = await catalog.publisher(snap.publisherId);
       const channelMap = rels
         .sort((x, y) => x.track.localeCompare(y.track) || RISKS.indexOf(x.risk as never) - RISKS.indexOf(y.risk as never) || x.branch.localeCompare(y.branch))
@@ -358,7 +358,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
       const rows = (await query.orderBy('name').limit(500).execute()).map(toSnap).filter((s) => visible(s, d.seen) && (q.private !== 'true' || s.private));
       // One snap per name: the one this request sees first.
       const picked = [...new Set(rows.map((s) => s.name))].map((n) => pickVisible(rows.filter((s) => s.name === n), d.seen)!).filter(Boolean).slice(0, 100);
-      const rels = await releasesOf(db, picked.map((s) => s.snapId));
+      const entries = await catalog.entries.byIds(picked.map((s) => s.snapId));
       const chosen: { snap: Snap; release: Release; channel: string }[] = [];
       for (const s of picked) {
         let channel;
@@ -367,13 +367,12 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
         } catch {
           return json(reply, 400, { 'error-list': [{ code: 'invalid-channel', message: `invalid channel ${q.channel}` }] });
         }
-        const r = resolveChannel(rels.get(s.snapId) ?? [], arch, channel, now);
+        const r = resolveChannel(entries.get(s.snapId)?.releases ?? [], arch, channel, now);
         if (r) chosen.push({ snap: s, release: r.release, channel: r.effectiveChannel });
       }
-      const revs = await revisionsByKeys(db, chosen.map((c) => ({ snapId: c.snap.snapId, revision: c.release.revision })));
       const results = [];
       for (const c of chosen) {
-        const rev = revs.get(`${c.snap.snapId}#${c.release.revision}`);
+        const rev = entries.get(c.snap.snapId)?.revisions.get(c.release.revision);
         if (!rev) continue;
         const o = snapObject(publicUrl, c.snap, rev, await catalog.publisher(c.snap.publisherId));
         results.push({ name: c.snap.name, 'snap-id': c.snap.snapId, snap: o, revision: { ...o, channel: c.channel } });

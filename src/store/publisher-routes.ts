@@ -145,6 +145,7 @@ export async function publisherRoutes(app: FastifyInstance, ctx: PlatformContext
       const publisherId = body.publisher ?? store.brandId;
       if (!hasRole(req.principal!, publisherId, WRITE)) throw new ApiError('forbidden', `requires role admin or publisher on account ${JSON.stringify(publisherId)}`);
       const res = await registerSnap(ctx, db, store, { name: body.name, publisherId, private: body.private ?? true, ...(body.defaultTrack ? { defaultTrack: body.defaultTrack } : {}) });
+      catalog.invalidate();
       await auditRequest(ctx, req, { action: 'store.snap.register', target: `${store.storeId}/${body.name}`, accountId: publisherId, details: { snapId: res.snap.snapId } });
       return reply.status(201).send(res);
     },
@@ -227,6 +228,7 @@ export async function publisherRoutes(app: FastifyInstance, ctx: PlatformContext
           if (!req.raw.complete) abort.abort();
         });
         const res = await uploadRevision(ctx, db, snap, req.body as Readable, { developerId: snap.publisherId, actor: actor(req), signal: abort.signal, ...(channels ? { release: channels } : {}) });
+        catalog.invalidate();
         await auditRequest(ctx, req, { action: 'store.snap.upload', target: `${snap.name}/${res.revision.revision}`, accountId: snap.publisherId, details: { sha3_384: res.revision.sha3_384, size: res.revision.size, released: res.released } });
         return reply.status(201).send({ ...res, revision: { ...res.revision, snapYaml: undefined } });
       },
@@ -260,6 +262,7 @@ export async function publisherRoutes(app: FastifyInstance, ctx: PlatformContext
       if (!rev) throw new ApiError('revision-not-found', `snap ${snap.name} has no revision ${body.revision}`, 404);
       const now = ctx.now();
       const released = await ctx.db.transaction((trx) => releaseIn(trx.withTables<StoreOwnTables>(), snap, rev, channels, body.progressivePercentage ?? null, actor(req), now));
+      catalog.invalidate();
       await auditRequest(ctx, req, { action: 'store.snap.release', target: `${snap.name}/${rev.revision}`, accountId: snap.publisherId, details: { channels: released, progressivePercentage: body.progressivePercentage ?? null } });
       const rels = (await releasesOf(db, [snap.snapId])).get(snap.snapId) ?? [];
       return { released, channelMap: channelMap(rels, now) };
@@ -285,6 +288,7 @@ export async function publisherRoutes(app: FastifyInstance, ctx: PlatformContext
       const channels = parseReleaseChannels((req.body as { channels: string[] }).channels, snap);
       const now = ctx.now();
       const closed = await ctx.db.transaction((trx) => closeIn(trx.withTables<StoreOwnTables>(), snap, channels, actor(req), now));
+      catalog.invalidate();
       await auditRequest(ctx, req, { action: 'store.snap.close', target: snap.name, accountId: snap.publisherId, details: { channels: closed } });
       const rels = (await releasesOf(db, [snap.snapId])).get(snap.snapId) ?? [];
       return { closed, channelMap: channelMap(rels, now) };

@@ -118,13 +118,44 @@ export function sessionToken(req: FastifyRequest): string | undefined {
 }
 
 /**
+ * Validated sessions, read from the database and kept at most a second per
+ * process (like the platform's token cache). The database stays the only
+ * record: any process accepts a session another opened, and an expired or
+ * deleted session stops working everywhere within a second. Unknown tokens
+ * are never cached.
+ */
+export class SessionCache {
+  private entries = new Map<string, { session: DeviceSession; expiresAt: string; until: number }>();
+  constructor(private readonly ttlMs = 1000) {}
+  get(hash: string, now: number): { session: DeviceSession; expiresAt: string } | undefined {
+    const e = this.entries.get(hash);
+    if (!e) return undefined;
+    if (e.until <= now) {
+      this.entries.delete(hash);
+      return undefined;
+    }
+    return e;
+  }
+  set(hash: string, session: DeviceSession, expiresAt: string, now: number): void {
+    if (this.entries.size >= 100_000) this.entries = new Map();
+    this.entries.set(hash, { session, expiresAt, until: now + this.ttlMs });
+  }
+}
+
+/**
  * The device session a request carries: undefined when none, a
  * SessionError (401, refresh) when it carries an unknown or expired one.
  */
-export async function requestSession(db: StoreDb, req: FastifyRequest, now: Date): Promise<DeviceSession | undefined> {
+export async function requestSession(db: StoreDb, req: FastifyRequest, now: Date, cache?: SessionCache): Promise<DeviceSession | undefined> {
   const token = sessionToken(req);
   if (token === undefined) return undefined;
-  const row = token ? await db.selectFrom('store_sessions').select(['store_id', 'brand_id', 'model', 'serial', 'expires_at']).where('token_hash', '=', hash(token)).executeTakeFirst() : undefined;
-  if (!row || row.expires_at <= toDbTime(now)) throw new SessionError('device-authorization-needs-refresh', 'device session is unknown or expired', 401);
-  return { storeId: row.store_id, brandId: row.brand_id, model: row.model, serial: row.serial };
+  const h = token ? hash(token) : '';
+  const nowDb = toDbTime(now);
+  const cached = h ? cache?.get(h, Date.now()) : undefined;
+  if (cached && cached.expiresAt > nowDb) return cached.session;
+  const row = h ? await db.selectFrom('store_sessions').select(['store_id', 'brand_id', 'model', 'serial', 'expires_at']).where('token_hash', '=', h).executeTakeFirst() : undefined;
+  if (!row || row.expires_at <= nowDb) throw new SessionError('device-authorization-needs-refresh', 'device session is unknown or expired', 401);
+  const session = { storeId: row.store_id, brandId: row.brand_id, model: row.model, serial: row.serial };
+  cache?.set(h, session, row.expires_at, Date.now());
+  return session;
 }

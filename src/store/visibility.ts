@@ -5,22 +5,46 @@ import type { FastifyRequest } from 'fastify';
 import { findAccount } from '../platform/auth/index.ts';
 import { platformView } from '../platform/db/index.ts';
 import { listStores, type Snap, type Store, type StoreDb } from './repo.ts';
+import { CatalogCache } from './catalog.ts';
 
-/** A short-lived cache of small, rarely changing tables (stores, accounts): configuration, not device state. */
+/**
+ * A short-lived cache of small, rarely changing tables (stores, accounts):
+ * configuration, not device state. Loads are shared by concurrent callers,
+ * and an expired value is served while one refresh runs (for up to
+ * `staleMs`), so an expiry never stalls every request in flight.
+ */
 export class TtlCache<V> {
-  private readonly entries = new Map<string, { value: Promise<V>; until: number }>();
-  constructor(private readonly ttlMs: number) {}
+  private readonly entries = new Map<string, { value: Promise<V>; until: number; refreshing: boolean }>();
+  private generation = 0;
+  constructor(
+    private readonly ttlMs: number,
+    private readonly staleMs = 10_000,
+  ) {}
   get(key: string, load: () => Promise<V>): Promise<V> {
     const now = Date.now();
     const e = this.entries.get(key);
     if (e && e.until > now) return e.value;
+    if (e && e.until + this.staleMs > now) {
+      if (!e.refreshing) {
+        e.refreshing = true;
+        const gen = this.generation;
+        load().then(
+          (v) => {
+            if (gen === this.generation) this.entries.set(key, { value: Promise.resolve(v), until: Date.now() + this.ttlMs, refreshing: false });
+          },
+          () => this.entries.delete(key),
+        );
+      }
+      return e.value;
+    }
     const value = load();
     value.catch(() => this.entries.delete(key));
-    this.entries.set(key, { value, until: now + this.ttlMs });
+    this.entries.set(key, { value, until: now + this.ttlMs, refreshing: false });
     if (this.entries.size > 10_000) this.entries.clear();
     return value;
   }
   clear(): void {
+    this.generation++;
     this.entries.clear();
   }
 }
@@ -35,14 +59,20 @@ export interface Publisher {
 export class Catalog {
   private readonly stores = new TtlCache<Map<string, Store>>(1000);
   private readonly publishers = new TtlCache<Publisher>(5000);
-  constructor(private readonly db: StoreDb) {}
+  /** Snaps with their releases and released revisions (device API reads). */
+  readonly entries: CatalogCache;
+  constructor(private readonly db: StoreDb) {
+    this.entries = new CatalogCache(db);
+  }
 
   allStores(): Promise<Map<string, Store>> {
     return this.stores.get('all', async () => new Map((await listStores(this.db)).map((s) => [s.storeId, s])));
   }
 
+  /** After a change made by this process: its next reads see it at once. */
   invalidate(): void {
     this.stores.clear();
+    this.entries.invalidate();
   }
 
   /** The stores whose private snaps a request for `storeId` sees, in preference order. */

@@ -47,8 +47,9 @@ eachEngine('device sessions: checks on nonce, signatures, serial, model and stor
   assert.equal(row.serial, 'box-0001');
   assert.equal(row.store_id, 'acme-store');
   assert.notEqual(row.token_hash, token, 'only a hash is stored');
-  // Expired: snapd is told to refresh it.
+  // Expired (here: changed in the database, as another process would): within a second, snapd is told to refresh it.
   await db.updateTable('store_sessions').set({ expires_at: '2000-01-01T00:00:00.000Z' }).execute();
+  await new Promise((r) => setTimeout(r, 1100));
   const expired = await s.request('GET', '/v2/snaps/info/none', { headers: { 'snap-device-authorization': `Macaroon root="${token}"` } });
   assert.equal(expired.status, 401);
   assert.match(String(expired.headers['www-authenticate']), /refresh_device_session=1/);

@@ -1,0 +1,126 @@
+// Issue 5 target: snap action refresh for a device with 20 installed snaps,
+// against a catalog of 1,000 snaps, with a device session, on PostgreSQL:
+// >= 3,000 requests/s and p99 < 20 ms at 100 concurrent clients; printed as a
+// ratio against a bare node:http JSON reply measured in the same run.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { openDatabase, toDbTime } from '../src/platform/db/index.ts';
+import type { StoreOwnTables } from '../src/store/tables.ts';
+import { api, build, startFixture, startSnapline, stop } from './fixtures/store-common.ts';
+
+const PG = process.env['SNAPLINE_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const CATALOG = 1000;
+const INSTALLED = 20;
+const CONNECTIONS = 100;
+const DURATION = 10;
+
+const dbName = `snapline_bench_${randomBytes(4).toString('hex')}`;
+const admin = new pg.Client({ connectionString: PG });
+await admin.connect();
+await admin.query(`create database ${dbName}`);
+const dbUrl = PG.replace(/\/[^/]*$/, `/${dbName}`);
+const dir = mkdtempSync(join(tmpdir(), 'snapline-bench-'));
+await build();
+// A larger young generation: refresh answers allocate a lot of short-lived
+// objects, and the default 16 MiB semi-space promotes them into costly
+// old-space collections (docs/store.md, "Running a busy store").
+const snapline = await startSnapline(dir, ['--db', dbUrl], { NODE_OPTIONS: '--max-semi-space-size=64' });
+const bare = await startFixture('bare-server.ts');
+try {
+  await api(snapline.url, 'POST', '/api/accounts', { accountId: 'acme' });
+  await api(snapline.url, 'POST', '/api/store/stores', { storeId: 'acme-store', brand: 'acme' });
+  // The catalog, seeded straight into the tables (signing 2,000 assertions would only slow the setup).
+  const db = openDatabase(dbUrl);
+  const k = db.kysely.withTables<StoreOwnTables>();
+  const now = toDbTime(new Date());
+  const ids: string[] = [];
+  for (let i = 0; i < CATALOG; i += 100) {
+    const snaps = [];
+    const revs = [];
+    const rels = [];
+    for (let j = i; j < i + 100; j++) {
+      const id = createHash('sha256').update(`snap-${j}`).digest('base64url').replace(/[-_]/g, 'x').slice(0, 32);
+      ids.push(id);
+      snaps.push({ snap_id: id, store_id: 'acme-store', name: `snap-${j}`, publisher_id: 'acme', private: 1, default_track: 'latest', created_at: now });
+      for (const revision of [1, 2]) {
+        revs.push({
+          snap_id: id,
+          revision,
+          version: `1.${revision}`,
+          type: 'app',
+          confinement: 'strict',
+          grade: 'stable',
+          base: 'core22',
+          architectures: '["amd64"]',
+          epoch: '{"read":[0],"write":[0]}',
+          summary: `snap ${j}`,
+          title: '',
+          description: `the snap number ${j}`,
+          license: 'MIT',
+          snap_yaml: `name: snap-${j}\nversion: 1.${revision}\n`,
+          sha3_384: createHash('sha3-384').update(`${id}/${revision}`).digest('hex'),
+          size: 4096 * (j + 1),
+          developer_id: 'acme',
+          created_at: now,
+        });
+      }
+      // Half the snaps have revision 2 in stable (an update for a device on 1), the others 1.
+      rels.push({ snap_id: id, architecture: 'amd64', track: 'latest', risk: 'stable', branch: '', revision: j % 2 === 0 ? 2 : 1, progressive_percentage: null, released_at: now, expires_at: null });
+      rels.push({ snap_id: id, architecture: 'amd64', track: 'latest', risk: 'edge', branch: '', revision: 2, progressive_percentage: null, released_at: now, expires_at: null });
+    }
+    await k.insertInto('store_snaps').values(snaps).execute();
+    await k.insertInto('store_revisions').values(revs).execute();
+    await k.insertInto('store_releases').values(rels).execute();
+  }
+  const session = `snls_${randomBytes(32).toString('base64url')}`;
+  await k
+    .insertInto('store_sessions')
+    .values({ token_hash: createHash('sha256').update(session).digest('hex'), store_id: 'acme-store', brand_id: 'acme', model: 'box', serial: 'bench-1', created_at: now, expires_at: toDbTime(new Date(Date.now() + 86400_000)) })
+    .execute();
+  await db.close();
+
+  const installed = ids.filter((_, i) => i % 25 === 0).slice(0, INSTALLED);
+  const body = JSON.stringify({
+    context: installed.map((id) => ({ 'snap-id': id, 'instance-key': id, revision: 1, 'tracking-channel': 'latest/stable', epoch: { read: [0], write: [0] }, 'refreshed-date': '2026-01-01T00:00:00Z' })),
+    actions: installed.map((id) => ({ action: 'refresh', 'instance-key': id, 'snap-id': id })),
+    fields: ['architectures', 'base', 'confinement', 'download', 'epoch', 'name', 'publisher', 'revision', 'snap-id', 'summary', 'type', 'version'],
+  });
+  const headers = {
+    'content-type': 'application/json',
+    accept: 'application/json',
+    'snap-device-architecture': 'amd64',
+    'snap-device-series': '16',
+    'snap-classic': 'false',
+    'snap-device-store': 'acme-store',
+    'snap-device-authorization': `Macaroon root="${session}"`,
+    'user-agent': 'snapd/2.57.6 (series 16; with-testkeys) ubuntu-core/22 (amd64) linux/5.15',
+  };
+  const check = (await (await fetch(`${snapline.url}/v2/snaps/refresh`, { method: 'POST', headers, body })).json()) as { results: unknown[] };
+  if (check.results.length !== INSTALLED / 2) throw new Error(`expected ${INSTALLED / 2} refresh results, got ${JSON.stringify(check).slice(0, 300)}`);
+
+  const load = async (url: string, opts: { method?: 'POST'; body?: string; headers?: Record<string, string> } = {}) => {
+    const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, ...opts });
+    if (r.non2xx > 0 || r.errors > 0) throw new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+    return { rps: r.requests.average, p99: r.latency.p99 };
+  };
+  // Warm-up, then the measured runs.
+  await load(`http://127.0.0.1:${bare.port}/`);
+  await load(`${snapline.url}/v2/snaps/refresh`, { method: 'POST', body, headers });
+  const b = await load(`http://127.0.0.1:${bare.port}/`);
+  const o = await load(`${snapline.url}/v2/snaps/refresh`, { method: 'POST', body, headers });
+  console.log(`bare node:http JSON: ${b.rps.toFixed(0)} req/s (p99 ${b.p99} ms)`);
+  console.log(`snapline POST /v2/snaps/refresh (${INSTALLED} installed, ${CATALOG} in catalog, ${INSTALLED / 2} updates, device session, PostgreSQL): ${o.rps.toFixed(0)} req/s, p99 ${o.p99} ms at ${CONNECTIONS} connections`);
+  console.log(`ratio snapline/bare = ${(o.rps / b.rps).toFixed(2)}`);
+  console.log(`throughput ${o.rps.toFixed(0)} req/s (target >= 3000) ${o.rps >= 3000 ? 'PASS' : 'FAIL'}`);
+  console.log(`p99 ${o.p99} ms (target < 20 ms) ${o.p99 < 20 ? 'PASS' : 'FAIL'}`);
+} finally {
+  await stop(snapline.child);
+  await stop(bare.child);
+  rmSync(dir, { recursive: true, force: true });
+  await admin.query(`drop database if exists ${dbName}`);
+  await admin.end();
+}
