@@ -328,7 +328,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: PlatformContext, va
           required: ['name'],
           additionalProperties: false,
           properties: {
-            name: { type: 'string', minLength: 1, maxLength: 100 },
+            name: { type: 'string', minLength: 1, maxLength: 100, pattern: '^(?!user:)' },
             models: { type: 'array', maxItems: 1000, items: { type: 'string', pattern: MODEL_PATTERN } },
             maxSerials: { type: 'integer', minimum: 1 },
             validFrom: { type: 'string' },
@@ -395,11 +395,14 @@ export async function adminRoutes(app: FastifyInstance, ctx: PlatformContext, va
     };
   };
 
+  // Factory operators see what they registered with their own token, nothing else.
+  const ownOnly = (req: FastifyRequest): Partial<LogQuery> => (hasRole(req.principal!, accountParam(req), ['admin', 'viewer']) ? {} : { apiKeyName: `user:${req.principal!.username}` });
+
   app.get(
     '/api/vault/brands/:account/log',
     { config: access(LOG_READERS), schema: { tags: TAGS, summary: 'The signing log, newest first, searchable', params: params(), querystring: logQuery } },
     async (req) => {
-      const r = await listLog(db, accountParam(req), toLogQuery(req.query as Record<string, unknown>));
+      const r = await listLog(db, accountParam(req), { ...toLogQuery(req.query as Record<string, unknown>), ...ownOnly(req) });
       return { entries: r.entries.map(logJson), nextBefore: r.nextBefore };
     },
   );
@@ -419,7 +422,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: PlatformContext, va
       const brandId = accountParam(req);
       const q = req.query as Record<string, unknown>;
       const max = (q['limit'] as number | undefined) ?? 1_000_000;
-      const base = toLogQuery({ ...q, limit: undefined });
+      const base = { ...toLogQuery({ ...q, limit: undefined }), ...ownOnly(req) };
       const all: LogEntry[] = [];
       let before: number | undefined;
       while (all.length < max) {

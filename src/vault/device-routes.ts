@@ -2,10 +2,10 @@
 // POST request-id, POST serial, GET version. Public routes: the factory API
 // key in the "api-key" header (set by the gadget's prepare-device hook in
 // device-service.headers) is checked by the vault itself.
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MEDIA_TYPE } from '../assertions/index.ts';
 import type { ErrorFormatter } from '../platform/http/app.ts';
-import type { Vault } from './vault.ts';
+import type { DeviceCredentials, Vault } from './vault.ts';
 
 /** The header carrying the factory API key. */
 export const API_KEY_HEADER = 'api-key';
@@ -29,6 +29,12 @@ function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyRe
 
 const header = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
+/** The api-key header, or a factory operator's bearer token. */
+function credentials(h: Record<string, string | string[] | undefined>): DeviceCredentials {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(header(h['authorization']) ?? '')?.[1];
+  return { apiKey: header(h[API_KEY_HEADER]), bearer };
+}
+
 export async function deviceRoutes(app: FastifyInstance, vault: Vault, version: string): Promise<void> {
   await app.register(async (child) => {
     // Raw bodies here only (assertion streams, empty bodies), whatever the content type.
@@ -36,16 +42,15 @@ export async function deviceRoutes(app: FastifyInstance, vault: Vault, version: 
     child.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     const config = { access: { kind: 'public' as const }, rawBody: true, formatError: vaultErrorFormat };
 
-    child.post('/v1/request-id', { config, schema: { hide: true } }, async (req, reply) => {
-      const r = await vault.requestId(header(req.headers[API_KEY_HEADER]));
+    const requestId = async (req: FastifyRequest, reply: FastifyReply) => {
+      const r = await vault.requestId(credentials(req.headers));
       return sendJson(reply, 200, { 'request-id': r.requestId, 'expires-at': r.expiresAt.toISOString() });
-    });
-
-    child.post('/v1/serial', { config, schema: { hide: true } }, async (req, reply) => {
+    };
+    const serial = async (req: FastifyRequest, reply: FastifyReply) => {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const result = await vault.register({
         body,
-        apiKey: header(req.headers[API_KEY_HEADER]),
+        ...credentials(req.headers),
         origin: req.ip,
         userAgent: header(req.headers['user-agent']) ?? '',
       });
@@ -54,7 +59,14 @@ export async function deviceRoutes(app: FastifyInstance, vault: Vault, version: 
         return sendJson(reply, 202, { message: 'signing queued: send the same request again later' });
       }
       return reply.status(200).type(MEDIA_TYPE).send(result.stream);
-    });
+    };
+    child.post('/v1/request-id', { config, schema: { hide: true } }, requestId);
+    child.post('/v1/serial', { config, schema: { hide: true } }, serial);
+    // Where snapd registers when the gadget sets no device-service.url: the
+    // store base URL's default vault endpoints (a device whose proxy store is
+    // this server, or SNAPPY_FORCE_API_URL-style setups).
+    child.post('/api/v1/snaps/auth/request-id', { config, schema: { hide: true } }, requestId);
+    child.post('/api/v1/snaps/auth/devices', { config, schema: { hide: true } }, serial);
 
     child.get('/v1/version', { config: { access: { kind: 'public' as const }, formatError: vaultErrorFormat }, schema: { hide: true } }, async (_req, reply) =>
       sendJson(reply, 200, { version, service: 'snapline-vault' }),

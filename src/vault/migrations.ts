@@ -69,4 +69,12 @@ const vaultTables: Migration = {
   },
 };
 
-export const vaultMigrations: ServiceMigrations = { service: 'vault', migrations: [vaultTables] };
+/** request-ids bound to their caller: an API key or a factory operator's token. */
+const nonceOwner: Migration = {
+  name: '0002-vault-nonce-owner',
+  async up(db) {
+    await db.schema.alterTable('vault_nonces').addColumn('issued_to', 'text').execute();
+  },
+};
+
+export const vaultMigrations: ServiceMigrations = { service: 'vault', migrations: [vaultTables, nonceOwner] };

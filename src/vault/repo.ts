@@ -190,11 +190,11 @@ export async function takeQuota(db: VaultDb, apiKeyId: number): Promise<boolean>
 
 // ---- nonces
 
-export async function issueNonce(db: VaultDb, apiKeyId: number | null, now: Date, ttlMs: number): Promise<{ nonce: string; expiresAt: Date }> {
+export async function issueNonce(db: VaultDb, apiKeyId: number | null, issuedTo: string, now: Date, ttlMs: number): Promise<{ nonce: string; expiresAt: Date }> {
   // 256 bits from the CSPRNG: unpredictable, unlike a time-based generator.
   const nonce = randomBytes(32).toString('base64url');
   const expiresAt = new Date(now.getTime() + ttlMs);
-  await db.insertInto('vault_nonces').values({ nonce, api_key_id: apiKeyId, created_at: toDbTime(now), expires_at: toDbTime(expiresAt), used_at: null }).execute();
+  await db.insertInto('vault_nonces').values({ nonce, api_key_id: apiKeyId, issued_to: issuedTo, created_at: toDbTime(now), expires_at: toDbTime(expiresAt), used_at: null }).execute();
   return { nonce, expiresAt };
 }
 
@@ -264,6 +264,8 @@ export function toLogEntry(r: LogRow): LogEntry {
 
 export interface LogQuery {
   model?: string;
+  /** Entries registered under this API key name (or "user:<username>"). */
+  apiKeyName?: string;
   serial?: string;
   deviceKey?: string;
   apiKeyId?: number;
@@ -281,6 +283,7 @@ export async function listLog(db: VaultDb, brandId: string, q: LogQuery): Promis
   if (q.serial !== undefined) query = query.where('serial', '=', q.serial);
   if (q.deviceKey !== undefined) query = query.where('device_key_id', '=', q.deviceKey);
   if (q.apiKeyId !== undefined) query = query.where('api_key_id', '=', q.apiKeyId);
+  if (q.apiKeyName !== undefined) query = query.where('api_key_name', '=', q.apiKeyName);
   if (q.since !== undefined) query = query.where('signed_at', '>=', toDbTime(q.since));
   if (q.until !== undefined) query = query.where('signed_at', '<', toDbTime(q.until));
   if (q.before !== undefined) query = query.where('id', '<', q.before);

@@ -47,6 +47,8 @@ export interface VaultApiKeysTable {
 export interface VaultNoncesTable {
   nonce: string;
   api_key_id: number | null;
+  /** Who asked for it: "key:<api key id>" or "user:<user id>" (migration 0002). */
+  issued_to: string | null;
   created_at: DbTime;
   expires_at: DbTime;
   used_at: DbTime | null;

@@ -18,6 +18,7 @@ import {
   type SerialRequestData,
 } from '../assertions/index.ts';
 import { findAssertion, signingChain } from '../platform/assertions/index.ts';
+import { hasRole as authHasRole, resolveToken, type Principal as AuthPrincipal } from '../platform/auth/index.ts';
 import { ConflictError, platformView } from '../platform/db/index.ts';
 import { KeyCustodyError, signAssertion, type Signer } from '../platform/keys/index.ts';
 import type { PlatformContext } from '../platform/context.ts';
@@ -57,9 +58,25 @@ export interface VaultOptions {
   cacheMs?: number;
 }
 
-export interface RegistrationInput {
+/** Who registers: a factory API key, or a factory operator's token (Authorization: Bearer). */
+export interface DeviceCredentials {
+  apiKey?: string | undefined;
+  bearer?: string | undefined;
+}
+
+/** A checked caller of the device API. */
+interface Caller {
+  apiKey: ApiKey | undefined;
+  /** The operator, when a token was used. */
+  user: { id: number; name: string; may: (brandId: string) => boolean } | undefined;
+  /** Logged as the API key name: the key's name, or "user:<username>". */
+  name: string;
+  /** Binds request-ids to their caller: "key:<id>" or "user:<id>". */
+  owner: string;
+}
+
+export interface RegistrationInput extends DeviceCredentials {
   body: Buffer;
-  apiKey: string | undefined;
   origin: string;
   userAgent: string;
 }
@@ -128,6 +145,7 @@ export class Vault {
   private readonly signing: Semaphore;
   private issued = 0;
   private readonly apiKeys: TtlCache<ApiKey | null>;
+  private readonly operators: TtlCache<AuthPrincipal | null>;
   private readonly models: TtlCache<VaultModel | null>;
   private readonly trust: TtlCache<TrustDatabase>;
   private readonly verifiedModels: TtlCache<true>;
@@ -144,6 +162,7 @@ export class Vault {
     this.signing = new Semaphore(opts.signingConcurrency ?? availableParallelism());
     const ms = opts.cacheMs ?? 1000;
     this.apiKeys = new TtlCache(ms);
+    this.operators = new TtlCache(ms);
     this.models = new TtlCache(ms);
     this.trust = new TtlCache(Math.max(ms, 5000));
     this.verifiedModels = new TtlCache(60_000);
@@ -153,21 +172,36 @@ export class Vault {
 
   /** Forgets cached keys, models and chains (after admin changes in this process). */
   invalidate(): void {
-    for (const c of [this.apiKeys, this.models, this.trust, this.chains, this.signers]) c.clear();
+    for (const c of [this.apiKeys, this.operators, this.models, this.trust, this.chains, this.signers]) c.clear();
   }
 
   // ---- request-id
 
-  async requestId(apiKeySecret: string | undefined): Promise<{ requestId: string; expiresAt: Date }> {
-    const key = await this.checkApiKey(apiKeySecret);
+  async requestId(creds: DeviceCredentials): Promise<{ requestId: string; expiresAt: Date }> {
+    const caller = await this.checkCaller(creds);
     const now = this.ctx.now();
     if (++this.issued % 1000 === 0) await pruneNonces(this.db, new Date(now.getTime() - 3600_000));
-    const { nonce, expiresAt } = await issueNonce(this.db, key.id, now, this.nonceTtlMs);
+    const { nonce, expiresAt } = await issueNonce(this.db, caller.apiKey?.id ?? null, caller.owner, now, this.nonceTtlMs);
     return { requestId: nonce, expiresAt };
   }
 
+  private async checkCaller(creds: DeviceCredentials): Promise<Caller> {
+    if (!creds.apiKey && creds.bearer) {
+      const token = creds.bearer;
+      const p = await this.operators.through(token, () => resolveToken(platformView(this.db), token, this.ctx.now()).catch(() => null));
+      if (!p) throw new VaultError('api-key-invalid', 'invalid, expired or revoked token');
+      const may = (brandId: string) => authHasRole(p, brandId, 'factory-operator', 'admin');
+      if (!p.superuser && !Object.values(p.roles).some((roles) => roles.includes('factory-operator') || roles.includes('admin'))) {
+        throw new VaultError('api-key-forbidden', 'only factory operators and brand admins may register devices with a token');
+      }
+      return { apiKey: undefined, user: { id: p.userId, name: p.username, may }, name: `user:${p.username}`, owner: `user:${p.userId}` };
+    }
+    const key = await this.checkApiKey(creds.apiKey);
+    return { apiKey: key, user: undefined, name: key.name, owner: `key:${key.id}` };
+  }
+
   private async checkApiKey(secret: string | undefined): Promise<ApiKey> {
-    if (!secret) throw new VaultError('api-key-missing', 'missing api-key header: set it in the gadget\'s device-service.headers');
+    if (!secret) throw new VaultError('api-key-missing', 'missing api-key header: set it in the gadget\'s device-service.headers (or send a factory operator\'s token)');
     const key = await this.apiKeys.through(secret, async () => (await findApiKeyBySecret(this.db, secret)) ?? null);
     if (!key) throw new VaultError('api-key-invalid', 'unknown api-key');
     const now = this.ctx.now();
@@ -182,7 +216,8 @@ export class Vault {
 
   async register(input: RegistrationInput): Promise<RegistrationResult> {
     // 1. the API key (scope checked once the request names brand and model)
-    const apiKey = await this.checkApiKey(input.apiKey);
+    const caller = await this.checkCaller(input);
+    const apiKey = caller.apiKey;
 
     // 2. the stream: serial-request, model, and on remodel the old serial
     let stream: Assertion[];
@@ -198,8 +233,8 @@ export class Vault {
     if (oldSerial && oldSerial.type !== 'serial') throw new VaultError('stream-invalid', 'only a serial may follow the model (remodel)');
     const req = request.data as SerialRequestData;
 
-    if (apiKey.brandId !== req.brandId || (apiKey.models.length > 0 && !apiKey.models.includes(req.model))) {
-      throw new VaultError('api-key-forbidden', `api-key ${JSON.stringify(apiKey.name)} may not register ${req.brandId}/${req.model}`);
+    if (apiKey ? apiKey.brandId !== req.brandId || (apiKey.models.length > 0 && !apiKey.models.includes(req.model)) : !caller.user!.may(req.brandId)) {
+      throw new VaultError('api-key-forbidden', `${apiKey ? 'api-key' : 'user'} ${JSON.stringify(apiKey ? apiKey.name : caller.user!.name)} may not register ${req.brandId}/${req.model}`);
     }
 
     // 3. the serial-request's signature, by the device key it carries
@@ -211,7 +246,7 @@ export class Vault {
     }
 
     // 4. the request-id: known, for this API key, unused, unexpired (consumed with the log row)
-    await this.checkNonce(req.requestId, apiKey);
+    await this.checkNonce(req.requestId, caller);
 
     // 5. brand and model known here, matching the model assertion, which verifies against the brand's keys
     const model = await this.models.through(`${req.brandId}/${req.model}`, async () => (await findModel(this.db, req.brandId, req.model)) ?? null);
@@ -249,7 +284,7 @@ export class Vault {
     for (let attempt = 0; !row; attempt++) {
       const serial = proposed ?? (await this.generate(model, now));
       try {
-        row = await this.reserve({ model, serial, deviceKeyId, keyUnique, apiKey, requestId: req.requestId, input, remodelFrom, now });
+        row = await this.reserve({ model, serial, deviceKeyId, keyUnique, caller, requestId: req.requestId, input, remodelFrom, now });
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
         // Who holds it? This device key (a concurrent twin of this request), or another one.
@@ -263,13 +298,13 @@ export class Vault {
       }
     }
     // The cached key's count is stale now; the database holds the truth.
-    if (apiKey.maxSerials !== null) this.apiKeys.delete(input.apiKey!);
+    if (apiKey && apiKey.maxSerials !== null) this.apiKeys.delete(input.apiKey!);
     return this.signReserved(row, model, request);
   }
 
-  private async checkNonce(nonce: string, apiKey: ApiKey): Promise<void> {
+  private async checkNonce(nonce: string, caller: Caller): Promise<void> {
     const n = await findNonce(this.db, nonce);
-    if (!n || (n.api_key_id !== null && Number(n.api_key_id) !== apiKey.id)) throw new VaultError('request-id-unknown', 'request-id was not issued by this vault for this api-key');
+    if (!n || n.issued_to !== caller.owner) throw new VaultError('request-id-unknown', 'request-id was not issued by this vault to this caller');
     if (n.used_at !== null) throw new VaultError('request-id-used', 'request-id was already used: ask for a new one');
     if (n.expires_at <= toDbTime(this.ctx.now())) throw new VaultError('request-id-expired', 'request-id expired: ask for a new one');
   }
@@ -348,7 +383,7 @@ export class Vault {
     return { status: 200, stream: encodeStream([serial, ...(await this.chainFor(serial))]), serial: row.serial, reused: true };
   }
 
-  private async reserve(r: { model: VaultModel; serial: string; deviceKeyId: string; keyUnique: string | null; apiKey: ApiKey; requestId: string; input: RegistrationInput; remodelFrom: string; now: Date }): Promise<LogRow> {
+  private async reserve(r: { model: VaultModel; serial: string; deviceKeyId: string; keyUnique: string | null; caller: Caller; requestId: string; input: RegistrationInput; remodelFrom: string; now: Date }): Promise<LogRow> {
     const values: Insertable<VaultSigningLogTable> = {
       brand_id: r.model.brandId,
       model: r.model.model,
@@ -357,15 +392,16 @@ export class Vault {
       device_key_unique: r.keyUnique,
       assertion: null,
       signed_at: toDbTime(r.now),
-      api_key_id: r.apiKey.id,
-      api_key_name: r.apiKey.name,
+      api_key_id: r.caller.apiKey?.id ?? null,
+      api_key_name: r.caller.name,
       request_id: r.requestId,
       origin: r.input.origin.slice(0, 200),
       user_agent: r.input.userAgent.slice(0, 500),
       remodel_from: r.remodelFrom,
     };
     const used = () => new VaultError('request-id-used', 'request-id was already used or expired: ask for a new one');
-    if (this.ctx.db.engine === 'postgres' && r.apiKey.maxSerials === null) {
+    const quota = r.caller.apiKey && r.caller.apiKey.maxSerials !== null ? r.caller.apiKey : undefined;
+    if (this.ctx.db.engine === 'postgres' && !quota) {
       // One statement, one round trip: the nonce is consumed only if the row goes in.
       const row = await reserveWithNonce(this.db, values, r.now);
       if (!row) throw used();
@@ -374,7 +410,7 @@ export class Vault {
     return this.ctx.db.transaction(async (t) => {
       const trx = t.withTables<VaultTables>();
       if (!(await consumeNonce(trx, r.requestId, r.now))) throw used();
-      if (r.apiKey.maxSerials !== null && !(await takeQuota(trx, r.apiKey.id))) throw new VaultError('api-key-quota', `api-key ${JSON.stringify(r.apiKey.name)} has signed its ${r.apiKey.maxSerials} serials`);
+      if (quota && !(await takeQuota(trx, quota.id))) throw new VaultError('api-key-quota', `api-key ${JSON.stringify(quota.name)} has signed its ${quota.maxSerials} serials`);
       return trx.insertInto('vault_signing_log').values(values).returningAll().executeTakeFirstOrThrow();
     });
   }

@@ -138,3 +138,37 @@ for (const engine of ENGINES) {
     db.addBatch(r.assertions);
   });
 }
+
+vaultTest("factory operators register devices with their token and read only their own log entries", async (v) => {
+  const operator = await v.s.tokenFor(['factory-operator'], BRAND);
+  const viewer = await v.s.tokenFor(['viewer'], BRAND);
+  await v.s.request('POST', '/api/accounts', { token: v.admin, body: { accountId: 'other' } });
+  const otherOperator = await v.s.tokenFor(['factory-operator'], 'other');
+  const byToken = async (token: string, key = device) => {
+    const rid = await v.s.request('POST', '/v1/request-id', { headers: { authorization: `Bearer ${token}` } });
+    if (rid.status !== 200) return rid;
+    const req = serialRequest(key, { requestId: rid.json()['request-id'] });
+    return v.s.request('POST', '/v1/serial', { headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x.ubuntu.assertion' }, payload: Buffer.concat([req.encode(), Buffer.from('\n'), v.model.encode()]) });
+  };
+  const ok = await byToken(operator);
+  assert.equal(ok.status, 200, ok.body);
+  assert.equal((await byToken(viewer)).status, 403);
+  assert.equal((await byToken(otherOperator)).status, 403);
+  assert.equal((await byToken('snl_not-a-token-at-all-123456')).status, 401);
+  // A request-id asked for with the API key is not the operator's.
+  const rid = await requestId(v);
+  const cross = await v.s.request('POST', '/v1/serial', {
+    headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/x.ubuntu.assertion' },
+    payload: Buffer.concat([serialRequest(stranger, { requestId: rid }).encode(), Buffer.from('\n'), v.model.encode()]),
+  });
+  assert.equal(cross.status, 400);
+  assert.equal((await register(v, stranger)).status, 200);
+  const own = (await v.s.request('GET', `/api/vault/brands/${BRAND}/log`, { token: operator })).json();
+  assert.deepEqual(own.entries.map((e: { deviceKeyId: string; apiKeyName: string }) => [e.deviceKeyId, e.apiKeyName.startsWith('user:')]), [[device.id, true]]);
+  const all = (await v.s.request('GET', `/api/vault/brands/${BRAND}/log`, { token: viewer })).json();
+  assert.equal(all.entries.length, 2);
+  const exported = (await v.s.request('GET', `/api/vault/brands/${BRAND}/log/export?format=json`, { token: operator })).json();
+  assert.equal(exported.length, 1);
+  // Nothing else in the vault for them.
+  assert.equal((await v.s.request('GET', `/api/vault/brands/${BRAND}/models`, { token: operator })).status, 403);
+});

@@ -19,6 +19,8 @@ const MATRIX: Record<string, Caller[]> = {
   'POST /v1/request-id': ALL,
   'POST /v1/serial': ALL,
   'GET /v1/version': ALL,
+  'POST /api/v1/snaps/auth/request-id': ALL,
+  'POST /api/v1/snaps/auth/devices': ALL,
   'GET /api/vault/brands/:account/keys': READERS,
   'POST /api/vault/brands/:account/keys': ADMINS,
   'POST /api/vault/brands/:account/keys/:name/account-key': ADMINS,
@@ -66,7 +68,7 @@ test('every vault route has an authorization matrix row, and each caller gets ex
       missing.push(key);
       continue;
     }
-    if (route.url.startsWith('/v1/')) assert.equal(route.access.kind, 'public', `${key} is a device route: public, with its own API-key check`);
+    if (route.url.startsWith('/v1/') || route.url.startsWith('/api/v1/snaps/auth/')) assert.equal(route.access.kind, 'public', `${key} is a device route: public, with its own API-key check`);
     for (const caller of ALL) {
       const withBody = ['POST', 'PUT', 'PATCH'].includes(route.method);
       const res = await s.request(route.method, concrete(route.url), { ...(tokens[caller] ? { token: tokens[caller] } : {}), ...(withBody ? { body: {} } : {}), headers: { 'api-key': v.apiKey } });

@@ -155,6 +155,15 @@ vaultTest('server faults answer 503 with Retry-After (snapd retries), never 400 
   assert.equal((await v.s.request('GET', `/api/vault/brands/${BRAND}/log`, { token: v.admin })).json().entries.length, 0);
 });
 
+vaultTest("snapd's default vault endpoints on a store base URL serve the same protocol", async (v) => {
+  const rid = await v.s.request('POST', '/api/v1/snaps/auth/request-id', { headers: { 'api-key': v.apiKey } });
+  assert.equal(rid.status, 200);
+  const req = serialRequest(device, { requestId: rid.json()['request-id'] });
+  const r = await v.s.request('POST', '/api/v1/snaps/auth/devices', { headers: { 'api-key': v.apiKey, 'content-type': 'application/x.ubuntu.assertion' }, payload: Buffer.concat([req.encode(), Buffer.from('\n'), v.model.encode()]) });
+  assert.equal(r.status, 200, r.body);
+  assert.equal(decodeStream(r.raw)[0]!.type, 'serial');
+});
+
 vaultTest('GET /v1/version', async (v) => {
   const r = await v.s.request('GET', '/v1/version');
   assert.equal(r.status, 200);
