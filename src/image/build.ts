@@ -36,6 +36,7 @@ import { isUC20, planSnaps, type PlannedSnap } from './plan.ts';
 import { AssertionPool, fullRef, refKey } from './pool.ts';
 import { checkLabel, defaultLabel, isAsserted, seedDir, seedFiles, snapPath, type SeedSnap } from './layout.ts';
 import { StoreClient, type StoreSnap } from './store-client.ts';
+import { HashPool } from './hash-pool.ts';
 import { missingTools, writeDiskImage, type DiskImageResult } from './disk.ts';
 
 export type ProgressEvent =
@@ -271,6 +272,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const tmp = await mkdtemp(join(parent, `.${basename(out)}.tmp-`));
   let imageTmp: string | undefined;
   const readers: SquashfsReader[] = [];
+  let hashPool: HashPool | undefined;
   try {
     // 4. Local snaps: digest and metadata; downloads and assertions in parallel.
     for (const w of active.filter((x) => x.plan.localFile !== undefined)) {
@@ -295,6 +297,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     const assertionsDone = drain(pool, client, describe);
     assertionsDone.catch(() => undefined);
     const downloads = active.filter((w) => w.store !== undefined);
+    hashPool = new HashPool(Math.min(2, downloads.length || 1));
     await parallel(downloads, opts.concurrency ?? 4, async (w) => {
       const s = w.store!;
       const seed: SeedSnap = { plan: w.plan, snapId: s.snapId, revision: s.revision, version: s.version };
@@ -307,10 +310,12 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
       await client.fetchSnap(s, dest, (n) => {
         got += n;
         opts.progress?.({ kind: 'download-progress', name: s.name, bytes: got, size: s.size });
-      });
+      }, hashPool);
       opts.progress?.({ kind: 'download-done', name: s.name, revision: s.revision, size: s.size });
     });
     await assertionsDone;
+    await hashPool.close();
+    hashPool = undefined;
 
     // 5. Verify every assertion, then each snap against them.
     step('verifying snaps');
@@ -449,6 +454,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
       ...(image ? { image } : {}),
     };
   } catch (err) {
+    await hashPool?.close();
     for (const r of readers) await r.close().catch(() => undefined);
     await rm(tmp, { recursive: true, force: true });
     if (imageTmp !== undefined) await rm(imageTmp, { force: true });

@@ -41,12 +41,16 @@ async function run(tool: string, args: readonly string[], input?: string): Promi
   const path = await which(tool);
   if (!path) throw new ImageError('image-tools-missing', `${tool} is not installed`);
   await new Promise<void>((resolve, reject) => {
-    const p = spawn(path, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    const p = spawn(path, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
     let err = '';
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     p.on('error', reject);
     p.on('close', (code) => (code === 0 ? resolve() : reject(new ImageError('image-output', `${tool} ${args.join(' ')} failed (exit ${code}): ${err.trim().slice(0, 500)}`))));
-    p.stdin.end(input ?? '');
+    if (p.stdin) {
+      // A tool that exits early must not turn into an uncaught EPIPE.
+      p.stdin.on('error', () => undefined);
+      p.stdin.end(input);
+    }
   });
 }
 

@@ -7,10 +7,12 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import { open } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { AssertionError, decodeStream, MEDIA_TYPE, assertionType, type Assertion, type Ref } from '../assertions/index.ts';
 import { trimDefaultPrimaryKey } from '../assertions/assertion.ts';
 import { ImageError } from './errors.ts';
+import type { HashPool } from './hash-pool.ts';
 
 export const USER_AGENT = 'snapline/0.1.0 (image; series 16) linux';
 
@@ -227,10 +229,12 @@ export class StoreClient {
   }
 
   /**
-   * GETs a snap's download URL into `dest`, hashing as it writes, and checks
-   * size and hex SHA3-384 against the store's metadata. Returns the base64url digest.
+   * GETs a snap's download URL into `dest` and checks its size and hex
+   * SHA3-384 against the store's metadata. Hashing runs on `hashPool`'s
+   * workers once the file is written (or here, while it arrives, without a
+   * pool). Returns the base64url digest.
    */
-  async fetchSnap(snap: StoreSnap, dest: string, onBytes?: (n: number) => void): Promise<string> {
+  async fetchSnap(snap: StoreSnap, dest: string, onBytes?: (n: number) => void, hashPool?: HashPool): Promise<string> {
     let url: URL;
     try {
       url = new URL(snap.downloadUrl, this.base);
@@ -242,7 +246,15 @@ export class StoreClient {
     for (let i = 0; i < this.attempts; i++) {
       if (i > 0) await sleep(200 * 2.5 ** (i - 1));
       try {
-        return await this.downloadOnce(url, headers, snap, dest, onBytes, 5);
+        const got = await this.downloadOnce(url, headers, snap, dest, onBytes, 5, hashPool === undefined);
+        const { hex, size } = got.hex !== undefined ? { hex: got.hex, size: got.size } : await hashPool!.digest(dest);
+        if (size !== snap.size || hex !== snap.sha3_384) {
+          throw new ImageError(
+            'image-digest-mismatch',
+            `download of ${snap.name} revision ${snap.revision} does not match the store's metadata: got ${size} bytes with sha3-384 ${hex}, expected ${snap.size} bytes with ${snap.sha3_384}`,
+          );
+        }
+        return Buffer.from(hex, 'hex').toString('base64url');
       } catch (err) {
         if (err instanceof ImageError) throw err;
         lastErr = err;
@@ -251,51 +263,50 @@ export class StoreClient {
     throw new ImageError('image-store-error', `cannot download ${snap.name}: ${(lastErr as Error).message}`);
   }
 
-  private async downloadOnce(url: URL, headers: Record<string, string>, snap: StoreSnap, dest: string, onBytes: ((n: number) => void) | undefined, redirects: number): Promise<string> {
-    const fh = await open(dest, 'w');
-    try {
-      const hash = createHash('sha3-384');
-      let size = 0;
-      const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-        const mod = url.protocol === 'https:' ? https : http;
-        const req = mod.request(url, { method: 'GET', headers, agent: url.protocol === 'https:' ? agents.https : agents.http, timeout: 60_000 }, resolve);
-        req.on('timeout', () => req.destroy(new Error('download timed out')));
-        req.on('error', reject);
-        req.end();
-      });
-      const status = res.statusCode ?? 0;
-      if (status >= 300 && status < 400 && res.headers.location && redirects > 0) {
-        res.resume();
-        await fh.close();
-        return await this.downloadOnce(new URL(res.headers.location, url), headers, snap, dest, onBytes, redirects - 1);
-      }
-      if (status !== 200) {
-        res.resume();
-        if (status >= 500) throw new Error(`HTTP ${status}`);
-        throw new ImageError('image-store-error', `cannot download ${snap.name}: HTTP ${status}`);
-      }
-      // Writes are queued in order; hashing happens as data arrives.
-      let pending: Promise<unknown> = Promise.resolve();
-      for await (const chunk of res as AsyncIterable<Buffer>) {
-        hash.update(chunk);
-        size += chunk.length;
-        if (size > snap.size) break;
-        const at = size - chunk.length;
-        pending = pending.then(() => fh.write(chunk, 0, chunk.length, at));
-        onBytes?.(chunk.length);
-      }
-      await pending;
-      const hex = hash.digest('hex');
-      if (size !== snap.size || hex !== snap.sha3_384) {
-        throw new ImageError(
-          'image-digest-mismatch',
-          `download of ${snap.name} revision ${snap.revision} does not match the store's metadata: got ${size} bytes with sha3-384 ${hex}, expected ${snap.size} bytes with ${snap.sha3_384}`,
-        );
-      }
-      return Buffer.from(hex, 'hex').toString('base64url');
-    } finally {
-      await fh.close().catch(() => undefined);
+  private async downloadOnce(
+    url: URL,
+    headers: Record<string, string>,
+    snap: StoreSnap,
+    dest: string,
+    onBytes: ((n: number) => void) | undefined,
+    redirects: number,
+    hashHere: boolean,
+  ): Promise<{ size: number; hex?: string }> {
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const mod = url.protocol === 'https:' ? https : http;
+      const req = mod.request(url, { method: 'GET', headers, agent: url.protocol === 'https:' ? agents.https : agents.http, timeout: 60_000 }, resolve);
+      req.on('timeout', () => req.destroy(new Error('download timed out')));
+      req.on('error', reject);
+      req.end();
+    });
+    const status = res.statusCode ?? 0;
+    if (status >= 300 && status < 400 && res.headers.location && redirects > 0) {
+      res.resume();
+      return this.downloadOnce(new URL(res.headers.location, url), headers, snap, dest, onBytes, redirects - 1, hashHere);
     }
+    if (status !== 200) {
+      res.resume();
+      if (status >= 500) throw new Error(`HTTP ${status}`);
+      throw new ImageError('image-store-error', `cannot download ${snap.name}: HTTP ${status}`);
+    }
+    const hash = hashHere ? createHash('sha3-384') : undefined;
+    let size = 0;
+    await pipeline(
+      res,
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          size += chunk.length;
+          // More than announced: stop reading; the size check reports it.
+          if (size > snap.size) break;
+          hash?.update(chunk);
+          onBytes?.(chunk.length);
+          yield chunk;
+        }
+      },
+      createWriteStream(dest, { highWaterMark: 1 << 20 }),
+    );
+    if (size > snap.size) res.destroy();
+    return hash ? { size, hex: hash.digest('hex') } : { size };
   }
 }
 

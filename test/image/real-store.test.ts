@@ -5,8 +5,6 @@
 // core18 and core20 seeds built from it and loaded by the seed checker.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAccountKeyRequest, formatTimestamp, ModelType, sign } from '../../src/assertions/index.ts';
 import { storeService } from '../../src/store/index.ts';
@@ -14,33 +12,8 @@ import { buildImage } from '../../src/image/build.ts';
 import { startTestServer, TEST_ADMIN_TOKEN, TEST_ROOT_ID } from '../helpers/server.ts';
 import { vectorKey } from '../helpers/vectors.ts';
 import { loadSeed16, loadSeed20 } from './seed-checker.ts';
-import { withTemp } from './helpers.ts';
+import { proxy, withTemp } from './helpers.ts';
 import { packedSnaps } from './world.ts';
-
-function proxy(): Promise<{ url: string; target: (t: string) => void; close: () => Promise<void> }> {
-  let target = '';
-  const server = http.createServer((req, res) => {
-    const up = http.request(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    up.on('error', (e) => res.writeHead(502).end(String(e)));
-    req.pipe(up);
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        target: (t) => (target = t),
-        close: () =>
-          new Promise<void>((r) => {
-            server.closeAllConnections();
-            server.close(() => r());
-          }),
-      }),
-    ),
-  );
-}
 
 async function ok<T extends { status: number; body: string }>(p: Promise<T>, status: number): Promise<T> {
   const r = await p;

@@ -1,0 +1,74 @@
+// Seed of a 10-snap core20 model from a local Snapline store (its own
+// process): `buildImage` (chain fetch and verification, one snap action,
+// downloads with SHA3-384, every assertion verified, snap.yaml checks, seed
+// layout) against curl downloading the same files from the same store in the
+// same run, 4 transfers at a time in both. Target (issue 7): ratio <= 1.5.
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decode, decodeStream, type ModelData } from '../src/assertions/index.ts';
+import { buildImage } from '../src/image/build.ts';
+import { StoreClient } from '../src/image/store-client.ts';
+
+const child = spawn(process.execPath, ['--import', 'tsx', 'bench/fixtures/image-store.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const first = await new Promise<string>((resolve, reject) => {
+  const rl = createInterface({ input: child.stdout });
+  rl.once('line', resolve);
+  child.once('exit', (code) => reject(new Error(`store process exited (${code})`)));
+});
+const info = JSON.parse(first) as { url: string; total: number; model: string; trusted: string };
+const tmp = await mkdtemp(join(tmpdir(), 'snapline-bench-image-'));
+try {
+  const model = decode(info.model);
+  const m = model.data as ModelData;
+  const trusted = decodeStream(info.trusted);
+  const client = new StoreClient({ baseUrl: info.url, storeId: m.store, architecture: m.architecture });
+  const outcomes = await client.download([...m.essentialSnaps, ...m.snaps].map((s) => ({ name: s.name, channel: s.defaultChannel })));
+  const urls = outcomes.map((o) => {
+    if (!o.ok) throw new Error(o.message);
+    return o.snap.downloadUrl;
+  });
+  console.log(`store: ${info.url}, ${urls.length} snaps, ${(info.total / 1048576).toFixed(1)} MiB`);
+
+  const curlOnce = (parallel: boolean): number => {
+    const dir = join(tmp, 'curl');
+    spawnSync('mkdir', ['-p', dir]);
+    const args = ['-sf', '--no-progress-meter', ...(parallel ? ['--parallel', '--parallel-max', '4'] : []), ...urls.flatMap((u, i) => ['-o', join(dir, `${i}.snap`), u])];
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync('curl', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (r.status !== 0) throw new Error(`curl failed (${r.status})`);
+    spawnSync('rm', ['-rf', dir]);
+    return dt;
+  };
+  const oursOnce = async (): Promise<number> => {
+    const out = join(tmp, 'seed');
+    const t0 = process.hrtime.bigint();
+    await buildImage({ model: Buffer.from(info.model), storeUrl: info.url, out, trusted, label: 'bench' });
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    await rm(out, { recursive: true, force: true });
+    return dt;
+  };
+  await oursOnce(); // warm-up: JIT, connections, store caches
+  curlOnce(false);
+  let curlBest = Infinity;
+  let curlParBest = Infinity;
+  let oursBest = Infinity;
+  for (let i = 0; i < 3; i++) {
+    curlBest = Math.min(curlBest, curlOnce(false));
+    curlParBest = Math.min(curlParBest, curlOnce(true));
+    oursBest = Math.min(oursBest, await oursOnce());
+  }
+  const mbps = (t: number) => (info.total / 1048576 / t).toFixed(0);
+  console.log(`curl, one file after another:     ${curlBest.toFixed(3)} s (${mbps(curlBest)} MiB/s)`);
+  console.log(`curl, 4 parallel transfers:       ${curlParBest.toFixed(3)} s (${mbps(curlParBest)} MiB/s), ratio against it ${(oursBest / curlParBest).toFixed(2)}`);
+  console.log(`snapline image seed (verified):   ${oursBest.toFixed(3)} s (${mbps(oursBest)} MiB/s)`);
+  const ratio = oursBest / curlBest;
+  console.log(`ratio snapline/curl = ${ratio.toFixed(2)} (target <= 1.5)`);
+  process.exitCode = ratio <= 1.5 ? 0 : 1;
+} finally {
+  child.kill('SIGTERM');
+  await rm(tmp, { recursive: true, force: true });
+}
