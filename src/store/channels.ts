@@ -66,7 +66,10 @@ export function resolveChannel(releases: readonly Release[], arch: string, chann
 
 /** Every architecture and channel where something is released (for revision-not-found's extra.releases). */
 export function availableReleases(releases: readonly Release[], now: Date): { architecture: string; channel: string }[] {
-  return releases.filter((r) => live(r, now)).map((r) => ({ architecture: r.architecture, channel: fullChannelName(r as Channel) }));
+  return releases
+    .filter((r) => live(r, now))
+    .sort((x, y) => x.track.localeCompare(y.track) || RISKS.indexOf(x.risk as Risk) - RISKS.indexOf(y.risk as Risk) || x.branch.localeCompare(y.branch) || x.architecture.localeCompare(y.architecture))
+    .map((r) => ({ architecture: r.architecture, channel: fullChannelName(r as Channel) }));
 }
 
 export interface ChannelMapRow {

@@ -1,6 +1,7 @@
 // The snapd-facing API (protocol section 6), at the server root so that a
 // Snapline URL works as snapd's store base URL. Every route is public and
 // does its own checks: device sessions, and visibility of private snaps.
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { assertionType, encodeStream, MEDIA_TYPE, SNAP_SERIES, type Assertion } from '../assertions/index.ts';
 import { findAssertion, signingChain } from '../platform/assertions/index.ts';
@@ -46,6 +47,8 @@ interface DeviceRequest {
   seen: string[];
   arch: string;
   series: string;
+  /** False on Ubuntu Core (Snap-Classic: false): classic-confinement snaps are not offered. */
+  classic: boolean;
 }
 
 interface Action {
@@ -90,13 +93,19 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
       storeId,
       seen: await catalog.storesSeenBy(storeId),
       arch: header(req, 'snap-device-architecture') ?? header(req, 'x-ubuntu-architecture') ?? 'amd64',
+      classic: (header(req, 'snap-classic') ?? header(req, 'x-ubuntu-classic')) !== 'false',
       series: header(req, 'snap-device-series') ?? header(req, 'x-ubuntu-series') ?? SNAP_SERIES,
     };
   }
 
   // --- device sessions (6.3) ---
-  app.post('/api/v1/snaps/auth/nonces', { config: { ...SNAPD, rawBody: true }, schema: { hide: true } }, async (_req, reply) => {
-    return json(reply, 200, { nonce: await issueNonce(db, ctx.now()) });
+  await app.register(async (scope) => {
+    // The nonce request has no body; accept (and ignore) whatever content type a client sends with it.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 4096 }, (_req, _body, done) => done(null, undefined));
+    scope.post('/api/v1/snaps/auth/nonces', { config: { ...SNAPD, rawBody: true }, schema: { hide: true } }, async (_req, reply) => {
+      return json(reply, 200, { nonce: await issueNonce(db, ctx.now()) });
+    });
   });
 
   app.post(
@@ -201,6 +210,10 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
         const rev = p.entry.revisions.get(p.revision) ?? extra.get(`${p.entry.snap.snapId}#${p.revision}`);
         const ik = p.action['instance-key'];
         const snap = p.entry.snap;
+        if (rev && rev.confinement === 'classic' && !d.classic) {
+          results.push({ result: 'error', 'instance-key': ik, name: snap.name, 'snap-id': snap.snapId, error: err('revision-not-found', `${snap.name} uses classic confinement, which Ubuntu Core devices cannot install`) });
+          continue;
+        }
         if (!rev || !archMatches(rev, d.arch)) {
           results.push({ result: 'error', 'instance-key': ik, name: snap.name, 'snap-id': snap.snapId, error: err('revision-not-found', `no snap revision ${p.revision} for ${d.arch}`) });
           continue;
@@ -410,7 +423,8 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
     }
     reply.status(partial ? 206 : 200).header('content-length', String(end - start + 1));
     if (partial) reply.header('content-range', `bytes ${start}-${end}/${size}`);
-    if (req.method === 'HEAD') return reply.send();
+    // HEAD: an empty stream keeps our Content-Length (fastify's HEAD handler would set 0 for no payload).
+    if (req.method === 'HEAD') return reply.send(Readable.from([]));
     const blob = await ctx.blobs.get(digest, { start, end });
     return reply.send(blob.stream);
   });
