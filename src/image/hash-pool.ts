@@ -10,7 +10,21 @@ const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const { openSync, readSync, closeSync } = require('node:fs');
 const buf = Buffer.allocUnsafe(1 << 20);
-parentPort.on('message', ({ id, path }) => {
+const streams = new Map();
+parentPort.on('message', ({ id, path, chunk, end }) => {
+  if (chunk !== undefined || end) {
+    let s = streams.get(id);
+    if (!s) streams.set(id, (s = { h: createHash('sha3-384'), size: 0 }));
+    if (chunk !== undefined) {
+      s.h.update(chunk);
+      s.size += chunk.byteLength;
+    }
+    if (end) {
+      streams.delete(id);
+      parentPort.postMessage({ id, hex: s.h.digest('hex'), size: s.size });
+    }
+    return;
+  }
   let fd;
   try {
     const h = createHash('sha3-384');
@@ -70,6 +84,21 @@ export class HashPool {
       this.pending.set(id, { resolve, reject });
       w.postMessage({ id, path });
     });
+  }
+
+  /** A digest computed on a worker from chunks fed as they arrive; `end()` resolves it. */
+  stream(): { update(chunk: Uint8Array): void; end(): Promise<{ hex: string; size: number }> } {
+    const id = ++this.id;
+    const w = this.workers[this.next++ % this.workers.length]!;
+    const done = new Promise<{ hex: string; size: number }>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    done.catch(() => undefined);
+    return {
+      update: (chunk) => w.postMessage({ id, chunk }),
+      end: () => {
+        w.postMessage({ id, end: true });
+        return done;
+      },
+    };
   }
 
   async close(): Promise<void> {

@@ -230,9 +230,8 @@ export class StoreClient {
 
   /**
    * GETs a snap's download URL into `dest` and checks its size and hex
-   * SHA3-384 against the store's metadata. Hashing runs on `hashPool`'s
-   * workers once the file is written (or here, while it arrives, without a
-   * pool). Returns the base64url digest.
+   * SHA3-384 against the store's metadata. Hashing runs as the bytes arrive,
+   * on `hashPool`'s workers when given, else here. Returns the base64url digest.
    */
   async fetchSnap(snap: StoreSnap, dest: string, onBytes?: (n: number) => void, hashPool?: HashPool): Promise<string> {
     let url: URL;
@@ -246,8 +245,7 @@ export class StoreClient {
     for (let i = 0; i < this.attempts; i++) {
       if (i > 0) await sleep(200 * 2.5 ** (i - 1));
       try {
-        const got = await this.downloadOnce(url, headers, snap, dest, onBytes, 5, hashPool === undefined);
-        const { hex, size } = got.hex !== undefined ? { hex: got.hex, size: got.size } : await hashPool!.digest(dest);
+        const { hex, size } = await this.downloadOnce(url, headers, snap, dest, onBytes, 5, hashPool);
         if (size !== snap.size || hex !== snap.sha3_384) {
           throw new ImageError(
             'image-digest-mismatch',
@@ -270,8 +268,8 @@ export class StoreClient {
     dest: string,
     onBytes: ((n: number) => void) | undefined,
     redirects: number,
-    hashHere: boolean,
-  ): Promise<{ size: number; hex?: string }> {
+    hashPool: HashPool | undefined,
+  ): Promise<{ size: number; hex: string }> {
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
       const mod = url.protocol === 'https:' ? https : http;
       const req = mod.request(url, { method: 'GET', headers, agent: url.protocol === 'https:' ? agents.https : agents.http, timeout: 60_000 }, resolve);
@@ -282,14 +280,14 @@ export class StoreClient {
     const status = res.statusCode ?? 0;
     if (status >= 300 && status < 400 && res.headers.location && redirects > 0) {
       res.resume();
-      return this.downloadOnce(new URL(res.headers.location, url), headers, snap, dest, onBytes, redirects - 1, hashHere);
+      return this.downloadOnce(new URL(res.headers.location, url), headers, snap, dest, onBytes, redirects - 1, hashPool);
     }
     if (status !== 200) {
       res.resume();
       if (status >= 500) throw new Error(`HTTP ${status}`);
       throw new ImageError('image-store-error', `cannot download ${snap.name}: HTTP ${status}`);
     }
-    const hash = hashHere ? createHash('sha3-384') : undefined;
+    const hash = hashPool ? hashPool.stream() : createHash('sha3-384');
     let size = 0;
     await pipeline(
       res,
@@ -298,7 +296,7 @@ export class StoreClient {
           size += chunk.length;
           // More than announced: stop reading; the size check reports it.
           if (size > snap.size) break;
-          hash?.update(chunk);
+          hash.update(chunk);
           onBytes?.(chunk.length);
           yield chunk;
         }
@@ -306,7 +304,9 @@ export class StoreClient {
       createWriteStream(dest, { highWaterMark: 1 << 20 }),
     );
     if (size > snap.size) res.destroy();
-    return hash ? { size, hex: hash.digest('hex') } : { size };
+    if ('digest' in hash) return { size, hex: hash.digest('hex') };
+    const r = await hash.end();
+    return { size, hex: r.hex };
   }
 }
 
