@@ -64,7 +64,13 @@ test('core18 model: seed.yaml layout accepted by the seed16 loading rules', asyn
     assert.equal(asReq.headers['accept'], 'application/x.ubuntu.assertion');
     assert.equal(asReq.headers['x-ubuntu-store'], STORE_ID);
     assert.ok(asReq.url.endsWith('?max-format=0'));
+    const dl = world.store.requests.find((r) => r.url.startsWith('/download/'))!;
+    assert.equal(dl.headers['x-ubuntu-store'], STORE_ID, 'downloads carry the v1 header set');
+    assert.equal(dl.headers['x-ubuntu-architecture'], 'amd64');
+    assert.equal(dl.headers['snap-device-store'], undefined);
+    assert.equal(dl.headers['authorization'], undefined);
     assert.ok(events.some((e) => e.kind === 'download-done' && e.name === 'pc'));
+    assert.ok(events.some((e) => e.kind === 'download-progress' && e.name === 'pc' && e.bytes === e.size));
     assert.ok(events.some((e) => e.kind === 'step' && e.step === 'writing the seed'));
     assert.deepEqual(await entries(tmp), ['out']);
   });
@@ -205,5 +211,22 @@ test('bad input: a snap-revision missing from the store, an unknown gadget struc
     } finally {
       await s3.close();
     }
+  });
+});
+
+test('UBUNTU_STORE_AUTH forms become the Authorization header on every store request', async () => {
+  const { authorizationFromEnv } = await import('../../src/image/store-client.ts');
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64');
+  assert.equal(authorizationFromEnv(undefined), undefined);
+  assert.equal(authorizationFromEnv(b64({ t: 'bearer', v: 'TOKEN123' })), 'Bearer TOKEN123');
+  assert.equal(authorizationFromEnv(b64({ t: 'macaroon', v: 'M' })), 'Macaroon M');
+  assert.equal(authorizationFromEnv(b64({ t: 'u1-macaroon', v: { r: 'R', d: 'D' } })), 'Macaroon root="R", discharge="D"');
+  assert.equal(authorizationFromEnv(b64({ r: 'R', d: 'D' })), 'Macaroon root="R", discharge="D"');
+  assert.throws(() => authorizationFromEnv('%%%'), /UBUNTU_STORE_AUTH/);
+  await withTemp(async (tmp) => {
+    world.store.requests.length = 0;
+    await buildImage({ model: core18Model().encode(), storeUrl: world.store.url, out: join(tmp, 'out'), trusted: world.trusted, now: NOW, authorization: 'Bearer TOKEN123' });
+    assert.ok(world.store.requests.length > 10);
+    for (const r of world.store.requests) assert.equal(r.headers['authorization'], 'Bearer TOKEN123', r.url);
   });
 });

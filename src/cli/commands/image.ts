@@ -24,12 +24,19 @@ async function readTrusted(files: readonly string[]): Promise<Assertion[]> {
   return out;
 }
 
-/** Human progress: one line per download start and end, one per step. */
+/** Human progress: one line per step, per download start and end, and per quarter of a download over 1 MiB. */
 function progressPrinter(): (e: ProgressEvent) => void {
+  const quarter = new Map<string, number>();
   return (e) => {
     if (e.kind === 'step') io.err(`${e.step}\n`);
     else if (e.kind === 'download-start') io.err(`  ${e.name} ${e.revision}: downloading ${mib(e.size)}\n`);
-    else if (e.kind === 'download-done') io.err(`  ${e.name} ${e.revision}: ${mib(e.size)} done\n`);
+    else if (e.kind === 'download-progress' && e.size > 1 << 20) {
+      const q = Math.floor((e.bytes * 4) / e.size);
+      if (q > (quarter.get(e.name) ?? 0) && q < 4) {
+        quarter.set(e.name, q);
+        io.err(`  ${e.name}: ${mib(e.bytes)} of ${mib(e.size)} (${q * 25}%)\n`);
+      }
+    } else if (e.kind === 'download-done') io.err(`  ${e.name} ${e.revision}: ${mib(e.size)} done\n`);
   };
 }
 
