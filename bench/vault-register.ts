@@ -14,7 +14,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +85,24 @@ async function admin(url: string, method: string, path: string, body: unknown): 
 function cpuOf(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** CPU seconds of a process's main thread (the event loop) and of all its other threads. */
+function threadsCpu(pid: number): { main: number; others: number } {
+  let main = 0;
+  let others = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let f: string[];
+    try {
+      f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    } catch {
+      continue; // the thread ended
+    }
+    const t = (Number(f[11]) + Number(f[12])) / 100;
+    if (Number(tid) === pid) main += t;
+    else others += t;
+  }
+  return { main, others };
 }
 
 /** CPU seconds used so far by the whole machine (every core), and idle. */
@@ -168,13 +186,22 @@ try {
   // ROUNDS times, and compared as averages.
   const rounds: { ceiling: number; rate: number }[] = [];
   let cpu = { server: 0, client: 0, machine: 0, n: 0 };
+  let loops = { serverMain: 0, serverPool: 0, clientMain: 0, clientPool: 0 };
   let health = { p50: 0, max: 0 };
   let sample: Buffer | undefined;
   for (let i = 0; i < ROUNDS; i++) {
     const ceiling = opensslSignsPerSecond() / 2;
-    const before = { server: cpuOf(vault.child.pid!), client: process.cpuUsage(), machine: machineCpu() };
+    const before = { server: cpuOf(vault.child.pid!), client: process.cpuUsage(), machine: machineCpu(), sThreads: threadsCpu(vault.child.pid!), cThreads: threadsCpu(process.pid) };
     const r = await measure(url, secret, devices, model, DURATION_MS / ROUNDS);
     const client = process.cpuUsage(before.client);
+    const sT = threadsCpu(vault.child.pid!);
+    const cT = threadsCpu(process.pid);
+    loops = {
+      serverMain: loops.serverMain + sT.main - before.sThreads.main,
+      serverPool: loops.serverPool + sT.others - before.sThreads.others,
+      clientMain: loops.clientMain + cT.main - before.cThreads.main,
+      clientPool: loops.clientPool + cT.others - before.cThreads.others,
+    };
     cpu = {
       server: cpu.server + cpuOf(vault.child.pid!) - before.server,
       client: cpu.client + (client.user + client.system) / 1e6,
@@ -194,6 +221,7 @@ try {
   console.log(`openssl speed -multi 2 rsa4096: ${(ceiling * 2).toFixed(1)} sign/s on average -> ceiling ${ceiling.toFixed(1)} registrations/s`);
   console.log(`vault: ${rate.toFixed(1)} registrations/s over HTTP on average (${CONCURRENCY} devices in flight, RSA-4096 device and brand keys, PostgreSQL log)`);
   console.log(`CPU per registration: server ${perReg(cpu.server)} ms, client ${perReg(cpu.client)} ms, whole machine ${perReg(cpu.machine)} ms (an RSA-4096 signature is ${(1000 / ceiling).toFixed(2)} ms of a core at the ceiling)`);
+  console.log(`  server: event loop ${perReg(loops.serverMain)} ms, other threads (signing, GC) ${perReg(loops.serverPool)} ms; client: event loop ${perReg(loops.clientMain)} ms, other threads ${perReg(loops.clientPool)} ms`);
   console.log(`event loop while signing: GET /healthz p50 ${health.p50.toFixed(1)} ms, max ${health.max.toFixed(1)} ms (worst round)`);
   // CPU time is less disturbed by other tenants than wall time: the share of
   // the vault's and the device's CPU that is the two RSA-4096 signatures.
