@@ -16,7 +16,7 @@
 //     gadget, build the disk image if asked (disk.ts);
 //  7. rename the temporary folder to --out. On any error nothing is left.
 import { copyFile, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import {
   AssertionError,
   ModelType,
@@ -418,12 +418,20 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     if (opts.image !== undefined && gadget && gadgetReader) {
       step('writing the disk image');
       const dest = resolve(opts.image);
-      await mkdir(dirname(dest), { recursive: true });
-      imageTmp = `${dest}.partial-${basename(tmp).slice(-6)}`;
-      image = await writeDiskImage({ gadget, gadgetReader, seedRoot: join(tmp, seedDir(uc20)), uc20, dest: imageTmp, step });
-      await rename(imageTmp, dest);
-      image = { ...image, path: dest };
-      imageTmp = dest;
+      const inside = relative(out, dest);
+      if (inside !== '' && !inside.startsWith('..') && !isAbsolute(inside)) {
+        // Inside --out: written in the temporary folder, published with it.
+        const at = join(tmp, inside);
+        await mkdir(dirname(at), { recursive: true });
+        image = { ...(await writeDiskImage({ gadget, gadgetReader, seedRoot: join(tmp, seedDir(uc20)), uc20, dest: at, step })), path: dest };
+      } else {
+        await mkdir(dirname(dest), { recursive: true });
+        imageTmp = `${dest}.partial-${basename(tmp).slice(-6)}`;
+        image = await writeDiskImage({ gadget, gadgetReader, seedRoot: join(tmp, seedDir(uc20)), uc20, dest: imageTmp, step });
+        await rename(imageTmp, dest);
+        image = { ...image, path: dest };
+        imageTmp = dest;
+      }
     } else if (opts.image !== undefined) {
       throw new ImageError('image-gadget-invalid', 'cannot build a disk image: the model has no gadget');
     }

@@ -90,8 +90,11 @@ test('core18 disk image: gpt as the gadget says, raw content in place, seed in t
 
 test('core20 disk image: ubuntu-seed vfat holds the seed, ext4 boot/save/data with implicit labels', { skip }, async () => {
   await withTemp(async (tmp) => {
-    const img = join(tmp, 'disk.img');
+    // The image may sit inside --out: it is published with the seed.
+    const img = join(tmp, 'out', 'disk.img');
     const res = await buildImage({ model: core20Model().encode(), storeUrl: world.store.url, out: join(tmp, 'out'), image: img, trusted: world.trusted, now: NOW, label: 'l20' });
+    assert.deepEqual(await readdir(tmp), ['out']);
+    assert.deepEqual((await readdir(join(tmp, 'out'))).sort(), ['disk.img', 'system-seed']);
     assert.deepEqual(res.image!.partitions.map((p) => [p.name, p.role, p.label, p.filesystem]), [
       ['ubuntu-seed', 'system-seed', 'ubuntu-seed', 'vfat'],
       ['ubuntu-boot', 'system-boot', 'ubuntu-boot', 'ext4'],
