@@ -34,7 +34,7 @@ import { GadgetYamlError, SnapError, SquashfsReader, parseGadgetYaml, readSnapMe
 import { ImageError } from './errors.ts';
 import { isUC20, planSnaps, type PlannedSnap } from './plan.ts';
 import { AssertionPool, fullRef, refKey } from './pool.ts';
-import { checkLabel, defaultLabel, isAsserted, seedDir, seedFiles, snapPath, type SeedSnap } from './layout.ts';
+import { checkLabel, defaultLabel, grubBootFiles, isAsserted, seedDir, seedFiles, snapPath, type SeedSnap } from './layout.ts';
 import { StoreClient, type StoreSnap } from './store-client.ts';
 import { HashPool } from './hash-pool.ts';
 import { missingTools, writeDiskImage, type DiskImageResult } from './disk.ts';
@@ -408,6 +408,11 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     const snapsAssertions = uc20 ? perSnap(pool, modelSnapRefs, written) : pool.closure(modelSnapRefs, written);
     const extraAssertions = uc20 ? perSnap(pool, extraRefs, written) : pool.closure(extraRefs, written);
     const files = seedFiles(uc20, label ?? '', seedSnaps, { model: modelA, modelEtc, snaps: snapsAssertions, extraSnaps: extraAssertions }, model.grade);
+    const kernelW = active.find((w) => w.yaml!.type === 'kernel');
+    const baseW = active.find((w) => w.yaml!.type === 'base' || w.yaml!.type === 'os');
+    if (gadget && kernelW && baseW && Object.values(gadget.volumes).some((v) => v.bootloader === 'grub')) {
+      files.push(...grubBootFiles(uc20, label ?? '', kernelW.seed!, baseW.seed!));
+    }
     for (const f of files) {
       const p = join(tmp, f.path);
       await mkdir(dirname(p), { recursive: true });

@@ -131,3 +131,28 @@ export function seedFiles(uc20: boolean, label: string, snaps: readonly SeedSnap
   }
   return files;
 }
+
+/** A GRUB environment block: 1024 bytes, a header line, `key=value` lines, `#` padding. */
+export function grubEnv(vars: readonly (readonly [string, string])[]): Buffer {
+  const text = '# GRUB Environment Block\n' + vars.map(([k, v]) => `${k}=${v}\n`).join('');
+  if (text.length > 1024) throw new ImageError('image-output', 'grub environment larger than 1024 bytes');
+  return Buffer.from(text.padEnd(1024, '#'), 'latin1');
+}
+
+/**
+ * Boot environment files of a grub gadget (protocol doc 7.5): on core 20+ the
+ * seed's EFI/ubuntu/grubenv selects the recovery system in install mode and
+ * systems/<label>/grubenv names its kernel; on core 16/18 image/boot/grub/grubenv
+ * names the kernel and the core/base snap. (The grub.cfg scripts themselves are
+ * not written.)
+ */
+export function grubBootFiles(uc20: boolean, label: string, kernel: SeedSnap, base: SeedSnap): SeedFile[] {
+  const file = (s: SeedSnap) => basename(snapPath(uc20, label, s));
+  if (uc20) {
+    return [
+      { path: `${UC20_SEED_DIR}/EFI/ubuntu/grubenv`, data: grubEnv([['snapd_recovery_system', label], ['snapd_recovery_mode', 'install']]) },
+      { path: `${UC20_SEED_DIR}/systems/${label}/grubenv`, data: grubEnv([['snapd_recovery_kernel', `/snaps/${file(kernel)}`]]) },
+    ];
+  }
+  return [{ path: 'image/boot/grub/grubenv', data: grubEnv([['snap_mode', ''], ['snap_core', file(base)], ['snap_kernel', file(kernel)]]) }];
+}
