@@ -237,3 +237,41 @@ test('UBUNTU_STORE_AUTH forms become the Authorization header on every store req
     for (const r of world.store.requests) assert.equal(r.headers['authorization'], 'Bearer TOKEN123', r.url);
   });
 });
+
+test('core20 dangerous: local files the store knows are seeded as asserted (model snap in snaps/, extra in systems/<label>/snaps with extra-snaps)', async () => {
+  await withTemp(async (tmp) => {
+    const helloFile = join(tmp, 'my-hello.snap');
+    const core18File = join(tmp, 'my-core18.snap');
+    await writeFile(helloFile, world.snaps.get('hello')!);
+    await writeFile(core18File, world.snaps.get('core18')!);
+    const out = join(tmp, 'out');
+    world.store.requests.length = 0;
+    const res = await buildImage({
+      model: core20Model({ grade: 'dangerous' }).encode(),
+      storeUrl: world.store.url,
+      out,
+      trusted: world.trusted,
+      now: NOW,
+      label: 'l1',
+      localSnaps: new Map([
+        ['hello', helloFile],
+        ['core18', core18File],
+      ]),
+    });
+    assert.deepEqual(
+      res.snaps.filter((s) => s.local).map((s) => [s.name, s.revision, s.file]),
+      [
+        ['hello', 18, 'system-seed/snaps/hello_18.snap'],
+        ['core18', 11, 'system-seed/systems/l1/snaps/core18_11.snap'],
+      ],
+    );
+    assert.ok(!world.store.requests.some((r) => r.url.includes('/download/hello_') || r.url.includes('/download/core18_')), 'local files are not downloaded');
+    const sys = join(out, 'system-seed/systems/l1');
+    const extra = decodeStream(await readFile(join(sys, 'assertions/extra-snaps')));
+    assert.deepEqual(extra.map((a) => a.type), ['snap-declaration', 'snap-revision']);
+    const opts = parse(await readFile(join(sys, 'options.yaml'), 'utf8')) as { snaps: Record<string, string>[] };
+    assert.deepEqual(opts.snaps, [{ name: 'core18', id: snapIdFor('core18') }]);
+    const loaded = await loadSeed20(join(out, 'system-seed'), 'l1', world.trusted);
+    assert.ok(loaded.snaps.some((s) => s.name === 'core18' && s.revision === 11));
+  });
+});
