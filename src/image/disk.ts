@@ -9,7 +9,7 @@ import { delimiter, dirname, join } from 'node:path';
 import type { GadgetStructure, GadgetYaml, SquashfsReader } from '../snap/index.ts';
 import { SquashfsPathError } from '../snap/index.ts';
 import { ImageError } from './errors.ts';
-import { layoutVolume, seedStructure, sfdiskScript, SECTOR } from './volumes.ts';
+import { layoutVolume, offsetWrites, seedStructure, sfdiskScript, SECTOR } from './volumes.ts';
 
 export const DISK_TOOLS = ['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'mcopy'] as const;
 
@@ -207,6 +207,21 @@ export async function writeDiskImage(opts: DiskImageOptions): Promise<DiskImageR
       await copyInto(fsImg, opts.dest, p.start);
       await rm(fsImg, { force: true });
       await rm(dir, { recursive: true, force: true });
+    }
+    // offset-write pointers last, so no content overwrites them.
+    const writes = offsetWrites(volume);
+    if (writes.length > 0) {
+      const out = await open(opts.dest, 'r+');
+      try {
+        for (const w of writes) {
+          if (w.at + 4 > layout.size) throw new ImageError('image-gadget-invalid', `offset-write at ${w.at} is outside the image`);
+          const b = Buffer.alloc(4);
+          b.writeUInt32LE(w.sector);
+          await out.write(b, 0, 4, w.at);
+        }
+      } finally {
+        await out.close();
+      }
     }
     const size = (await stat(opts.dest)).size;
     return {

@@ -81,3 +81,30 @@ export function seedStructure(gadget: GadgetYaml, uc20: boolean): { volume: Gadg
   }
   throw new ImageError('image-gadget-invalid', `the gadget has no structure with role ${role} to hold the seed`);
 }
+
+/**
+ * The `offset-write` pointers of a volume (snapd gadget/install offsets): each
+ * structure (or raw content) with offset-write gets its own start, in 512-byte
+ * sectors, written as a little-endian 32-bit value at the given offset,
+ * relative to the named structure's start or to the start of the volume.
+ */
+export function offsetWrites(volume: GadgetVolume): { at: number; sector: number }[] {
+  const start = (name: string): number => {
+    if (name === '') return 0;
+    const s = volume.structure.find((x) => x.name === name);
+    if (!s) throw new ImageError('image-gadget-invalid', `offset-write refers to an unknown structure ${JSON.stringify(name)}`);
+    return s.startOffset;
+  };
+  const out: { at: number; sector: number }[] = [];
+  for (const s of volume.structure) {
+    if (s.offsetWrite) out.push({ at: start(s.offsetWrite.relativeTo) + s.offsetWrite.offset, sector: Math.floor(s.startOffset / SECTOR) });
+    let cursor = s.startOffset;
+    for (const c of s.content) {
+      if (c.image === undefined) continue;
+      const cStart = s.startOffset + (c.offset ?? cursor - s.startOffset);
+      if (c.offsetWrite) out.push({ at: start(c.offsetWrite.relativeTo) + c.offsetWrite.offset, sector: Math.floor(cStart / SECTOR) });
+      cursor = cStart + (c.size ?? 0);
+    }
+  }
+  return out;
+}

@@ -72,7 +72,9 @@ test('core18 disk image: gpt as the gadget says, raw content in place, seed in t
       { start: 12288, size: 32768, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4', name: 'writable' },
     ]);
     const bytes = await readFile(img);
-    assert.ok(bytes.subarray(0, 440).equals(Buffer.alloc(440, 0xeb)), 'MBR boot code from pc-boot.img');
+    const mbr = Buffer.alloc(440, 0xeb);
+    mbr.writeUInt32LE(2048, 92); // offset-write: mbr+92, the BIOS Boot structure's start in sectors
+    assert.ok(bytes.subarray(0, 440).equals(mbr), 'MBR boot code from pc-boot.img, with the offset-write pointer');
     assert.ok(bytes.subarray(1 << 20, (1 << 20) + 8192).equals(Buffer.alloc(8192, 0x5a)), 'BIOS Boot content from pc-core.img');
     // vfat content, read with mcopy at the partition's offset.
     assert.equal(sh('mcopy', ['-i', `${img}@@${4096 * 512}`, '::/EFI/boot/grubx64.efi', '-']), 'GRUB-EFI-18\n');

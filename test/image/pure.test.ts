@@ -7,7 +7,7 @@ import { parseGadgetYaml } from '../../src/snap/index.ts';
 import { planSnaps, overrideChannel } from '../../src/image/plan.ts';
 import { AssertionPool } from '../../src/image/pool.ts';
 import { assertionFileName, optionsYaml, seedYaml, snapPath, checkLabel, defaultLabel, type SeedSnap } from '../../src/image/layout.ts';
-import { layoutVolume, seedStructure, sfdiskScript } from '../../src/image/volumes.ts';
+import { layoutVolume, offsetWrites, seedStructure, sfdiskScript } from '../../src/image/volumes.ts';
 import { ImageError } from '../../src/image/errors.ts';
 import { vectorBytes, vectorKey } from '../helpers/vectors.ts';
 import { core18Model, core20Model, snapIdFor, trustedRoot, UC16_GADGET_YAML, UC20_GADGET_YAML, declaration } from './world.ts';
@@ -150,6 +150,7 @@ test('volume layout: partitions in offset order, sfdisk types and sectors, image
     'label: gpt\nunit: sectors\n\nstart=2048, size=2048, type=21686148-6E6F-7449-6E6F-744E65656449, name="BIOS Boot"\nstart=4096, size=8192, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="system-boot"\nstart=12288, size=32768, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="writable"\n',
   );
   assert.equal(seedStructure(g16, false).structure.label, 'writable');
+  assert.deepEqual(offsetWrites(g16.volumes['pc']!), [{ at: 92, sector: 2048 }]);
   const g20 = parseGadgetYaml(UC20_GADGET_YAML, { model: 'uc20' });
   assert.equal(seedStructure(g20, true).structure.label, 'ubuntu-seed');
   assert.throws(() => seedStructure(g16, true), /no structure with role system-seed/);

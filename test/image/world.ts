@@ -40,6 +40,7 @@ export const UC16_GADGET_YAML = `volumes:
         type: DA,21686148-6E6F-7449-6E6F-744E65656449
         size: 1M
         offset: 1M
+        offset-write: mbr+92
         content:
           - image: pc-core.img
       - name: system-boot
