@@ -260,7 +260,8 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     w.digest = Buffer.from(o.snap.sha3_384, 'hex').toString('base64url');
   });
   if (failures.length > 0) {
-    if (!storeKnown) {
+    // Nothing at all, and no store assertion: the server does not serve the model's store.
+    if (!storeKnown && failures.length === fromStore.length) {
       throw new ImageError('image-store-mismatch', `the model names store ${JSON.stringify(model.store)}, which the store at ${opts.storeUrl} does not know: ${failures.join('; ')}`);
     }
     throw new ImageError('image-snap-not-found', `cannot get snaps from the store: ${failures.join('; ')}`);
