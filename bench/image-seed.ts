@@ -58,7 +58,7 @@ try {
   let curlBest = Infinity;
   let curlParBest = Infinity;
   let oursBest = Infinity;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     curlBest = Math.min(curlBest, curlOnce(false));
     curlParBest = Math.min(curlParBest, curlOnce(true));
     oursBest = Math.min(oursBest, await oursOnce());
