@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
 import { VECTORS_DIR } from '../helpers/vectors.ts';
@@ -47,7 +47,13 @@ test('image build: human output, UBUNTU_STORE_URL and SNAPLINE_TRUSTED, errors w
     assert.match(r.out, / pc-kernel 13 18\/stable image\/var\/lib\/snapd\/seed\/snaps\/pc-kernel_13.snap/);
     const bad = await runCli(['image', 'build', '--model', join(tmp, 'm.model'), '--out', join(tmp, 'out2'), '--snap', 'nofile'], { env });
     assert.equal(bad.code, 1);
-    assert.match(bad.err, /expected NAME=FILE.snap/);
+    assert.match(bad.err, /expected NAME=FILE.snap or FILE.snap/);
+    // --snap FILE.snap: the name comes from the file.
+    const { packBytes } = await import('./world.ts');
+    await writeFile(join(tmp, 'mine.snap'), await packBytes(tmp, 'mine', 'name: hello18\nversion: "7"\nbase: core18\n'));
+    const local = await runCli(['image', 'build', '--model', join(tmp, 'm.model'), '--out', join(tmp, 'out5'), '--snap', join(tmp, 'mine.snap'), '--json'], { env });
+    assert.equal(local.code, 0, local.err);
+    assert.deepEqual(JSON.parse(local.out).snaps.at(-1), { name: 'hello18', snapId: '', revision: 0, channel: '', file: 'image/var/lib/snapd/seed/snaps/hello18_x1.snap', size: (await readFile(join(tmp, 'mine.snap'))).length, local: true });
     await writeFile(join(tmp, 'm20.model'), core20Model().encode());
     const refused = await runCli(['image', 'build', '--model', join(tmp, 'm20.model'), '--out', join(tmp, 'out3'), '--channel', 'edge'], { env });
     assert.equal(refused.code, 1);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { AssertionError, decodeStream, type Assertion } from '../../assertions/index.ts';
 import { buildImage, type ProgressEvent } from '../../image/build.ts';
 import { authorizationFromEnv } from '../../image/store-client.ts';
+import { SnapError, snapFileInfo } from '../../snap/index.ts';
 import { CliError, io, readInput } from '../io.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -40,6 +41,15 @@ function progressPrinter(): (e: ProgressEvent) => void {
   };
 }
 
+async function snapName(file: string): Promise<string> {
+  try {
+    return (await snapFileInfo(file)).name;
+  } catch (err) {
+    if (err instanceof SnapError) throw new CliError(`--snap ${file}: ${err.message}`);
+    throw new CliError(`--snap ${file}: ${(err as Error).message}`);
+  }
+}
+
 interface BuildFlags {
   model: string;
   store?: string;
@@ -60,7 +70,7 @@ export function registerImage(program: Command): void {
     .option('--store <url>', 'store API base URL ($UBUNTU_STORE_URL by default)')
     .requiredOption('--out <dir>', 'output folder (must not exist, or be empty)')
     .option('--image <file>', 'also write a disk image from the gadget volumes')
-    .option('--snap <name=file>', 'use a local .snap for a snap (repeatable; extra snaps only where snapd allows)', collect, [] as string[])
+    .option('--snap <name=file>', 'use a local .snap (NAME=FILE.snap or FILE.snap; repeatable; extra snaps only where snapd allows)', collect, [] as string[])
     .option('--channel <channel>', 'channel for every snap (core20+: grade dangerous only)')
     .option('--label <label>', 'core20+ system label (default: today, YYYYMMDD)')
     .option('--trusted <file>', 'trusted root accounts and account-keys (repeatable; $SNAPLINE_TRUSTED by default)', collect, [] as string[])
@@ -74,10 +84,19 @@ export function registerImage(program: Command): void {
       const localSnaps = new Map<string, string>();
       for (const s of flags.snap) {
         const eq = s.indexOf('=');
-        if (eq <= 0 || eq === s.length - 1) throw new CliError(`--snap ${JSON.stringify(s)}: expected NAME=FILE.snap`);
-        const name = s.slice(0, eq);
+        let name: string;
+        let file: string;
+        if (eq === -1 && s.endsWith('.snap')) {
+          // `--snap FILE.snap`, as prepare-image takes it: the name comes from its snap.yaml.
+          file = s;
+          name = await snapName(file);
+        } else {
+          if (eq <= 0 || eq === s.length - 1) throw new CliError(`--snap ${JSON.stringify(s)}: expected NAME=FILE.snap or FILE.snap`);
+          name = s.slice(0, eq);
+          file = s.slice(eq + 1);
+        }
         if (localSnaps.has(name)) throw new CliError(`--snap ${name} given twice`);
-        localSnaps.set(name, s.slice(eq + 1));
+        localSnaps.set(name, file);
       }
       const res = await buildImage({
         model: await readInput(flags.model),
