@@ -72,7 +72,11 @@ interface ContextEntry {
 const err = (code: string, message: string, extra?: unknown) => ({ code, message, ...(extra ? { extra } : {}) });
 
 export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, db: StoreDb, catalog: Catalog): Promise<void> {
-  const publicUrl = ctx.config.publicUrl;
+  // Absolute URLs come from config.publicUrl; a server on an ephemeral port
+  // (publicUrl ending in ":0", as in tests) uses the request's Host instead.
+  const configuredUrl = ctx.config.publicUrl;
+  const ephemeral = /:0$/.test(configuredUrl);
+  const baseUrl = (req: FastifyRequest) => (ephemeral && req.headers.host ? `${req.protocol}://${req.headers.host}` : configuredUrl);
   const sessions = new SessionCache();
 
   async function device(req: FastifyRequest): Promise<DeviceRequest> {
@@ -153,6 +157,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
     },
     async (req, reply) => {
       const d = await device(req);
+      const publicUrl = baseUrl(req);
       const now = ctx.now();
       const body = req.body as { context?: ContextEntry[]; actions: Action[]; fields?: string[] };
       const withYaml = body.fields?.includes('snap-yaml') ?? false;
@@ -221,7 +226,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
         const publisher = await catalog.publisher(snap.publisherId);
         let snapJson: string;
         if (p.entry.revisions.get(p.revision) === rev) {
-          const key = `${rev.revision}:${withYaml ? 1 : 0}`;
+          const key = `${rev.revision}:${withYaml ? 1 : 0}:${publicUrl}`;
           snapJson = p.entry.json.get(key) ?? JSON.stringify(snapObject(publicUrl, snap, rev, publisher, withYaml));
           p.entry.json.set(key, snapJson);
         } else snapJson = JSON.stringify(snapObject(publicUrl, snap, rev, publisher, withYaml));
@@ -231,7 +236,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
         );
       }
 
-      for (const a of body.actions.filter((x) => x.action === 'fetch-assertions')) results.push(await fetchAssertions(a, d));
+      for (const a of body.actions.filter((x) => x.action === 'fetch-assertions')) results.push(await fetchAssertions(a, d, publicUrl));
       const text = `{"results":[${results.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join(',')}],"error-list":${JSON.stringify(errorList)}}`;
       return reply.status(200).header('content-type', 'application/json').send(Buffer.from(text));
     },
@@ -257,7 +262,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
     return { revision: r.release.revision, effectiveChannel: r.effectiveChannel };
   }
 
-  async function fetchAssertions(a: Action, d: DeviceRequest): Promise<Record<string, unknown>> {
+  async function fetchAssertions(a: Action, d: DeviceRequest, publicUrl: string): Promise<Record<string, unknown>> {
     const urls: string[] = [];
     const errors: unknown[] = [];
     for (const want of a.assertions ?? []) {
@@ -324,6 +329,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
     { config: SNAPD, schema: { hide: true, querystring: { type: 'object', properties: { architecture: { type: 'string' }, fields: { type: 'string' } } } } },
     async (req, reply) => {
       const d = await device(req);
+      const publicUrl = baseUrl(req);
       const name = (req.params as { name: string }).name;
       const q = req.query as { architecture?: string; fields?: string };
       const arch = q.architecture ?? d.arch;
@@ -361,6 +367,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
     },
     async (req, reply) => {
       const d = await device(req);
+      const publicUrl = baseUrl(req);
       const q = req.query as { q?: string; name?: string; architecture?: string; channel?: string; private?: string };
       const arch = q.architecture ?? d.arch;
       const now = ctx.now();
