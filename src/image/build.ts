@@ -376,8 +376,9 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     const seedSnaps = active.map((w) => w.seed!);
     const names = new Set(active.map((w) => w.plan.name));
     for (const w of active) {
-      const b = w.yaml!.base;
-      if ((w.yaml!.type === 'app' || w.yaml!.type === 'gadget') && b !== undefined && b !== 'none' && !names.has(b)) {
+      // No base means the `core` snap (snapd's rule for apps and gadgets).
+      const b = w.yaml!.base ?? 'core';
+      if ((w.yaml!.type === 'app' || w.yaml!.type === 'gadget') && b !== 'none' && !names.has(b)) {
         throw new ImageError('image-snap-invalid', `cannot add snap ${JSON.stringify(w.plan.name)} without also adding its base ${JSON.stringify(b)}`);
       }
     }

@@ -275,3 +275,14 @@ test('core20 dangerous: local files the store knows are seeded as asserted (mode
     assert.ok(loaded.snaps.some((s) => s.name === 'core18' && s.revision === 11));
   });
 });
+
+test('an app without a base needs the core snap in the seed', async () => {
+  await withTemp(async (tmp) => {
+    const { packBytes } = await import('./world.ts');
+    const local = join(tmp, 'nobase.snap');
+    await writeFile(local, await packBytes(join(tmp, 'src-nb'), 'nobase', 'name: nobase\nversion: "1"\n'));
+    await expectFailure(tmp, 'image-snap-invalid', /cannot add snap "nobase" without also adding its base "core"/, (out) =>
+      buildImage({ model: core18Model().encode(), storeUrl: world.store.url, out, trusted: world.trusted, now: NOW, localSnaps: new Map([['nobase', local]]) }),
+    );
+  });
+});
