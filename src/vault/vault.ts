@@ -42,10 +42,12 @@ import {
 import { SERIAL_SYNTAX, render, usesCounter } from './serials.ts';
 import type { VaultSigningLogTable, VaultTables } from './tables.ts';
 import type { Insertable } from 'kysely';
-import { toDbTime } from '../platform/db/index.ts';
+import { fromDbTime, toDbTime } from '../platform/db/index.ts';
 
 /** A serial key stays open this long per process: a disabled key stops signing within it everywhere. */
 const KEY_OPEN_MS = 10_000;
+/** A reservation without its signature for this long was abandoned (its process stopped). */
+const ABANDONED_MS = 30_000;
 
 export interface VaultOptions {
   /** How long a request-id stays valid. */
@@ -269,7 +271,7 @@ export class Vault {
     const keyUnique = model.duplicates === 'new-serial' ? null : deviceKeyId;
     if (keyUnique) {
       const existing = await this.existingFor(model, deviceKeyId);
-      if (existing) return this.answerExisting(existing, model, req.requestId);
+      if (existing) return this.answerExisting(existing, model, req.requestId, request);
     }
     if (this.pending >= this.maxPending) {
       // Queued: snapd re-posts the same request in 60 s; keep its request-id alive until then.
@@ -290,7 +292,7 @@ export class Vault {
         // Who holds it? This device key (a concurrent twin of this request), or another one.
         if (keyUnique) {
           const existing = await this.existingFor(model, deviceKeyId);
-          if (existing) return this.answerExisting(existing, model, req.requestId);
+          if (existing) return this.answerExisting(existing, model, req.requestId, request);
         }
         const holder = await this.db.selectFrom('vault_signing_log').select('device_key_id').where('brand_id', '=', model.brandId).where('model', '=', model.model).where('serial', '=', serial).executeTakeFirst();
         if (holder && proposed !== undefined) throw new VaultError('serial-taken', `serial ${JSON.stringify(serial)} of ${model.brandId}/${model.model} belongs to another device`);
@@ -375,9 +377,16 @@ export class Vault {
   }
 
   /** A device key registering again: its serial (idempotent), a refusal, or "poll" while its twin signs. */
-  private async answerExisting(row: LogRow, model: VaultModel, requestId: string): Promise<RegistrationResult> {
+  private async answerExisting(row: LogRow, model: VaultModel, requestId: string, request: Assertion): Promise<RegistrationResult> {
+    if (row.assertion === null) {
+      // A twin request is signing it (poll again), or a process stopped
+      // between reservation and signature: then this device key, whose
+      // serial it is, completes it.
+      if (this.ctx.now().getTime() - fromDbTime(row.signed_at).getTime() < ABANDONED_MS) return { status: 202, retryAfterSeconds: 60 };
+      if (!(await consumeNonce(this.db, requestId, this.ctx.now()))) throw new VaultError('request-id-used', 'request-id was already used or expired: ask for a new one');
+      return this.signReserved(row, model, request);
+    }
     if (model.duplicates === 'refuse') throw new VaultError('device-registered', `this device key already has serial ${JSON.stringify(row.serial)} of ${model.brandId}/${model.model}`);
-    if (row.assertion === null) return { status: 202, retryAfterSeconds: 60 };
     if (!(await consumeNonce(this.db, requestId, this.ctx.now()))) throw new VaultError('request-id-used', 'request-id was already used or expired: ask for a new one');
     const serial = decodeStream(row.assertion)[0]!;
     return { status: 200, stream: encodeStream([serial, ...(await this.chainFor(serial))]), serial: row.serial, reused: true };

@@ -3,6 +3,7 @@
 // brand key and the root; and each failure has its own code and status.
 import assert from 'node:assert/strict';
 import { TrustDatabase, decode, decodeStream, type Assertion, type SerialData } from '../../src/assertions/index.ts';
+import type { VaultTables } from '../../src/vault/index.ts';
 import { vectorKey } from '../helpers/vectors.ts';
 import { vaultTest } from './engines.ts';
 import { BRAND, MODEL, modelAssertion, postSerial, register, requestId, serialRequest } from './helpers.ts';
@@ -144,6 +145,22 @@ vaultTest('counter serials and the "refuse" duplicate policy', async (v) => {
   const b = await register(v, stranger, { modelName: 'counted', model: m });
   assert.deepEqual([a, b].map((r) => (r.assertions[0]!.data as SerialData).serial), ['ACME-000001', 'ACME-000002']);
   assertVaultError((await register(v, device, { modelName: 'counted', model: m })).answer, 409, 'device-registered');
+});
+
+vaultTest('a reservation left without its signature (a process stopped) is completed for the same device key, polled meanwhile', async (v) => {
+  const first = await register(v, device);
+  const serial = (first.assertions[0]!.data as SerialData).serial;
+  const db = v.s.server.ctx.db.kysely.withTables<VaultTables>();
+  // As if the process had stopped between the reservation and the signature.
+  await db.updateTable('vault_signing_log').set({ assertion: null }).execute();
+  const polled = await register(v, device);
+  assert.equal(polled.status, 202);
+  await db.updateTable('vault_signing_log').set({ signed_at: new Date(Date.now() - 60_000).toISOString() }).execute();
+  const done = await register(v, device);
+  assert.equal(done.status, 200, done.answer.body);
+  assert.equal((done.assertions[0]!.data as SerialData).serial, serial);
+  // Another device still cannot have it.
+  assert.equal((await v.s.request('GET', `/api/vault/brands/${BRAND}/log`, { token: v.admin })).json().entries.length, 1);
 });
 
 vaultTest('server faults answer 503 with Retry-After (snapd retries), never 400 or 500', async (v) => {
