@@ -67,6 +67,13 @@ interface ContextEntry {
   'instance-key'?: string;
   revision?: number;
   'tracking-channel'?: string;
+  epoch?: { read?: unknown; write?: unknown };
+}
+
+/** snapd's epoch rule: a revision may replace the installed one only if it can read data the installed one wrote. */
+function canRead(next: { read: number[] }, installed: ContextEntry['epoch']): boolean {
+  const written = Array.isArray(installed?.write) ? (installed.write as unknown[]).filter((x): x is number => typeof x === 'number') : [0];
+  return next.read.some((e) => written.includes(e));
 }
 
 const err = (code: string, message: string, extra?: unknown) => ({ code, message, ...(extra ? { extra } : {}) });
@@ -202,6 +209,8 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
           const picked = pick({ ...a, channel }, entry.snap, entry.releases, d.arch, now);
           if ('error' in picked) continue; // nothing for this device: no update
           if (picked.revision === c?.revision) continue;
+          const next = entry.revisions.get(picked.revision);
+          if (next && !canRead(next.epoch, c?.epoch)) continue; // an epoch the installed data cannot go to: no update
           plans.push({ action: a, entry, ...picked });
           continue;
         }
@@ -269,12 +278,22 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
       const type = typeof want.type === 'string' ? want.type : '';
       const t = assertionType(type);
       let key = Array.isArray(want['primary-key']) ? want['primary-key'] : undefined;
-      if (!key && Array.isArray(want['sequence-key']) && typeof want.sequence === 'number') key = [...want['sequence-key'], String(want.sequence)];
-      if (!t || !key || key.some((k) => typeof k !== 'string')) {
-        errors.push({ code: 'invalid-request', message: `invalid assertion reference`, type });
-        continue;
+      const seqKey = Array.isArray(want['sequence-key']) ? want['sequence-key'] : undefined;
+      if (!key && seqKey && typeof want.sequence === 'number') key = [...seqKey, String(want.sequence)];
+      let found: Assertion | undefined;
+      if (!key && seqKey && t?.sequenceForming && seqKey.every((k) => typeof k === 'string')) {
+        // Not pinned: the latest sequence point (at least the one asked for).
+        found = await latestInSequence(type, seqKey, d, t.maxFormat);
+        const min = (want as { 'if-sequence-equal-or-newer-than'?: number })['if-sequence-equal-or-newer-than'];
+        if (found && typeof min === 'number' && Number(found.primaryKey.at(-1)) < min) found = undefined;
+        key = found?.primaryKey ?? [...seqKey];
+      } else {
+        if (!t || !key || key.some((k) => typeof k !== 'string')) {
+          errors.push({ code: 'invalid-request', message: `invalid assertion reference`, type });
+          continue;
+        }
+        found = await findServed(type, key, d, t.maxFormat);
       }
-      const found = await findServed(type, key, d, t.maxFormat);
       const keyField = want['sequence-key'] ? { 'sequence-key': want['sequence-key'] } : { 'primary-key': key };
       if (!found) {
         errors.push({ code: 'not-found', message: `${type} ${key.join('/')} not found`, type, ...keyField });
@@ -284,6 +303,16 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
       urls.push(`${publicUrl}/v2/assertions/${type}/${found.shortPrimaryKey.map(encodeURIComponent).join('/')}?chain=true`);
     }
     return { result: 'fetch-assertions', key: a.key, 'assertion-stream-urls': urls, ...(errors.length ? { 'error-list': errors } : {}) };
+  }
+
+  /** The highest sequence point of a sequence-forming assertion (validation-set), newest revision. */
+  async function latestInSequence(type: string, sequenceKey: readonly string[], d: DeviceRequest, maxFormat?: number): Promise<Assertion | undefined> {
+    if (!SERVED_TYPES.has(type) || sequenceKey.some((k) => k === '' || /[/%_\\]/.test(k))) return undefined;
+    const prefix = `${sequenceKey.join('/')}/`;
+    const rows = await db.selectFrom('assertions').select('primary_key').where('type', '=', type).where('primary_key', 'like', `${prefix}%`).execute();
+    const sequences = rows.map((r) => Number(r.primary_key.slice(prefix.length))).filter((n) => Number.isInteger(n) && n > 0);
+    if (sequences.length === 0) return undefined;
+    return findServed(type, [...sequenceKey, String(Math.max(...sequences))], d, maxFormat);
   }
 
   /** An assertion the request may see: snap-declarations and snap-revisions only when their snap is visible. */
@@ -310,8 +339,12 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
       const q = req.query as { 'max-format'?: number; chain?: boolean; sequence?: string };
       const parts = (req.params as { '*': string })['*'].split('/').map((p) => decodeURIComponent(p));
       const [type, ...key] = parts;
-      if (q.sequence !== undefined && q.sequence !== 'latest') key.push(q.sequence);
-      const a = type && key.length > 0 ? await findServed(type, key, d, q['max-format']) : undefined;
+      let a: Assertion | undefined;
+      if (q.sequence === 'latest' && type) a = await latestInSequence(type, key, d, q['max-format']);
+      else {
+        if (q.sequence !== undefined) key.push(q.sequence);
+        a = type && key.length > 0 ? await findServed(type, key, d, q['max-format']) : undefined;
+      }
       if (!a) return json(reply, 404, { 'error-list': [{ code: 'not-found', message: `${type} assertion not found` }] });
       let out: Assertion[] = [a];
       if (q.chain) {

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeStream } from '../../src/assertions/index.ts';
+import { decodeStream, formatTimestamp, sign, ValidationSetType } from '../../src/assertions/index.ts';
+import { putAssertion } from '../../src/platform/assertions/index.ts';
+import { vectorKey } from '../helpers/vectors.ts';
 import { eachEngine } from './engines.ts';
 import { expectStatus, packYaml, push, storeWorld, testSnaps } from './fixtures.ts';
 
@@ -69,6 +71,33 @@ eachEngine('snapd API details: headers, downloads, revisions, classic, fetch-ass
   const url = new URL(fa.results[1]['assertion-stream-urls'][0]);
   const stream = await expectStatus(s.request('GET', url.pathname + url.search, { headers: { accept: 'application/x.ubuntu.assertion' } }), 200);
   assert.deepEqual(decodeStream(stream.raw).map((a) => a.type), ['account'], 'the root account-key is trusted, so the chain adds nothing');
+  // Epochs: a revision that cannot read the installed epoch is not offered.
+  const ctxEntry = (write: number[]) => [{ 'snap-id': appId, 'instance-key': appId, revision: 1, 'tracking-channel': 'edge', epoch: { read: write, write } }];
+  const refreshAction = [{ action: 'refresh', 'instance-key': appId, 'snap-id': appId }];
+  assert.equal((await action(v1, refreshAction, ctxEntry([0]))).results[0].snap.revision, 2);
+  assert.deepEqual((await action(v1, refreshAction, ctxEntry([1]))).results, []);
+
+  // Validation sets: a pinned sequence, the latest, and fetch-assertions by sequence key.
+  for (const sequence of ['1', '2']) {
+    const vs = sign(
+      ValidationSetType,
+      { headers: { 'authority-id': 'acme', series: '16', 'account-id': 'acme', name: 'set1', sequence, snaps: [{ name: 'acme-app', id: appId, presence: 'required' }], timestamp: formatTimestamp(new Date()) } },
+      vectorKey('brand'),
+      new Date(),
+    );
+    await putAssertion(s.server.ctx.db.kysely, vs);
+  }
+  const latest = await expectStatus(s.request('GET', '/v2/assertions/validation-set/16/acme/set1?sequence=latest&max-format=0'), 200);
+  assert.equal(decodeStream(latest.raw)[0]!.headerString('sequence'), '2');
+  const pinned = await expectStatus(s.request('GET', '/v2/assertions/validation-set/16/acme/set1?sequence=1'), 200);
+  assert.equal(decodeStream(pinned.raw)[0]!.headerString('sequence'), '1');
+  const vsFetch = await action(v1, [
+    { action: 'fetch-assertions', key: 'v', assertions: [{ type: 'validation-set', 'sequence-key': ['16', 'acme', 'set1'], 'if-sequence-equal-or-newer-than': 2 }, { type: 'validation-set', 'sequence-key': ['16', 'acme', 'set1'], 'if-sequence-equal-or-newer-than': 3 }] },
+  ]);
+  assert.equal(vsFetch.results[0]['assertion-stream-urls'].length, 1);
+  assert.match(vsFetch.results[0]['assertion-stream-urls'][0], /\/v2\/assertions\/validation-set\/16\/acme\/set1\/2\?chain=true$/);
+  assert.deepEqual(vsFetch.results[0]['error-list'].map((e: { code: string; 'sequence-key': string[] }) => [e.code, e['sequence-key']]), [['not-found', ['16', 'acme', 'set1']]]);
+
   // Assertions: unknown types and device identities are not served.
   for (const path of ['/v2/assertions/nonsense/x', '/v2/assertions/serial/acme/box/1', '/v2/assertions/account']) {
     const res = await s.request('GET', path);
