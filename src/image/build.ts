@@ -271,7 +271,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const parent = dirname(out);
   await mkdir(parent, { recursive: true });
   const tmp = await mkdtemp(join(parent, `.${basename(out)}.tmp-`));
-  let imageTmp: string | undefined;
+  const imageTmps: string[] = [];
   const readers: SquashfsReader[] = [];
   let hashPool: HashPool | undefined;
   try {
@@ -425,19 +425,30 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     if (opts.image !== undefined && gadget && gadgetReader) {
       step('writing the disk image');
       const dest = resolve(opts.image);
+      // Other volumes of the gadget go beside it: FILE.img -> FILE.<volume>.img.
+      const otherName = (p: string, v: string) => `${p.endsWith('.img') ? p.slice(0, -4) : p}.${v}.img`;
       const inside = relative(out, dest);
+      const base = { gadget, gadgetReader, seedRoot: join(tmp, seedDir(uc20)), uc20, step };
       if (inside !== '' && !inside.startsWith('..') && !isAbsolute(inside)) {
         // Inside --out: written in the temporary folder, published with it.
         const at = join(tmp, inside);
         await mkdir(dirname(at), { recursive: true });
-        image = { ...(await writeDiskImage({ gadget, gadgetReader, seedRoot: join(tmp, seedDir(uc20)), uc20, dest: at, step })), path: dest };
+        const r = await writeDiskImage({ ...base, dest: at, otherVolumeDest: (v) => otherName(at, v) });
+        image = { ...r, path: dest, ...(r.otherVolumes ? { otherVolumes: r.otherVolumes.map((o) => ({ ...o, path: otherName(dest, o.volume) })) } : {}) };
       } else {
         await mkdir(dirname(dest), { recursive: true });
-        imageTmp = `${dest}.partial-${basename(tmp).slice(-6)}`;
-        image = await writeDiskImage({ gadget, gadgetReader, seedRoot: join(tmp, seedDir(uc20)), uc20, dest: imageTmp, step });
-        await rename(imageTmp, dest);
-        image = { ...image, path: dest };
-        imageTmp = dest;
+        const suffix = `.partial-${basename(tmp).slice(-6)}`;
+        imageTmps.push(`${dest}${suffix}`);
+        for (const v of Object.keys(gadget.volumes)) imageTmps.push(`${otherName(dest, v)}${suffix}`);
+        const r = await writeDiskImage({ ...base, dest: `${dest}${suffix}`, otherVolumeDest: (v) => `${otherName(dest, v)}${suffix}` });
+        const others = (r.otherVolumes ?? []).map((o) => ({ ...o, path: otherName(dest, o.volume) }));
+        for (const o of others) {
+          await rename(`${o.path}${suffix}`, o.path);
+          imageTmps.push(o.path);
+        }
+        await rename(`${dest}${suffix}`, dest);
+        imageTmps.push(dest);
+        image = { ...r, path: dest, ...(others.length > 0 ? { otherVolumes: others } : {}) };
       }
     } else if (opts.image !== undefined) {
       throw new ImageError('image-gadget-invalid', 'cannot build a disk image: the model has no gadget');
@@ -472,7 +483,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     await hashPool?.close();
     for (const r of readers) await r.close().catch(() => undefined);
     await rm(tmp, { recursive: true, force: true });
-    if (imageTmp !== undefined) await rm(imageTmp, { force: true });
+    for (const f of imageTmps) await rm(f, { force: true });
     throw err;
   }
 }

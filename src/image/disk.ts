@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { access, constants, copyFile, link, mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
-import type { GadgetStructure, GadgetYaml, SquashfsReader } from '../snap/index.ts';
+import type { GadgetStructure, GadgetVolume, GadgetYaml, SquashfsReader } from '../snap/index.ts';
 import { SquashfsPathError } from '../snap/index.ts';
 import { ImageError } from './errors.ts';
 import { layoutVolume, offsetWrites, seedStructure, sfdiskScript, SECTOR } from './volumes.ts';
@@ -69,6 +69,8 @@ export interface DiskImageResult {
   readonly volume: string;
   readonly size: number;
   readonly partitions: readonly DiskPartition[];
+  /** The gadget's other volumes, each in its own file. */
+  readonly otherVolumes?: readonly DiskImageResult[];
 }
 
 export interface DiskImageOptions {
@@ -79,6 +81,8 @@ export interface DiskImageOptions {
   readonly uc20: boolean;
   readonly dest: string;
   readonly step?: (s: string) => void;
+  /** Where the gadget's other volumes go; without it only the seed's volume is written. */
+  readonly otherVolumeDest?: (volume: string) => string;
 }
 
 /** Copies a gadget path (file or folder) into `dest` on disk. */
@@ -156,14 +160,25 @@ async function copyInto(src: string, dest: string, at: number): Promise<void> {
 /** Writes the disk image of the volume that holds the seed. */
 export async function writeDiskImage(opts: DiskImageOptions): Promise<DiskImageResult> {
   const { volume, structure: seedS } = seedStructure(opts.gadget, opts.uc20);
+  const main = await writeVolume(opts, volume, seedS, opts.dest);
+  const others: DiskImageResult[] = [];
+  for (const v of Object.values(opts.gadget.volumes)) {
+    if (v === volume) continue;
+    if (!opts.otherVolumeDest) break;
+    others.push(await writeVolume(opts, v, undefined, opts.otherVolumeDest(v.name)));
+  }
+  return others.length > 0 ? { ...main, otherVolumes: others } : main;
+}
+
+async function writeVolume(opts: DiskImageOptions, volume: GadgetVolume, seedS: GadgetStructure | undefined, dest: string): Promise<DiskImageResult> {
   const layout = layoutVolume(volume);
-  const work = await mkdtemp(`${opts.dest}.work-`);
+  const work = await mkdtemp(`${dest}.work-`);
   try {
-    const fh = await open(opts.dest, 'w');
+    const fh = await open(dest, 'w');
     await fh.truncate(layout.size);
     await fh.close();
-    opts.step?.(`partition table (${volume.schema}, ${layout.partitions.length} partitions)`);
-    await run('sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', opts.dest], sfdiskScript(layout));
+    opts.step?.(`volume ${volume.name}: partition table (${volume.schema}, ${layout.partitions.length} partitions)`);
+    await run('sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', dest], sfdiskScript(layout));
     // Raw content (bare structures, the MBR boot code, raw partitions).
     for (const s of [...layout.raw, ...layout.partitions.map((p) => p.structure).filter((x) => x.filesystem === undefined || x.filesystem === 'none')]) {
       let at = s.startOffset;
@@ -179,7 +194,7 @@ export async function writeDiskImage(opts: DiskImageOptions): Promise<DiskImageR
         const off = s.startOffset + (c.offset ?? at - s.startOffset);
         const max = c.size ?? s.size - (off - s.startOffset);
         if (data.length > max || off + data.length > s.startOffset + s.size) throw new ImageError('image-gadget-invalid', `structure ${s.name ?? `#${s.index}`}: image ${c.image} does not fit`);
-        const out = await open(opts.dest, 'r+');
+        const out = await open(dest, 'r+');
         await out.write(data, 0, data.length, off);
         await out.close();
         at = off + data.length;
@@ -204,14 +219,14 @@ export async function writeDiskImage(opts: DiskImageOptions): Promise<DiskImageR
         const entries = await readdir(dir);
         if (entries.length > 0) await run('mcopy', ['-s', '-p', '-Q', '-m', '-i', fsImg, ...entries.map((e) => join(dir, e)), '::/'], undefined);
       }
-      await copyInto(fsImg, opts.dest, p.start);
+      await copyInto(fsImg, dest, p.start);
       await rm(fsImg, { force: true });
       await rm(dir, { recursive: true, force: true });
     }
     // offset-write pointers last, so no content overwrites them.
     const writes = offsetWrites(volume);
     if (writes.length > 0) {
-      const out = await open(opts.dest, 'r+');
+      const out = await open(dest, 'r+');
       try {
         for (const w of writes) {
           if (w.at + 4 > layout.size) throw new ImageError('image-gadget-invalid', `offset-write at ${w.at} is outside the image`);
@@ -223,9 +238,9 @@ export async function writeDiskImage(opts: DiskImageOptions): Promise<DiskImageR
         await out.close();
       }
     }
-    const size = (await stat(opts.dest)).size;
+    const size = (await stat(dest)).size;
     return {
-      path: opts.dest,
+      path: dest,
       volume: volume.name,
       size,
       partitions: layout.partitions.map((p) => ({

@@ -133,3 +133,35 @@ test('--image with a tool missing fails before anything is fetched, naming what 
     assert.deepEqual(await readdir(tmp), []);
   });
 });
+
+test('a gadget with two volumes: the seed volume in FILE.img, the other in FILE.<volume>.img', { skip }, async () => {
+  const { FakeStore } = await import('./fake-store.ts');
+  const { declaration, revision, packBytes, UC16_GADGET_YAML, STORE_ID } = await import('./world.ts');
+  await withTemp(async (tmp) => {
+    const yaml = `${UC16_GADGET_YAML}  firmware:\n    schema: mbr\n    structure:\n      - name: fw\n        type: "0C"\n        filesystem: vfat\n        filesystem-label: firmware\n        size: 2M\n        content:\n          - source: grubx64.efi\n            target: fw.bin\n`;
+    const bytes = await packBytes(join(tmp, 'src'), 'pc2', 'name: pc\nversion: "18"\ntype: gadget\nbase: core18\n', {
+      'meta/gadget.yaml': yaml,
+      'pc-boot.img': Buffer.alloc(440, 0xeb),
+      'pc-core.img': Buffer.alloc(8192, 0x5a),
+      'grubx64.efi': 'FIRMWARE\n',
+    });
+    const snaps = world.store.snaps.map((s) => (s.name === 'pc' ? { ...s, bytes, revision: 77 } : s));
+    const store = new FakeStore(STORE_ID, snaps, []);
+    for (const a of world.store['assertions'].values()) store.addAssertion(a);
+    store.addAssertion(declaration('pc'));
+    store.addAssertion(revision(bytes, snaps.find((s) => s.name === 'pc')!.snapId, 77));
+    await store.start();
+    try {
+      const img = join(tmp, 'img', 'disk.img');
+      const res = await buildImage({ model: core18Model().encode(), storeUrl: store.url, out: join(tmp, 'out'), image: img, trusted: world.trusted, now: NOW });
+      assert.equal(res.image!.otherVolumes![0]!.path, join(tmp, 'img', 'disk.firmware.img'));
+      assert.deepEqual((await readdir(join(tmp, 'img'))).sort(), ['disk.firmware.img', 'disk.img']);
+      const d = sfdiskDump(join(tmp, 'img', 'disk.firmware.img'));
+      assert.equal(d.label, 'dos');
+      assert.deepEqual(d.parts.map((p) => [p.start, p.size, p.type]), [[2048, 4096, 'c']]);
+      assert.equal(sh('mcopy', ['-i', `${join(tmp, 'img', 'disk.firmware.img')}@@${2048 * 512}`, '::/fw.bin', '-']), 'FIRMWARE\n');
+    } finally {
+      await store.close();
+    }
+  });
+});
