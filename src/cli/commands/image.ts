@@ -117,6 +117,8 @@ export function registerImage(program: Command): void {
       }
       io.out(`seed: ${res.out}/${res.seed}${res.label ? ` (system ${res.label})` : ''}\n`);
       for (const s of res.snaps) io.out(`  ${s.name} ${s.revision || 'unasserted'} ${s.channel} ${s.file}\n`);
-      if (res.image) io.out(`image: ${res.image.path} (${mib(res.image.size)}, volume ${res.image.volume}, ${res.image.partitions.length} partitions)\n`);
+      for (const i of res.image ? [res.image, ...(res.image.otherVolumes ?? [])] : []) {
+        io.out(`image: ${i.path} (${mib(i.size)}, volume ${i.volume}, ${i.partitions.length} partitions)\n`);
+      }
     });
 }
