@@ -105,7 +105,7 @@ try {
   const load = async (url: string, opts: { method?: 'POST'; body?: string; headers?: Record<string, string> } = {}) => {
     const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, ...opts });
     if (r.non2xx > 0 || r.errors > 0) throw new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
-    return { rps: r.requests.average, p99: r.latency.p99 };
+    return { rps: r.requests.average, p99: r.latency.p99, p50: r.latency.p50, p90: r.latency.p90 };
   };
   // Warm-up, then the measured runs.
   await load(`http://127.0.0.1:${bare.port}/`);
@@ -113,7 +113,7 @@ try {
   const b = await load(`http://127.0.0.1:${bare.port}/`);
   const o = await load(`${snapline.url}/v2/snaps/refresh`, { method: 'POST', body, headers });
   console.log(`bare node:http JSON: ${b.rps.toFixed(0)} req/s (p99 ${b.p99} ms)`);
-  console.log(`snapline POST /v2/snaps/refresh (${INSTALLED} installed, ${CATALOG} in catalog, ${INSTALLED / 2} updates, device session, PostgreSQL): ${o.rps.toFixed(0)} req/s, p99 ${o.p99} ms at ${CONNECTIONS} connections`);
+  console.log(`snapline POST /v2/snaps/refresh (${INSTALLED} installed, ${CATALOG} in catalog, ${INSTALLED / 2} updates, device session, PostgreSQL): ${o.rps.toFixed(0)} req/s, p50 ${o.p50} ms, p90 ${o.p90} ms, p99 ${o.p99} ms at ${CONNECTIONS} connections`);
   console.log(`ratio snapline/bare = ${(o.rps / b.rps).toFixed(2)}`);
   console.log(`throughput ${o.rps.toFixed(0)} req/s (target >= 3000) ${o.rps >= 3000 ? 'PASS' : 'FAIL'}`);
   console.log(`p99 ${o.p99} ms (target < 20 ms) ${o.p99 < 20 ? 'PASS' : 'FAIL'}`);

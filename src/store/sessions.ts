@@ -93,6 +93,8 @@ export async function openSession(ctx: PlatformContext, db: StoreDb, catalog: Ca
   // The nonce must be one we issued, still fresh; it is used once.
   const used = await db.deleteFrom('store_nonces').where('nonce', '=', rd.nonce).where('expires_at', '>', toDbTime(now)).executeTakeFirst();
   if (Number(used.numDeletedRows) !== 1) throw new SessionError('invalid-credentials', 'unknown or expired nonce', 401);
+  // Opportunistic clean-up of expired sessions (indexed on expires_at).
+  if (Math.random() < 0.05) await db.deleteFrom('store_sessions').where('expires_at', '<', toDbTime(now)).execute();
   const token = `snls_${randomBytes(32).toString('base64url')}`;
   await db
     .insertInto('store_sessions')
