@@ -23,7 +23,7 @@ import { ApiError } from '../platform/http/errors.ts';
 import { KeyCustodyError, signAssertion, type SigningKeyInfo } from '../platform/keys/index.ts';
 import { auditRequest, type PlatformContext } from '../platform/context.ts';
 import { VaultError } from './errors.ts';
-import { DUPLICATE_POLICIES, createApiKey, deleteModel, findModel, insertModel, listApiKeys, listLog, listModels, revokeApiKey, type DuplicatePolicy, type LogEntry, type LogQuery } from './repo.ts';
+import { DUPLICATE_POLICIES, createApiKey, deleteModel, findModel, insertModel, updateModel, listApiKeys, listLog, listModels, revokeApiKey, type DuplicatePolicy, type LogEntry, type LogQuery } from './repo.ts';
 import { checkTemplate } from './serials.ts';
 import type { Vault } from './vault.ts';
 
@@ -237,6 +237,8 @@ export async function adminRoutes(app: FastifyInstance, ctx: PlatformContext, va
     },
   } as const;
 
+  const { model: _model, ...modelChanges } = modelBody.properties;
+
   app.get(
     '/api/vault/brands/:account/models',
     { config: access(READERS), schema: { tags: TAGS, summary: 'Models the vault signs serials for', params: params() } },
@@ -291,6 +293,56 @@ export async function adminRoutes(app: FastifyInstance, ctx: PlatformContext, va
       const m = await findModel(db, brandId, model);
       if (!m) throw new VaultError('vault-model-not-found', `model ${brandId}/${model} is not in the vault`);
       return { model: m };
+    },
+  );
+
+  app.patch(
+    '/api/vault/brands/:account/models/:model',
+    {
+      config: access(ADMINS),
+      schema: {
+        tags: TAGS,
+        summary: "Change a model's signing key (key rotation) or serial policy; its counter and log stay",
+        params: params({ model: { type: 'string', pattern: MODEL_PATTERN } }),
+        body: { type: 'object', additionalProperties: false, minProperties: 1, properties: modelChanges },
+      },
+    },
+    async (req) => {
+      const brandId = accountParam(req);
+      const { model } = req.params as { model: string };
+      const b = req.body as { key?: string; serialAuthority?: string; serialTemplate?: string; serialPattern?: string; allowProposed?: boolean; duplicates?: DuplicatePolicy; remodelFrom?: string[] };
+      const current = await findModel(db, brandId, model);
+      if (!current) throw new VaultError('vault-model-not-found', `model ${brandId}/${model} is not in the vault`);
+      const authorityId = b.serialAuthority ?? current.authorityId;
+      if (authorityId !== brandId && !hasRole(req.principal!, authorityId, ['admin'])) {
+        throw new ApiError('forbidden', `signing serials as ${JSON.stringify(authorityId)} requires the admin role on that account too`);
+      }
+      let keyId: string | undefined;
+      if (b.key !== undefined || b.serialAuthority !== undefined) {
+        if (b.key === undefined) throw new VaultError('vault-invalid', 'a new serialAuthority needs a key of that account');
+        const key = await brandKey(authorityId, b.key);
+        if (key.disabledAt) throw new VaultError('vault-invalid', `key ${JSON.stringify(b.key)} is disabled`);
+        keyId = key.keyId;
+      }
+      if (b.serialTemplate !== undefined) checkTemplate(b.serialTemplate);
+      if (b.serialPattern) {
+        try {
+          new RegExp(b.serialPattern);
+        } catch (err) {
+          throw new VaultError('vault-invalid', `serialPattern: ${(err as Error).message}`);
+        }
+      }
+      const updated = await updateModel(db, brandId, model, {
+        ...(keyId !== undefined ? { keyId, authorityId } : {}),
+        ...(b.serialTemplate !== undefined ? { serialTemplate: b.serialTemplate } : {}),
+        ...(b.serialPattern !== undefined ? { serialPattern: b.serialPattern } : {}),
+        ...(b.allowProposed !== undefined ? { allowProposed: b.allowProposed } : {}),
+        ...(b.duplicates !== undefined ? { duplicates: b.duplicates } : {}),
+        ...(b.remodelFrom !== undefined ? { remodelFrom: b.remodelFrom } : {}),
+      });
+      vault.invalidate();
+      await auditRequest(ctx, req, { action: 'vault.model.update', target: `${brandId}/${model}`, accountId: brandId, details: { ...b } });
+      return { model: updated };
     },
   );
 

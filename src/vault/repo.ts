@@ -84,6 +84,21 @@ export async function listModels(db: VaultDb, brandId: string): Promise<VaultMod
   return (await db.selectFrom('vault_models').selectAll().where('brand_id', '=', brandId).orderBy('model').execute()).map(toModel);
 }
 
+/** Changes a model's key and policies (its counter and log stay). */
+export async function updateModel(db: VaultDb, brandId: string, model: string, m: Partial<Omit<ModelInput, 'brandId' | 'model'>>): Promise<VaultModel | undefined> {
+  const set = {
+    ...(m.keyId !== undefined ? { key_id: m.keyId } : {}),
+    ...(m.authorityId !== undefined ? { authority_id: m.authorityId } : {}),
+    ...(m.serialTemplate !== undefined ? { serial_template: m.serialTemplate } : {}),
+    ...(m.serialPattern !== undefined ? { serial_pattern: m.serialPattern } : {}),
+    ...(m.allowProposed !== undefined ? { allow_proposed: toDbBool(m.allowProposed) } : {}),
+    ...(m.duplicates !== undefined ? { duplicates: m.duplicates } : {}),
+    ...(m.remodelFrom !== undefined ? { remodel_from: toDbJson(m.remodelFrom) } : {}),
+  };
+  if (Object.keys(set).length > 0) await db.updateTable('vault_models').set(set).where('brand_id', '=', brandId).where('model', '=', model).execute();
+  return findModel(db, brandId, model);
+}
+
 export async function deleteModel(db: VaultDb, brandId: string, model: string): Promise<boolean> {
   const r = await db.deleteFrom('vault_models').where('brand_id', '=', brandId).where('model', '=', model).executeTakeFirst();
   return Number(r.numDeletedRows) > 0;

@@ -28,6 +28,7 @@ const MATRIX: Record<string, Caller[]> = {
   'GET /api/vault/brands/:account/models': READERS,
   'POST /api/vault/brands/:account/models': ADMINS,
   'GET /api/vault/brands/:account/models/:model': READERS,
+  'PATCH /api/vault/brands/:account/models/:model': ADMINS,
   'DELETE /api/vault/brands/:account/models/:model': ADMINS,
   'GET /api/vault/brands/:account/api-keys': READERS,
   'POST /api/vault/brands/:account/api-keys': ADMINS,

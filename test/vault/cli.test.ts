@@ -34,6 +34,8 @@ test('snapline vault key, model, apikey, log and system-user commands', async (t
   assert.match(await cli('vault', 'key', 'list', '--brand', BRAND), /serials\s+registered\s+/);
   await cli('vault', 'model', 'add', BRAND, MODEL, '--key', 'serials', '--serial-template', 'BOX-{counter:4}');
   assert.match(await cli('vault', 'model', 'list', BRAND), /box\s+BOX-\{counter:4\}/);
+  await cli('vault', 'model', 'update', BRAND, MODEL, '--allow-proposed', '--serial-pattern', 'BOX-[0-9]+');
+  assert.match(await cli('vault', 'model', 'list', BRAND), /box\s+BOX-\{counter:4\}\s+yes/);
   const secret = (await cli('vault', 'apikey', 'create', BRAND, '--name', 'line-1', '--model', MODEL, '--max-serials', '10')).trim();
   assert.match(secret, /^svk_/);
   assert.match(await cli('vault', 'apikey', 'list', BRAND), /1\s+line-1\s+box\s+0\/10\s+active/);

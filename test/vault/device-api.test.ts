@@ -138,6 +138,25 @@ vaultTest('proposed serials: honoured when the model allows, refused when taken 
   assert.notEqual((generated.assertions[0]!.data as SerialData).serial, 'K-100');
 });
 
+vaultTest('key rotation: a model moves to a new key; its counter and its devices stay', async (v) => {
+  const before = await register(v, device);
+  const created = await v.s.request('POST', `/api/vault/brands/${BRAND}/keys`, { token: v.admin, body: { name: 'serials-2026', pem: stranger.toPem() } });
+  assert.equal(created.status, 201, created.body);
+  const r = await v.s.request('PATCH', `/api/vault/brands/${BRAND}/models/${MODEL}`, { token: v.admin, body: { key: 'serials-2026', allowProposed: true } });
+  assert.equal(r.status, 200, r.body);
+  assert.equal(r.json().model.keyId, stranger.id);
+  assert.equal(r.json().model.allowProposed, true);
+  const fresh = await register(v, vectorKey('brand-expired'));
+  assert.equal(fresh.status, 200, fresh.answer.body);
+  assert.equal(fresh.assertions[0]!.signKeyId, stranger.id);
+  (new TrustDatabase({ trusted: decodeStream((await v.s.request('GET', '/api/root/trusted')).raw), now: () => new Date() })).addBatch(fresh.assertions);
+  // A device registered before gets its serial as it was signed.
+  const again = await register(v, device);
+  assert.equal(again.assertions[0]!.encode().toString(), before.assertions[0]!.encode().toString());
+  assert.equal((await v.s.request('PATCH', `/api/vault/brands/${BRAND}/models/${MODEL}`, { token: v.admin, body: { key: 'nokey' } })).status, 404);
+  assert.equal((await v.s.request('PATCH', `/api/vault/brands/${BRAND}/models/${MODEL}`, { token: v.admin, body: {} })).status, 400);
+});
+
 vaultTest('counter serials and the "refuse" duplicate policy', async (v) => {
   await v.s.request('POST', `/api/vault/brands/${BRAND}/models`, { token: v.admin, body: { model: 'counted', key: 'serials', serialTemplate: 'ACME-{counter:6}', duplicates: 'refuse' } });
   const m = modelAssertion(v.brandKey, 'counted');

@@ -109,6 +109,34 @@ export function registerVault(program: Command): void {
     });
     io.out(`Added ${r.model.brandId}/${r.model.model}.\n`);
   });
+  urlOption(
+    model
+      .command('update')
+      .argument('<brand>', 'brand account id')
+      .argument('<model>', 'model name')
+      .option('--key <name>', 'sign new serials with this vault key (key rotation)')
+      .option('--serial-template <template>', 'generated serials')
+      .option('--allow-proposed', 'accept proposed serials')
+      .option('--no-allow-proposed', 'ignore proposed serials')
+      .option('--serial-pattern <regexp>', 'proposed serials must match this')
+      .option('--serial-authority <account-id>', 'sign serials as this account (with --key of that account)')
+      .option('--duplicates <policy>', 'idempotent, refuse or new-serial')
+      .option('--remodel-from <brand/model>', 'accept devices remodelled from this model (repeatable; replaces the list)', collect)
+      .description("change a model's signing key or serial policy (its counter and log stay)"),
+  ).action(async (brand: string, name: string, opts: { key?: string; serialTemplate?: string; allowProposed?: boolean; serialPattern?: string; serialAuthority?: string; duplicates?: string; remodelFrom?: string[]; url?: string }) => {
+    const changes = {
+      ...(opts.key ? { key: opts.key } : {}),
+      ...(opts.serialTemplate ? { serialTemplate: opts.serialTemplate } : {}),
+      ...(opts.allowProposed !== undefined ? { allowProposed: opts.allowProposed } : {}),
+      ...(opts.serialPattern !== undefined ? { serialPattern: opts.serialPattern } : {}),
+      ...(opts.serialAuthority ? { serialAuthority: opts.serialAuthority } : {}),
+      ...(opts.duplicates ? { duplicates: opts.duplicates } : {}),
+      ...(opts.remodelFrom ? { remodelFrom: opts.remodelFrom } : {}),
+    };
+    if (Object.keys(changes).length === 0) throw new CliError('nothing to change');
+    await (await client(opts)).json('PATCH', `${base(brand)}/models/${encodeURIComponent(name)}`, changes);
+    io.out(`Updated ${brand}/${name}.\n`);
+  });
   urlOption(model.command('list').argument('<brand>', 'brand account id').option('--json', 'machine-readable output').description("the brand's vault models")).action(
     async (brand: string, opts: { json?: boolean; url?: string }) => {
       const r = await (await client(opts)).json<{ models: { model: string; keyId: string; serialTemplate: string; allowProposed: boolean; duplicates: string }[] }>('GET', `${base(brand)}/models`);
