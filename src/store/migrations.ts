@@ -91,5 +91,17 @@ export const storeMigrations: ServiceMigrations = {
         await db.schema.createIndex('store_sessions_expires_idx').on('store_sessions').column('expires_at').execute();
       },
     },
+    {
+      name: '0002-collaborators',
+      async up(db) {
+        await db.schema
+          .createTable('store_snap_collaborators')
+          .addColumn('snap_id', 'text', (c) => c.notNull().references('store_snaps.snap_id'))
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.account_id'))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('store_snap_collaborators_pkey', ['snap_id', 'account_id'])
+          .execute();
+      },
+    },
   ],
 };

@@ -3,9 +3,11 @@
 // brand for stores and registrations, the snap's publisher for snaps.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
+import { findAssertion } from '../platform/assertions/index.ts';
 import type { PlatformContext } from '../platform/context.ts';
+import { ConflictError, platformView, toDbTime } from '../platform/db/index.ts';
 import { auditRequest } from '../platform/context.ts';
-import { accountsWithRole, hasRole } from '../platform/http/access.ts';
+import { accountsWithRole, hasRole, type Role } from '../platform/http/access.ts';
 import { ApiError, ERROR_SCHEMA } from '../platform/http/errors.ts';
 import { channelMap } from './channels.ts';
 import { closeIn, createStore, parseReleaseChannels, registerSnap, releaseIn, uploadRevision, STORE_ID } from './publish.ts';
@@ -23,6 +25,7 @@ const READ = ['admin', 'publisher', 'viewer'] as const;
 const nobody = (what: string) => `unknown ${what} (or not yours)`;
 
 const resolvedSnap = new WeakMap<FastifyRequest, Snap | { error: ApiError }>();
+const resolvedCollaborators = new WeakMap<FastifyRequest, string[]>();
 const resolvedStore = new WeakMap<FastifyRequest, Store | undefined>();
 
 const snapParams = { type: 'object', required: ['snap'], properties: { snap: { type: 'string', maxLength: 64 } } } as const;
@@ -59,14 +62,36 @@ export async function publisherRoutes(app: FastifyInstance, ctx: PlatformContext
     const name = (req.params as { snap?: string }).snap ?? '';
     const storeId = (req.query as { store?: string }).store;
     const found = (await snapsNamed(db, name)).filter((s) => storeId === undefined || s.storeId === storeId);
-    if (found.length === 1) resolvedSnap.set(req, found[0]!);
+    if (found.length === 1) {
+      resolvedSnap.set(req, found[0]!);
+      const rows = await db.selectFrom('store_snap_collaborators').select('account_id').where('snap_id', '=', found[0]!.snapId).execute();
+      resolvedCollaborators.set(req, rows.map((r) => r.account_id).sort());
+    }
     else if (found.length > 1) resolvedSnap.set(req, { error: new ApiError('store-required', `snap ${name} is registered in several stores (${found.map((s) => s.storeId).join(', ')}): name one with ?store=`) });
     else resolvedSnap.set(req, { error: new ApiError('not-found', storeId ? `no snap ${JSON.stringify(name)} in store ${storeId}` : `no snap ${JSON.stringify(name)}`) });
   };
-  const snapAccount = (req: FastifyRequest) => {
+  /**
+   * The account a snap request acts as: the publisher, or a collaborator
+   * account on which the caller holds `roles` (the access check then passes
+   * on it). Unknown snaps get an account no one holds.
+   */
+  const snapAccountFor = (roles: readonly Role[]) => (req: FastifyRequest) => {
+    const s = resolvedSnap.get(req);
+    if (!s || 'error' in s) return nobody(`snap ${(req.params as { snap?: string }).snap ?? ''}`);
+    const p = req.principal;
+    if (p && !hasRole(p, s.publisherId, roles)) {
+      const collaborator = (resolvedCollaborators.get(req) ?? []).find((c) => hasRole(p, c, roles));
+      if (collaborator) return collaborator;
+    }
+    return s.publisherId;
+  };
+  const snapAccount = snapAccountFor(READ);
+  const snapWriter = snapAccountFor(WRITE);
+  const publisherAccount = (req: FastifyRequest) => {
     const s = resolvedSnap.get(req);
     return s && !('error' in s) ? s.publisherId : nobody(`snap ${(req.params as { snap?: string }).snap ?? ''}`);
   };
+
   const loadStore = async (req: FastifyRequest) => {
     resolvedStore.set(req, await getStore(db, (req.params as { store?: string }).store ?? ''));
   };
@@ -161,13 +186,16 @@ export async function publisherRoutes(app: FastifyInstance, ctx: PlatformContext
         summary: 'A snap and its channel map (snapline status SNAP)',
         params: snapParams,
         querystring: snapQuery,
-        response: { 200: { type: 'object', properties: { snap: snapJson, channelMap: { type: 'array', items: { type: 'object', additionalProperties: true } } } }, ...errors },
+        response: {
+          200: { type: 'object', properties: { snap: snapJson, collaborators: { type: 'array', items: { type: 'string' } }, channelMap: { type: 'array', items: { type: 'object', additionalProperties: true } } } },
+          ...errors,
+        },
       },
     },
     async (req) => {
       const snap = snapOf(req);
       const rels = (await releasesOf(db, [snap.snapId])).get(snap.snapId) ?? [];
-      return { snap, channelMap: channelMap(rels, ctx.now()) };
+      return { snap, collaborators: resolvedCollaborators.get(req) ?? [], channelMap: channelMap(rels, ctx.now()) };
     },
   );
 
@@ -206,7 +234,7 @@ export async function publisherRoutes(app: FastifyInstance, ctx: PlatformContext
       '/api/store/snaps/:snap/revisions',
       {
         onRequest: loadSnap,
-        config: { access: { kind: 'account', roles: WRITE, account: snapAccount }, rawBody: true },
+        config: { access: { kind: 'account', roles: WRITE, account: snapWriter }, rawBody: true },
         schema: {
           tags: ['store'],
           summary: 'Upload a .snap (body: the file, Content-Type application/octet-stream); signs its snap-revision; optionally releases it (snapline push)',
@@ -227,7 +255,7 @@ export async function publisherRoutes(app: FastifyInstance, ctx: PlatformContext
         req.raw.once('close', () => {
           if (!req.raw.complete) abort.abort();
         });
-        const res = await uploadRevision(ctx, db, snap, req.body as Readable, { developerId: snap.publisherId, actor: actor(req), signal: abort.signal, ...(channels ? { release: channels } : {}) });
+        const res = await uploadRevision(ctx, db, snap, req.body as Readable, { developerId: snapWriter(req), actor: actor(req), signal: abort.signal, ...(channels ? { release: channels } : {}) });
         catalog.invalidate();
         await auditRequest(ctx, req, { action: 'store.snap.upload', target: `${snap.name}/${res.revision.revision}`, accountId: snap.publisherId, details: { sha3_384: res.revision.sha3_384, size: res.revision.size, released: res.released } });
         return reply.status(201).send({ ...res, revision: { ...res.revision, snapYaml: undefined } });
@@ -239,7 +267,7 @@ export async function publisherRoutes(app: FastifyInstance, ctx: PlatformContext
     '/api/store/snaps/:snap/releases',
     {
       onRequest: loadSnap,
-      config: { access: { kind: 'account', roles: WRITE, account: snapAccount } },
+      config: { access: { kind: 'account', roles: WRITE, account: snapWriter } },
       schema: {
         tags: ['store'],
         summary: 'Release a revision to channels (snapline release SNAP REV CHANNELS)',
@@ -273,7 +301,7 @@ export async function publisherRoutes(app: FastifyInstance, ctx: PlatformContext
     '/api/store/snaps/:snap/close',
     {
       onRequest: loadSnap,
-      config: { access: { kind: 'account', roles: WRITE, account: snapAccount } },
+      config: { access: { kind: 'account', roles: WRITE, account: snapWriter } },
       schema: {
         tags: ['store'],
         summary: 'Close channels (snapline close SNAP CHANNELS): they follow the next more stable risk',
@@ -292,6 +320,60 @@ export async function publisherRoutes(app: FastifyInstance, ctx: PlatformContext
       await auditRequest(ctx, req, { action: 'store.snap.close', target: snap.name, accountId: snap.publisherId, details: { channels: closed } });
       const rels = (await releasesOf(db, [snap.snapId])).get(snap.snapId) ?? [];
       return { closed, channelMap: channelMap(rels, now) };
+    },
+  );
+
+  app.post(
+    '/api/store/snaps/:snap/collaborators',
+    {
+      onRequest: loadSnap,
+      config: { access: { kind: 'account', roles: ['admin'], account: publisherAccount } },
+      schema: {
+        tags: ['store'],
+        summary: "Let another account upload and release the snap (its publishers and admins may then push and release; the publisher's admins decide)",
+        params: snapParams,
+        querystring: snapQuery,
+        body: { type: 'object', required: ['account'], additionalProperties: false, properties: { account: { type: 'string', maxLength: 64 } } },
+        response: { 200: { type: 'object', properties: { collaborators: { type: 'array', items: { type: 'string' } } } }, ...errors },
+      },
+    },
+    async (req) => {
+      const snap = snapOf(req);
+      const account = (req.body as { account: string }).account;
+      if (account === snap.publisherId) throw new ApiError('validation-failed', `${account} is the publisher`);
+      if (!(await findAssertion(platformView(db), 'account', [account]))) throw new ApiError('account-not-found', `no account ${JSON.stringify(account)}`, 404);
+      try {
+        await db.insertInto('store_snap_collaborators').values({ snap_id: snap.snapId, account_id: account, created_at: toDbTime(ctx.now()) }).execute();
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+      }
+      await auditRequest(ctx, req, { action: 'store.snap.collaborator.add', target: `${snap.name}/${account}`, accountId: snap.publisherId });
+      const rows = await db.selectFrom('store_snap_collaborators').select('account_id').where('snap_id', '=', snap.snapId).orderBy('account_id').execute();
+      return { collaborators: rows.map((r) => r.account_id) };
+    },
+  );
+
+  app.delete(
+    '/api/store/snaps/:snap/collaborators/:account',
+    {
+      onRequest: loadSnap,
+      config: { access: { kind: 'account', roles: ['admin'], account: publisherAccount } },
+      schema: {
+        tags: ['store'],
+        summary: 'Remove a collaborator account from the snap',
+        params: { type: 'object', required: ['snap', 'account'], properties: { snap: { type: 'string', maxLength: 64 }, account: { type: 'string', maxLength: 64 } } },
+        querystring: snapQuery,
+        response: { 200: { type: 'object', properties: { collaborators: { type: 'array', items: { type: 'string' } } } }, ...errors },
+      },
+    },
+    async (req) => {
+      const snap = snapOf(req);
+      const account = (req.params as { account: string }).account;
+      const res = await db.deleteFrom('store_snap_collaborators').where('snap_id', '=', snap.snapId).where('account_id', '=', account).executeTakeFirst();
+      if (Number(res.numDeletedRows) === 0) throw new ApiError('not-found', `${account} is not a collaborator of ${snap.name}`);
+      await auditRequest(ctx, req, { action: 'store.snap.collaborator.remove', target: `${snap.name}/${account}`, accountId: snap.publisherId });
+      const rows = await db.selectFrom('store_snap_collaborators').select('account_id').where('snap_id', '=', snap.snapId).orderBy('account_id').execute();
+      return { collaborators: rows.map((r) => r.account_id) };
     },
   );
 }

@@ -75,6 +75,13 @@ export interface StoreReleaseHistoryTable {
   at: DbTime;
 }
 
+/** Accounts that may upload and release a snap besides its publisher. */
+export interface StoreSnapCollaboratorsTable {
+  snap_id: string;
+  account_id: string;
+  created_at: DbTime;
+}
+
 export interface StoreNoncesTable {
   nonce: string;
   expires_at: DbTime;
@@ -98,6 +105,7 @@ export type StoreOwnTables = {
   store_revisions: StoreRevisionsTable;
   store_releases: StoreReleasesTable;
   store_release_history: StoreReleaseHistoryTable;
+  store_snap_collaborators: StoreSnapCollaboratorsTable;
   store_nonces: StoreNoncesTable;
   store_sessions: StoreSessionsTable;
 };

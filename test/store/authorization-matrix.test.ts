@@ -11,6 +11,7 @@ const ALL: Caller[] = ['anonymous', 'viewer', 'publisher', 'factory', 'admin', '
 const AUTHENTICATED = ALL.filter((c) => c !== 'anonymous');
 const READERS: Caller[] = ['viewer', 'publisher', 'admin', 'superuser'];
 const WRITERS: Caller[] = ['publisher', 'admin', 'superuser'];
+const ADMINS: Caller[] = ['admin', 'superuser'];
 const SUPERUSER: Caller[] = ['superuser'];
 
 /** "METHOD /url" → who is allowed. Paths act on store "acme-store" and snap "acme-app" (brand and publisher "acme"). */
@@ -24,6 +25,8 @@ const MATRIX: Record<string, Caller[]> = {
   'POST /api/store/snaps/:snap/revisions': WRITERS,
   'POST /api/store/snaps/:snap/releases': WRITERS,
   'POST /api/store/snaps/:snap/close': WRITERS,
+  'POST /api/store/snaps/:snap/collaborators': ADMINS,
+  'DELETE /api/store/snaps/:snap/collaborators/:account': ADMINS,
   // snapd-facing: public, with their own checks (sessions, visibility)
   'POST /api/v1/snaps/auth/nonces': ALL,
   'POST /api/v1/snaps/auth/sessions': ALL,
@@ -35,7 +38,7 @@ const MATRIX: Record<string, Caller[]> = {
 };
 
 function concrete(url: string): string {
-  return url.replace(':store', 'acme-store').replace(':snap', 'acme-app').replace(':name', 'acme-app').replace(':digest', 'f'.repeat(96)).replace(':file', 'x.snap').replace('*', 'account/acme');
+  return url.replace(':account', 'other').replace(':store', 'acme-store').replace(':snap', 'acme-app').replace(':name', 'acme-app').replace(':digest', 'f'.repeat(96)).replace(':file', 'x.snap').replace('*', 'account/acme');
 }
 
 test('every store route has an authorization matrix row, and each caller gets exactly its row', async (t) => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestServer } from '../helpers/server.ts';
 import type { StoreOwnTables } from '../../src/store/tables.ts';
+import { decode } from '../../src/assertions/index.ts';
 import { eachEngine } from './engines.ts';
 import { expectStatus, push, storeWorld, testSnaps, TEST_ADMIN_TOKEN } from './fixtures.ts';
 
@@ -129,4 +130,30 @@ eachEngine('a killed or oversized streamed upload leaves no revision and no blob
     await sleep(20);
   }
   assert.deepEqual(await counts(s), before, 'no revision, assertion or blob (not even a temporary file) is left');
+});
+
+eachEngine('collaborators: another account may push and release, as developer, until removed', async (engine, t) => {
+  const s = await storeWorld(engine);
+  t.after(() => s.close());
+  const snaps = await testSnaps();
+  const acmeAdmin = await s.tokenFor(['admin'], 'acme');
+  const otherPub = await s.tokenFor(['publisher'], 'other');
+  const otherAdmin = await s.tokenFor(['admin'], 'other');
+  await expectStatus(s.request('POST', '/api/store/stores/acme-store/snaps', { token: acmeAdmin, body: { name: 'acme-app' } }), 201);
+  assert.equal((await push(s, otherPub, 'acme-app', snaps.get('acme-app')!.bytes)).status, 403);
+  // Only the publisher's admins add collaborators.
+  assert.equal((await s.request('POST', '/api/store/snaps/acme-app/collaborators', { token: otherAdmin, body: { account: 'other' } })).status, 403);
+  assert.equal((await s.request('POST', '/api/store/snaps/acme-app/collaborators', { token: acmeAdmin, body: { account: 'ghost' } })).status, 404);
+  const added = (await expectStatus(s.request('POST', '/api/store/snaps/acme-app/collaborators', { token: acmeAdmin, body: { account: 'other' } }), 200)).json();
+  assert.deepEqual(added.collaborators, ['other']);
+  const up = (await expectStatus(push(s, otherPub, 'acme-app', snaps.get('acme-app')!.bytes, 'edge'), 201)).json();
+  const rev = decode(up.assertion);
+  assert.equal(rev.headerString('developer-id'), 'other', 'the collaborator is the developer of its revision');
+  await expectStatus(s.request('POST', '/api/store/snaps/acme-app/releases', { token: otherPub, body: { revision: 1, channels: ['stable'] } }), 200);
+  assert.equal((await s.request('POST', '/api/store/snaps/acme-app/collaborators', { token: otherAdmin, body: { account: 'other' } })).status, 403, 'a collaborator cannot add collaborators');
+  const status = (await expectStatus(s.request('GET', '/api/store/snaps/acme-app', { token: otherPub }), 200)).json();
+  assert.deepEqual(status.collaborators, ['other']);
+  await expectStatus(s.request('DELETE', '/api/store/snaps/acme-app/collaborators/other', { token: acmeAdmin }), 200);
+  assert.equal((await s.request('POST', '/api/store/snaps/acme-app/releases', { token: otherPub, body: { revision: 1, channels: ['beta'] } })).status, 403);
+  assert.equal((await s.request('DELETE', '/api/store/snaps/acme-app/collaborators/other', { token: acmeAdmin })).status, 404);
 });
