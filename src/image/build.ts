@@ -413,7 +413,12 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     const kernelW = active.find((w) => w.yaml!.type === 'kernel');
     const baseW = active.find((w) => w.yaml!.type === 'base' || w.yaml!.type === 'os');
     if (gadget && kernelW && baseW && Object.values(gadget.volumes).some((v) => v.bootloader === 'grub')) {
-      files.push(...grubBootFiles(uc20, label ?? '', kernelW.seed!, baseW.seed!));
+      files.push(...grubBootFiles(uc20, label ?? '', kernelW.seed!, baseW.seed!, model.model));
+      // UC16/18: the gadget's grub.conf becomes the image's grub.cfg.
+      if (!uc20 && gadgetReader) {
+        const conf = await gadgetReader.readFile('grub.conf').catch(() => undefined);
+        if (conf) files.push({ path: 'image/boot/grub/grub.cfg', data: conf });
+      }
     }
     for (const f of files) {
       const p = join(tmp, f.path);

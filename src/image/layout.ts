@@ -146,13 +146,22 @@ export function grubEnv(vars: readonly (readonly [string, string])[]): Buffer {
  * names the kernel and the core/base snap. (The grub.cfg scripts themselves are
  * not written.)
  */
-export function grubBootFiles(uc20: boolean, label: string, kernel: SeedSnap, base: SeedSnap): SeedFile[] {
+export function grubBootFiles(uc20: boolean, label: string, kernel: SeedSnap, base: SeedSnap, modelName: string): SeedFile[] {
   const file = (s: SeedSnap) => basename(snapPath(uc20, label, s));
+  // Keys and order as snapd's prepare-image writes them.
   if (uc20) {
     return [
-      { path: `${UC20_SEED_DIR}/EFI/ubuntu/grubenv`, data: grubEnv([['snapd_recovery_system', label], ['snapd_recovery_mode', 'install']]) },
-      { path: `${UC20_SEED_DIR}/systems/${label}/grubenv`, data: grubEnv([['snapd_recovery_kernel', `/snaps/${file(kernel)}`]]) },
+      { path: `${UC20_SEED_DIR}/EFI/ubuntu/grubenv`, data: grubEnv([['snapd_recovery_mode', 'install'], ['snapd_recovery_system', label]]) },
+      {
+        path: `${UC20_SEED_DIR}/systems/${label}/grubenv`,
+        data: grubEnv([['snapd_recovery_kernel', `/snaps/${file(kernel)}`], ['snapd_extra_cmdline_args', ''], ['snapd_full_cmdline_args', '']]),
+      },
     ];
   }
-  return [{ path: 'image/boot/grub/grubenv', data: grubEnv([['snap_mode', ''], ['snap_core', file(base)], ['snap_kernel', file(kernel)]]) }];
+  return [
+    {
+      path: 'image/boot/grub/grubenv',
+      data: grubEnv([['snap_try_kernel', ''], ['snap_menuentry', modelName], ['snap_core', file(base)], ['snap_kernel', file(kernel)], ['snap_mode', ''], ['snap_try_core', '']]),
+    },
+  ];
 }

@@ -72,7 +72,7 @@ test('core18 model: seed.yaml layout accepted by the seed16 loading rules', asyn
     assert.ok(events.some((e) => e.kind === 'download-done' && e.name === 'pc'));
     assert.ok(events.some((e) => e.kind === 'download-progress' && e.name === 'pc' && e.bytes === e.size));
     assert.ok(events.some((e) => e.kind === 'step' && e.step === 'writing the seed'));
-    assert.match(await readFile(join(out, 'image/boot/grub/grubenv'), 'latin1'), /^# GRUB Environment Block\nsnap_mode=\nsnap_core=core18_11.snap\nsnap_kernel=pc-kernel_13.snap\n#+$/);
+    assert.match(await readFile(join(out, 'image/boot/grub/grubenv'), 'latin1'), /^# GRUB Environment Block\nsnap_try_kernel=\nsnap_menuentry=img-core18\nsnap_core=core18_11.snap\nsnap_kernel=pc-kernel_13.snap\nsnap_mode=\nsnap_try_core=\n#+$/);
     assert.deepEqual(await entries(tmp), ['out']);
   });
 });
@@ -99,8 +99,8 @@ test('core20 model: systems/<label> layout accepted by the seed20 loading rules'
     ]);
     const env = await readFile(join(root, 'EFI/ubuntu/grubenv'), 'latin1');
     assert.equal(env.length, 1024);
-    assert.ok(env.startsWith('# GRUB Environment Block\nsnapd_recovery_system=20260203\nsnapd_recovery_mode=install\n#'));
-    assert.match(await readFile(join(root, 'systems/20260203/grubenv'), 'latin1'), /^# GRUB Environment Block\nsnapd_recovery_kernel=\/snaps\/pc-kernel20_14.snap\n#+$/);
+    assert.ok(env.startsWith('# GRUB Environment Block\nsnapd_recovery_mode=install\nsnapd_recovery_system=20260203\n#'));
+    assert.match(await readFile(join(root, 'systems/20260203/grubenv'), 'latin1'), /^# GRUB Environment Block\nsnapd_recovery_kernel=\/snaps\/pc-kernel20_14.snap\nsnapd_extra_cmdline_args=\nsnapd_full_cmdline_args=\n#+$/);
     const etc = decodeStream(await readFile(join(root, 'systems/20260203/assertions/model-etc')));
     // The brand's key, and the root's store key that signed the store assertion (the root key itself is trusted).
     assert.deepEqual(etc.map((a) => a.type).sort(), ['account', 'account-key', 'account-key', 'store']);

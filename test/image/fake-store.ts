@@ -18,6 +18,8 @@ export interface FakeSnap {
   readonly type: string;
   readonly version: string;
   readonly publisherId: string;
+  /** From snap.yaml; sent in the snap object as stores do. */
+  readonly base?: string;
   readonly bytes: Buffer;
   /** Full channel names it is released to (`latest/stable`, `18/stable`). */
   readonly channels: readonly string[];
@@ -151,6 +153,7 @@ export class FakeStore {
           revision: s.revision,
           type: s.type,
           version: s.version,
+          ...(s.base ? { base: s.base } : {}),
           epoch: { read: [0], write: [0] },
           confinement: 'strict',
           architectures: ['all'],

@@ -120,14 +120,14 @@ const SPECS: SnapSpec[] = [
     type: 'gadget',
     yaml: 'name: pc\nversion: "18"\ntype: gadget\nbase: core18\n',
     channels: ['18/stable'],
-    files: { 'meta/gadget.yaml': UC16_GADGET_YAML, 'pc-boot.img': Buffer.alloc(440, 0xeb), 'pc-core.img': Buffer.alloc(8192, 0x5a), 'grubx64.efi': 'GRUB-EFI-18\n' },
+    files: { 'meta/gadget.yaml': UC16_GADGET_YAML, 'pc-boot.img': Buffer.alloc(440, 0xeb), 'pc-core.img': Buffer.alloc(8192, 0x5a), 'grubx64.efi': 'GRUB-EFI-18\n', 'grub.conf': '' },
   },
   {
     name: 'pc20',
     type: 'gadget',
     yaml: 'name: pc20\nversion: "20"\ntype: gadget\nbase: core20\n',
     channels: ['20/stable'],
-    files: { 'meta/gadget.yaml': UC20_GADGET_YAML, 'pc-boot.img': Buffer.alloc(440, 0xeb), 'grubx64.efi': 'GRUB-EFI-20\n' },
+    files: { 'meta/gadget.yaml': UC20_GADGET_YAML, 'pc-boot.img': Buffer.alloc(440, 0xeb), 'grubx64.efi': 'GRUB-EFI-20\n', 'grub.conf': '' },
   },
   { name: 'hello18', type: 'app', yaml: 'name: hello18\nversion: "1.0"\nbase: core18\n', channels: ['latest/stable'] },
   { name: 'hello', type: 'app', yaml: 'name: hello\nversion: "2.1"\nbase: core20\n', channels: ['latest/stable', 'latest/edge'] },
@@ -247,7 +247,8 @@ export async function startWorld(): Promise<World> {
     const bytes = snaps.get(s.name)!;
     const id = snapIdFor(s.name);
     const rev = s.revision ?? 10 + i;
-    fakeSnaps.push({ name: s.name, snapId: id, revision: rev, type: s.type, version: /version: "([^"]+)"/.exec(s.yaml)![1]!, publisherId: BRAND, bytes, channels: s.channels });
+    const base = /^base: (\S+)$/m.exec(s.yaml)?.[1];
+    fakeSnaps.push({ name: s.name, snapId: id, revision: rev, type: s.type, version: /version: "([^"]+)"/.exec(s.yaml)![1]!, publisherId: BRAND, ...(base ? { base } : {}), bytes, channels: s.channels });
     assertions.push(declaration(s.name), revision(bytes, id, rev));
   });
   const store = await new FakeStore(STORE_ID, fakeSnaps, assertions).start();
