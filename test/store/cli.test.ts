@@ -34,6 +34,8 @@ eachEngine('snapline store create, register, push, release, close, status, revis
   assert.equal(lines[5]![0], '2.0');
   const revisions = await ok(['revisions', 'acme-app'], pubEnv);
   assert.match(revisions, /^Rev\.\s+Uploaded\s+Arches\s+Version\s+Channels\n2\s+\S+\s+all\s+2\.0\s+all:2\.0\/stable\/fix, all:latest\/edge\n1\s+\S+\s+all\s+1\.0\s+all:latest\/stable\n$/);
+  assert.match(await ok(['collaborator', 'add', 'acme-app', 'other']), /Collaborators of acme-app: other/);
+  assert.match(await ok(['collaborator', 'remove', 'acme-app', 'other']), /Collaborators of acme-app: \(none\)/);
   // Errors come back with the server's code.
   const bad = await runCli(['release', 'acme-app', '1', 'stable/x/y/z'], { env: pubEnv });
   assert.equal(bad.code, 1);

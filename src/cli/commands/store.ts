@@ -221,6 +221,30 @@ export function registerStore(program: Command): void {
       for (const r of res.revisions) rows.push([String(r.revision), r.createdAt.slice(0, 19) + 'Z', r.architectures.join(', '), r.version, r.channels.join(', ') || '-']);
       io.out(table(rows));
     });
+
+  const collaborator = program.command('collaborator').description("accounts that may push and release a snap besides its publisher");
+  collaborator
+    .command('add')
+    .argument('<snap>', 'the snap name')
+    .argument('<account-id>', 'the collaborating account')
+    .option(...storeOption)
+    .option(...urlOption)
+    .description("let another account push and release the snap (needs admin on the snap's publisher)")
+    .action(async (name: string, account: string, opts: { store?: string; url?: string }) => {
+      const res = await (await client(opts)).json<{ collaborators: string[] }>('POST', snapPath(name, opts.store, '/collaborators'), { account });
+      io.out(`Collaborators of ${name}: ${res.collaborators.join(', ')}\n`);
+    });
+  collaborator
+    .command('remove')
+    .argument('<snap>', 'the snap name')
+    .argument('<account-id>', 'the collaborating account')
+    .option(...storeOption)
+    .option(...urlOption)
+    .description('remove a collaborating account')
+    .action(async (name: string, account: string, opts: { store?: string; url?: string }) => {
+      const res = await (await client(opts)).json<{ collaborators: string[] }>('DELETE', snapPath(name, opts.store, `/collaborators/${encodeURIComponent(account)}`));
+      io.out(`Collaborators of ${name}: ${res.collaborators.join(', ') || '(none)'}\n`);
+    });
 }
 
 /** The snap's name from its snap.yaml, read from the file. */
