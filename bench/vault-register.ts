@@ -105,6 +105,23 @@ function threadsCpu(pid: number): { main: number; others: number } {
   return { main, others };
 }
 
+/** CPU seconds used so far by every PostgreSQL process (all databases; others' queries count too). */
+function postgresCpu(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const f = stat.split(') ')[1]!.split(' ');
+      total += (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      // the process ended
+    }
+  }
+  return total;
+}
+
 /** CPU seconds used so far by the whole machine (every core), and idle. */
 function machineCpu(): { busy: number; idle: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -185,13 +202,13 @@ try {
   // The machine is shared: ceiling and vault are measured in alternation,
   // ROUNDS times, and compared as averages.
   const rounds: { ceiling: number; rate: number }[] = [];
-  let cpu = { server: 0, client: 0, machine: 0, n: 0 };
+  let cpu = { server: 0, client: 0, machine: 0, pg: 0, n: 0 };
   let loops = { serverMain: 0, serverPool: 0, clientMain: 0, clientPool: 0 };
   let health = { p50: 0, max: 0 };
   let sample: Buffer | undefined;
   for (let i = 0; i < ROUNDS; i++) {
     const ceiling = opensslSignsPerSecond() / 2;
-    const before = { server: cpuOf(vault.child.pid!), client: process.cpuUsage(), machine: machineCpu(), sThreads: threadsCpu(vault.child.pid!), cThreads: threadsCpu(process.pid) };
+    const before = { server: cpuOf(vault.child.pid!), client: process.cpuUsage(), machine: machineCpu(), sThreads: threadsCpu(vault.child.pid!), cThreads: threadsCpu(process.pid), pg: postgresCpu() };
     const r = await measure(url, secret, devices, model, DURATION_MS / ROUNDS);
     const client = process.cpuUsage(before.client);
     const sT = threadsCpu(vault.child.pid!);
@@ -206,6 +223,7 @@ try {
       server: cpu.server + cpuOf(vault.child.pid!) - before.server,
       client: cpu.client + (client.user + client.system) / 1e6,
       machine: cpu.machine + machineCpu().busy - before.machine.busy,
+      pg: cpu.pg + postgresCpu() - before.pg,
       n: cpu.n + r.rate * (DURATION_MS / ROUNDS / 1000),
     };
     health = { p50: Math.max(health.p50, r.healthP50), max: Math.max(health.max, r.healthMax) };
@@ -220,7 +238,7 @@ try {
   const perReg = (s: number) => ((s / cpu.n) * 1000).toFixed(2);
   console.log(`openssl speed -multi 2 rsa4096: ${(ceiling * 2).toFixed(1)} sign/s on average -> ceiling ${ceiling.toFixed(1)} registrations/s`);
   console.log(`vault: ${rate.toFixed(1)} registrations/s over HTTP on average (${CONCURRENCY} devices in flight, RSA-4096 device and brand keys, PostgreSQL log)`);
-  console.log(`CPU per registration: server ${perReg(cpu.server)} ms, client ${perReg(cpu.client)} ms, whole machine ${perReg(cpu.machine)} ms (an RSA-4096 signature is ${(1000 / ceiling).toFixed(2)} ms of a core at the ceiling)`);
+  console.log(`CPU per registration: server ${perReg(cpu.server)} ms, client ${perReg(cpu.client)} ms, PostgreSQL ${perReg(cpu.pg)} ms, whole machine ${perReg(cpu.machine)} ms (an RSA-4096 signature is ${(1000 / ceiling).toFixed(2)} ms of a core at the ceiling)`);
   console.log(`  server: event loop ${perReg(loops.serverMain)} ms, other threads (signing, GC) ${perReg(loops.serverPool)} ms; client: event loop ${perReg(loops.clientMain)} ms, other threads ${perReg(loops.clientPool)} ms`);
   console.log(`event loop while signing: GET /healthz p50 ${health.p50.toFixed(1)} ms, max ${health.max.toFixed(1)} ms (worst round)`);
   // CPU time is less disturbed by other tenants than wall time: the share of
