@@ -37,7 +37,8 @@ import { AssertionPool, fullRef, refKey } from './pool.ts';
 import { checkLabel, defaultLabel, grubBootFiles, isAsserted, seedDir, seedFiles, snapPath, type SeedSnap } from './layout.ts';
 import { StoreClient, type StoreSnap } from './store-client.ts';
 import { HashPool } from './hash-pool.ts';
-import { missingTools, writeDiskImage, type DiskImageResult } from './disk.ts';
+import { missingTools, writeDiskImage, writeStructureContent, type DiskImageResult } from './disk.ts';
+import { seedStructure } from './volumes.ts';
 
 export type ProgressEvent =
   | { readonly kind: 'step'; readonly step: string }
@@ -419,6 +420,10 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
         const conf = await gadgetReader.readFile('grub.conf').catch(() => undefined);
         if (conf) files.push({ path: 'image/boot/grub/grub.cfg', data: conf });
       }
+    }
+    // UC20+: the seed structure's gadget content is part of the seed partition (prepare-image pre-writes it).
+    if (uc20 && gadget && gadgetReader) {
+      await writeStructureContent(gadgetReader, seedStructure(gadget, true).structure, join(tmp, seedDir(true)), { skipKernelAssets: true });
     }
     for (const f of files) {
       const p = join(tmp, f.path);

@@ -115,9 +115,20 @@ function clean(path: string): string {
 
 /** Stages a filesystem structure's content: gadget content entries, then the seed if it goes here. */
 async function stage(opts: DiskImageOptions, s: GadgetStructure, dir: string, holdsSeed: boolean): Promise<void> {
+  await writeStructureContent(opts.gadgetReader, s, dir);
+  if (holdsSeed) {
+    if (opts.uc20) await linkTree(opts.seedRoot, dir);
+    else await linkTree(opts.seedRoot, join(dir, 'system-data/var/lib/snapd/seed'));
+  }
+}
+
+/** Writes a filesystem structure's gadget content (source/target pairs) under `dir`. No system tools needed. */
+export async function writeStructureContent(reader: SquashfsReader, s: GadgetStructure, dir: string, opts2: { skipKernelAssets?: boolean } = {}): Promise<void> {
+  const opts = { gadgetReader: reader };
   await mkdir(dir, { recursive: true });
   for (const c of s.content) {
     const source = c.source!;
+    if (source.startsWith('$kernel:') && opts2.skipKernelAssets) continue;
     if (source.startsWith('$kernel:')) throw new ImageError('image-gadget-invalid', `structure ${s.name ?? `#${s.index}`}: kernel asset content (${source}) is not supported`);
     let st;
     try {
@@ -132,10 +143,6 @@ async function stage(opts: DiskImageOptions, s: GadgetStructure, dir: string, ho
     if (st.type !== 'directory' && target.endsWith('/')) dest = join(dest, clean(source).split('/').pop()!);
     if (st.type === 'directory' && !source.endsWith('/')) dest = join(dest, clean(source).split('/').pop()!);
     await extract(opts.gadgetReader, clean(source), dest);
-  }
-  if (holdsSeed) {
-    if (opts.uc20) await linkTree(opts.seedRoot, dir);
-    else await linkTree(opts.seedRoot, join(dir, 'system-data/var/lib/snapd/seed'));
   }
 }
 

@@ -86,6 +86,7 @@ test('core20 model: systems/<label> layout accepted by the seed20 loading rules'
     const root = join(out, 'system-seed');
     const files = (await listTree(root)).sort();
     assert.deepEqual(files, [
+      'EFI/boot/grubx64.efi',
       'EFI/ubuntu/grubenv',
       'snaps/core20_12.snap',
       'snaps/hello_18.snap',
