@@ -245,7 +245,8 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
         );
       }
 
-      for (const a of body.actions.filter((x) => x.action === 'fetch-assertions')) results.push(await fetchAssertions(a, d, publicUrl));
+      const maxFormats = (req.body as { 'assertion-max-formats'?: Record<string, unknown> })['assertion-max-formats'] ?? {};
+      for (const a of body.actions.filter((x) => x.action === 'fetch-assertions')) results.push(await fetchAssertions(a, d, publicUrl, maxFormats));
       const text = `{"results":[${results.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join(',')}],"error-list":${JSON.stringify(errorList)}}`;
       return reply.status(200).header('content-type', 'application/json').send(Buffer.from(text));
     },
@@ -271,19 +272,21 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
     return { revision: r.release.revision, effectiveChannel: r.effectiveChannel };
   }
 
-  async function fetchAssertions(a: Action, d: DeviceRequest, publicUrl: string): Promise<Record<string, unknown>> {
+  async function fetchAssertions(a: Action, d: DeviceRequest, publicUrl: string, maxFormats: Record<string, unknown>): Promise<Record<string, unknown>> {
     const urls: string[] = [];
     const errors: unknown[] = [];
     for (const want of a.assertions ?? []) {
       const type = typeof want.type === 'string' ? want.type : '';
       const t = assertionType(type);
+      // snapd lists only types with a maximum format above 0; the others are 0.
+      const maxFormat = Math.min(t?.maxFormat ?? 0, typeof maxFormats[type] === 'number' ? (maxFormats[type] as number) : 0);
       let key = Array.isArray(want['primary-key']) ? want['primary-key'] : undefined;
       const seqKey = Array.isArray(want['sequence-key']) ? want['sequence-key'] : undefined;
       if (!key && seqKey && typeof want.sequence === 'number') key = [...seqKey, String(want.sequence)];
       let found: Assertion | undefined;
       if (!key && seqKey && t?.sequenceForming && seqKey.every((k) => typeof k === 'string')) {
         // Not pinned: the latest sequence point (at least the one asked for).
-        found = await latestInSequence(type, seqKey, d, t.maxFormat);
+        found = await latestInSequence(type, seqKey, d, maxFormat);
         const min = (want as { 'if-sequence-equal-or-newer-than'?: number })['if-sequence-equal-or-newer-than'];
         if (found && typeof min === 'number' && Number(found.primaryKey.at(-1)) < min) found = undefined;
         key = found?.primaryKey ?? [...seqKey];
@@ -292,7 +295,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
           errors.push({ code: 'invalid-request', message: `invalid assertion reference`, type });
           continue;
         }
-        found = await findServed(type, key, d, t.maxFormat);
+        found = await findServed(type, key, d, maxFormat);
       }
       const keyField = want['sequence-key'] ? { 'sequence-key': want['sequence-key'] } : { 'primary-key': key };
       if (!found) {
@@ -300,7 +303,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
         continue;
       }
       if (typeof want['if-newer-than'] === 'number' && found.revision <= want['if-newer-than']) continue;
-      urls.push(`${publicUrl}/v2/assertions/${type}/${found.shortPrimaryKey.map(encodeURIComponent).join('/')}?chain=true`);
+      urls.push(`${publicUrl}/v2/assertions/${type}/${found.shortPrimaryKey.map(encodeURIComponent).join('/')}?chain=true&max-format=${maxFormat}`);
     }
     return { result: 'fetch-assertions', key: a.key, 'assertion-stream-urls': urls, ...(errors.length ? { 'error-list': errors } : {}) };
   }

@@ -95,7 +95,7 @@ eachEngine('snapd API details: headers, downloads, revisions, classic, fetch-ass
     { action: 'fetch-assertions', key: 'v', assertions: [{ type: 'validation-set', 'sequence-key': ['16', 'acme', 'set1'], 'if-sequence-equal-or-newer-than': 2 }, { type: 'validation-set', 'sequence-key': ['16', 'acme', 'set1'], 'if-sequence-equal-or-newer-than': 3 }] },
   ]);
   assert.equal(vsFetch.results[0]['assertion-stream-urls'].length, 1);
-  assert.match(vsFetch.results[0]['assertion-stream-urls'][0], /\/v2\/assertions\/validation-set\/16\/acme\/set1\/2\?chain=true$/);
+  assert.match(vsFetch.results[0]['assertion-stream-urls'][0], /\/v2\/assertions\/validation-set\/16\/acme\/set1\/2\?chain=true&max-format=0$/);
   assert.deepEqual(vsFetch.results[0]['error-list'].map((e: { code: string; 'sequence-key': string[] }) => [e.code, e['sequence-key']]), [['not-found', ['16', 'acme', 'set1']]]);
 
   // Assertions: unknown types and device identities are not served.
