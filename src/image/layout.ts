@@ -71,7 +71,7 @@ export function seedYaml(snaps: readonly SeedSnap[]): string {
     if (!isAsserted(s)) e['unasserted'] = true;
     return e;
   });
-  return stringify({ snaps: entries });
+  return stringify({ snaps: entries }, { indentSeq: false });
 }
 
 /** options.yaml (UC20+, grade dangerous): overridden channels, unasserted and extra snaps; undefined when none. */
@@ -86,7 +86,7 @@ export function optionsYaml(label: string, snaps: readonly SeedSnap[]): string |
     if (unasserted) e['unasserted'] = basename(snapPath(true, label, s));
     entries.push(e);
   }
-  return entries.length > 0 ? stringify({ snaps: entries }) : undefined;
+  return entries.length > 0 ? stringify({ snaps: entries }, { indentSeq: false }) : undefined;
 }
 
 export interface SeedFile {

@@ -123,12 +123,12 @@ test('seed layout: snap paths, assertion file names, seed.yaml and options.yaml'
   assert.ok(!assertionFileName(decode(vectorBytes('snap-revision.snap-revision'))).includes('global-upload'));
   assert.equal(
     seedYaml([seedSnap('pc', 148), seedSnap('mine', 0)]),
-    `snaps:\n  - name: pc\n    snap-id: ${snapIdFor('pc')}\n    channel: "18"\n    file: pc_148.snap\n  - name: mine\n    file: mine_x1.snap\n    unasserted: true\n`,
+    `snaps:\n- name: pc\n  snap-id: ${snapIdFor('pc')}\n  channel: "18"\n  file: pc_148.snap\n- name: mine\n  file: mine_x1.snap\n  unasserted: true\n`,
   );
   assert.equal(optionsYaml('l1', [seedSnap('pc', 148)]), undefined);
   assert.equal(
     optionsYaml('l1', [seedSnap('pc', 148, { overridden: true }), seedSnap('mine', 0, { version: '2' }), seedSnap('ext', 3, { inModel: false })]),
-    `snaps:\n  - name: pc\n    id: ${snapIdFor('pc')}\n    channel: latest/edge\n  - name: mine\n    unasserted: mine_2.snap\n  - name: ext\n    id: ${snapIdFor('ext')}\n`,
+    `snaps:\n- name: pc\n  id: ${snapIdFor('pc')}\n  channel: latest/edge\n- name: mine\n  unasserted: mine_2.snap\n- name: ext\n  id: ${snapIdFor('ext')}\n`,
   );
   assert.equal(defaultLabel(new Date('2024-01-01T23:59:59Z')), '20240101');
   checkLabel('factory-2');
