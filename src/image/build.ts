@@ -302,7 +302,16 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     hashPool = new HashPool(Math.min(2, downloads.length || 1));
     await parallel(downloads, opts.concurrency ?? 4, async (w) => {
       const s = w.store!;
-      const seed: SeedSnap = { plan: w.plan, snapId: s.snapId, revision: s.revision, version: s.version };
+      const seed: SeedSnap = {
+        plan: w.plan,
+        snapId: s.snapId,
+        revision: s.revision,
+        version: s.version,
+        devmode: s.confinement === 'devmode',
+        classic: s.confinement === 'classic',
+        contact: s.contact,
+        private: s.private,
+      };
       w.seed = seed;
       w.path = snapPath(uc20, label ?? '', seed);
       const dest = join(tmp, w.path);
@@ -331,7 +340,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
       const rev = pool.get({ type: 'snap-revision', primaryKey: [w.digest!] }) as Assertion<SnapRevisionData> | undefined;
       if (!rev) {
         // A local file the store does not know: unasserted.
-        const seed: SeedSnap = { plan: w.plan, snapId: '', revision: 0, version: w.yaml!.version };
+        const seed: SeedSnap = { plan: w.plan, snapId: '', revision: 0, version: w.yaml!.version, devmode: w.yaml!.confinement === 'devmode', classic: w.yaml!.confinement === 'classic' };
         w.seed = seed;
         w.path = snapPath(uc20, label ?? '', seed);
       } else {
@@ -351,7 +360,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
         if (!rev.is(SnapRevisionType)) throw new ImageError('image-assertion-invalid', `${w.plan.name}: bad snap-revision`);
         if (!w.store) {
           // An asserted local file.
-          const seed: SeedSnap = { plan: w.plan, snapId: r.snapId, revision: r.snapRevision, version: w.yaml!.version };
+          const seed: SeedSnap = { plan: w.plan, snapId: r.snapId, revision: r.snapRevision, version: w.yaml!.version, devmode: w.yaml!.confinement === 'devmode', classic: w.yaml!.confinement === 'classic' };
           w.seed = seed;
           w.path = snapPath(uc20, label ?? '', seed);
         }

@@ -21,6 +21,11 @@ export interface SeedSnap {
   readonly revision: number;
   /** From snap.yaml; names unasserted UC20 files. */
   readonly version: string;
+  /** Store (or snap.yaml) metadata that seeds carry: devmode/classic confinement, contact, private. */
+  readonly devmode?: boolean;
+  readonly classic?: boolean;
+  readonly contact?: string;
+  readonly private?: boolean;
 }
 
 export function isAsserted(s: SeedSnap): boolean {
@@ -62,13 +67,17 @@ function basename(p: string): string {
 /** seed.yaml (UC16/18): snapd/core first, then kernel, base, gadget, then the others. */
 export function seedYaml(snaps: readonly SeedSnap[]): string {
   const entries = snaps.map((s) => {
+    // Key order as snapd's seed.yaml writer (seed/internal Snap16).
     const e: Record<string, unknown> = { name: s.plan.name };
     if (isAsserted(s)) {
       e['snap-id'] = s.snapId;
       e['channel'] = s.plan.seedChannel;
     }
-    e['file'] = basename(snapPath(false, '', s));
+    if (s.devmode) e['devmode'] = true;
+    if (s.classic) e['classic'] = true;
+    if (s.contact) e['contact'] = s.contact;
     if (!isAsserted(s)) e['unasserted'] = true;
+    e['file'] = basename(snapPath(false, '', s));
     return e;
   });
   return stringify({ snaps: entries }, { indentSeq: false });
@@ -129,6 +138,8 @@ export function seedFiles(uc20: boolean, label: string, snaps: readonly SeedSnap
     const opts = optionsYaml(label, snaps);
     if (opts !== undefined) files.push({ path: `${sys}/options.yaml`, data: Buffer.from(opts) });
   }
+  const aux = auxInfoJson(snaps);
+  if (aux !== undefined) files.push({ path: `${sys}/snaps/aux-info.json`, data: Buffer.from(aux) });
   return files;
 }
 
@@ -164,4 +175,23 @@ export function grubBootFiles(uc20: boolean, label: string, kernel: SeedSnap, ba
       data: grubEnv([['snap_try_kernel', ''], ['snap_menuentry', modelName], ['snap_core', file(base)], ['snap_kernel', file(kernel)], ['snap_mode', ''], ['snap_try_core', '']]),
     },
   ];
+}
+
+/** JSON as Go's encoding/json writes it: HTML-significant characters and line separators escaped. */
+function goJson(v: unknown): string {
+  return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** UC20+ `snaps/aux-info.json`: private and contact of asserted snaps that have either, keyed by snap-id (sorted). */
+export function auxInfoJson(snaps: readonly SeedSnap[]): string | undefined {
+  const entries = snaps.filter((s) => s.snapId !== '' && (s.private || s.contact)).sort((a, b) => (a.snapId < b.snapId ? -1 : a.snapId > b.snapId ? 1 : 0));
+  if (entries.length === 0) return undefined;
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const s of entries) {
+    const e: Record<string, unknown> = {};
+    if (s.private) e['private'] = true;
+    if (s.contact) e['contact'] = s.contact;
+    out[s.snapId] = e;
+  }
+  return goJson(out) + '\n';
 }

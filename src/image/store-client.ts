@@ -46,6 +46,10 @@ export interface StoreSnap {
   readonly sha3_384: string;
   readonly size: number;
   readonly effectiveChannel: string;
+  /** strict, classic or devmode ("" when not sent). */
+  readonly confinement: string;
+  readonly contact: string;
+  readonly private: boolean;
 }
 
 export interface DownloadAction {
@@ -345,5 +349,8 @@ function parseSnapObject(r: Record<string, unknown>): StoreSnap {
     sha3_384: d['sha3-384'],
     size: d['size'],
     effectiveChannel: typeof r['effective-channel'] === 'string' ? r['effective-channel'] : '',
+    confinement: typeof s['confinement'] === 'string' ? s['confinement'] : '',
+    contact: typeof s['contact'] === 'string' ? s['contact'] : '',
+    private: s['private'] === true,
   };
 }

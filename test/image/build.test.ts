@@ -142,7 +142,7 @@ test('core18 with a local unasserted snap replacing a required snap: unasserted 
     await buildImage({ model: core18Model().encode(), storeUrl: world.store.url, out, trusted: world.trusted, now: NOW, localSnaps: new Map([['hello18', local]]) });
     const seed = join(out, 'image/var/lib/snapd/seed');
     const yaml = parse(await readFile(join(seed, 'seed.yaml'), 'utf8')) as { snaps: Record<string, unknown>[] };
-    assert.deepEqual(yaml.snaps.at(-1), { name: 'hello18', file: 'hello18_x1.snap', unasserted: true });
+    assert.deepEqual(yaml.snaps.at(-1), { name: 'hello18', unasserted: true, file: 'hello18_x1.snap' });
     await loadSeed16(seed, world.trusted);
   });
 });

@@ -6,7 +6,7 @@ import { decode, type Assertion, type ModelData } from '../../src/assertions/ind
 import { parseGadgetYaml } from '../../src/snap/index.ts';
 import { planSnaps, overrideChannel } from '../../src/image/plan.ts';
 import { AssertionPool } from '../../src/image/pool.ts';
-import { assertionFileName, optionsYaml, seedYaml, snapPath, checkLabel, defaultLabel, type SeedSnap } from '../../src/image/layout.ts';
+import { assertionFileName, auxInfoJson, optionsYaml, seedYaml, snapPath, checkLabel, defaultLabel, type SeedSnap } from '../../src/image/layout.ts';
 import { layoutVolume, offsetWrites, seedStructure, sfdiskScript } from '../../src/image/volumes.ts';
 import { ImageError } from '../../src/image/errors.ts';
 import { vectorBytes, vectorKey } from '../helpers/vectors.ts';
@@ -123,8 +123,16 @@ test('seed layout: snap paths, assertion file names, seed.yaml and options.yaml'
   assert.ok(!assertionFileName(decode(vectorBytes('snap-revision.snap-revision'))).includes('global-upload'));
   assert.equal(
     seedYaml([seedSnap('pc', 148), seedSnap('mine', 0)]),
-    `snaps:\n- name: pc\n  snap-id: ${snapIdFor('pc')}\n  channel: "18"\n  file: pc_148.snap\n- name: mine\n  file: mine_x1.snap\n  unasserted: true\n`,
+    `snaps:\n- name: pc\n  snap-id: ${snapIdFor('pc')}\n  channel: "18"\n  file: pc_148.snap\n- name: mine\n  unasserted: true\n  file: mine_x1.snap\n`,
   );
+  assert.equal(
+    seedYaml([{ ...seedSnap('dev', 2), devmode: true, contact: 'mailto:a@b.c' }]),
+    `snaps:\n- name: dev\n  snap-id: ${snapIdFor('dev')}\n  channel: "18"\n  devmode: true\n  contact: mailto:a@b.c\n  file: dev_2.snap\n`,
+  );
+  assert.equal(auxInfoJson([seedSnap('pc', 148)]), undefined);
+  const a = { ...seedSnap('a', 1), snapId: 'b'.repeat(32), private: true };
+  const b = { ...seedSnap('b', 1), snapId: 'a'.repeat(32), contact: 'https://x.example/?a=1&b=<2>' };
+  assert.equal(auxInfoJson([a, b, seedSnap('mine', 0)]), `{"${'a'.repeat(32)}":{"contact":"https://x.example/?a=1\\u0026b=\\u003c2\\u003e"},"${'b'.repeat(32)}":{"private":true}}\n`);
   assert.equal(optionsYaml('l1', [seedSnap('pc', 148)]), undefined);
   assert.equal(
     optionsYaml('l1', [seedSnap('pc', 148, { overridden: true }), seedSnap('mine', 0, { version: '2' }), seedSnap('ext', 3, { inModel: false })]),

@@ -6,12 +6,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createAccountKeyRequest, formatTimestamp, ModelType, sign } from '../../src/assertions/index.ts';
+import { readdir, writeFile } from 'node:fs/promises';
+import { createAccountKeyRequest, encodeStream, formatTimestamp, ModelType, sign } from '../../src/assertions/index.ts';
 import { storeService } from '../../src/store/index.ts';
 import { buildImage } from '../../src/image/build.ts';
 import { startTestServer, TEST_ADMIN_TOKEN, TEST_ROOT_ID } from '../helpers/server.ts';
 import { vectorKey } from '../helpers/vectors.ts';
-import { loadSeed16, loadSeed20 } from './seed-checker.ts';
+import { listTree, loadSeed16, loadSeed20 } from './seed-checker.ts';
+import { buildSnapdProgram, runProgram, sameFiles } from '../interop/helpers/snapd-go.ts';
 import { proxy, withTemp } from './helpers.ts';
 import { packedSnaps } from './world.ts';
 
@@ -77,5 +79,27 @@ test('core18 and core20 seeds built from a running Snapline store pass the seed 
     const r20 = await buildImage({ model: m20.encode(), storeUrl: px.url, out: join(tmp, 'o20'), trusted, label: 'e2e' });
     const l20 = await loadSeed20(join(tmp, 'o20', r20.seed), 'e2e', trusted);
     assert.deepEqual(l20.snaps.map((x) => x.snapId), ['snapd', 'pc-kernel20', 'core20', 'pc20', 'hello'].map((n) => ids[n]));
+
+    // snapd's own prepare-image against the same store writes the same seeds (when Go and the snapd source are here).
+    const prep = buildSnapdProgram('prepare');
+    if ('skip' in prep) {
+      t.diagnostic(`snapd prepare-image comparison skipped: ${prep.skip}`);
+      return;
+    }
+    await writeFile(join(tmp, 'trusted'), encodeStream(trusted));
+    for (const [n, m] of [['18', m18], ['20', m20]] as const) {
+      await writeFile(join(tmp, `m${n}.model`), m.encode());
+      const r = await runProgram(prep.bin, [join(tmp, 'trusted'), join(tmp, `m${n}.model`), join(tmp, `ref${n}`)], { UBUNTU_STORE_URL: px.url });
+      assert.equal(r.code, 0, r.out);
+    }
+    const seed16 = 'image/var/lib/snapd/seed';
+    const ref16 = await listTree(join(tmp, 'ref18', seed16));
+    assert.deepEqual(await listTree(join(tmp, 'o18', seed16)), ref16);
+    await sameFiles(join(tmp, 'ref18', seed16), join(tmp, 'o18', seed16), ref16);
+    const label = (await readdir(join(tmp, 'ref20/system-seed/systems')))[0]!;
+    await buildImage({ model: m20.encode(), storeUrl: px.url, out: join(tmp, 'o20b'), trusted, label });
+    const ref20 = (await listTree(join(tmp, 'ref20/system-seed'))).filter((f) => f !== 'EFI/ubuntu/grub.cfg');
+    assert.deepEqual(await listTree(join(tmp, 'o20b/system-seed')), ref20);
+    await sameFiles(join(tmp, 'ref20/system-seed'), join(tmp, 'o20b/system-seed'), ref20);
   });
 });

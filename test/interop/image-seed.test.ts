@@ -8,52 +8,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { appendFile, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { buildImage } from '../../src/image/build.ts';
 import { VECTORS_DIR } from '../helpers/vectors.ts';
-import { which } from './helpers/gpg.ts';
+import { buildSnapdProgram, GOPATH } from './helpers/snapd-go.ts';
 import { core18Model, core20Model, packBytes, startWorld } from '../image/world.ts';
 
-const GOPATH = '/usr/share/gocode';
-const here = dirname(fileURLToPath(import.meta.url));
-
-function findGo(): string | undefined {
-  const onPath = which('go');
-  if (onPath) return onPath;
-  const lib = '/usr/lib';
-  const versions = existsSync(lib) ? readdirSync(lib).filter((d) => /^go-1\.\d+$/.test(d)).sort() : [];
-  for (const v of versions.reverse()) if (existsSync(join(lib, v, 'bin/go'))) return join(lib, v, 'bin/go');
-  return undefined;
-}
-
-const go = findGo();
-const missing = [
-  ...(go ? [] : ['go (golang-go)']),
-  ...(existsSync(join(GOPATH, 'src/github.com/snapcore/snapd/seed/seed.go')) ? [] : ['snapd source (golang-github-snapcore-snapd-dev)']),
-  ...(existsSync(join(GOPATH, 'src/github.com/godbus/dbus')) ? [] : ['godbus (golang-dbus-dev)']),
-];
-const skip = missing.length > 0 ? `missing ${missing.join(', ')}` : false;
+const built = existsSync(join(GOPATH, 'src/github.com/godbus/dbus')) ? buildSnapdProgram('seedload') : { skip: 'godbus is not installed (golang-dbus-dev)' };
+const skip = 'skip' in built ? built.skip : false;
 if (skip) console.log(`# snapd seed loader interop skipped: ${skip}`);
-
-let seedload: string | undefined;
-function loader(): string {
-  if (seedload) return seedload;
-  const dir = join(tmpdir(), `snapline-seedload-${process.getuid?.() ?? 0}`);
-  mkdirSync(dir, { recursive: true });
-  const bin = join(dir, 'seedload');
-  const r = spawnSync(go!, ['build', '-o', bin, '.'], {
-    cwd: resolve(here, 'seedload'),
-    encoding: 'utf8',
-    env: { ...process.env, GOPATH, GO111MODULE: 'off', GOFLAGS: '', GOCACHE: join(dir, 'cache') },
-  });
-  if (r.status !== 0) throw new Error(`cannot build the snapd seed loader: ${r.stderr}`);
-  seedload = bin;
-  return bin;
-}
+const loader = () => (built as { bin: string }).bin;
 
 interface Loaded {
   model: string;
