@@ -91,7 +91,8 @@ export function optionsYaml(label: string, snaps: readonly SeedSnap[]): string |
     if (s.plan.inModel && !unasserted && !s.plan.channelOverridden) continue;
     const e: Record<string, unknown> = { name: s.plan.name };
     if (!unasserted) e['id'] = s.snapId;
-    if (s.plan.channelOverridden) e['channel'] = s.plan.channel;
+    // Model snaps: only an overridden channel; asserted extra snaps: always their channel.
+    if (!unasserted && (s.plan.channelOverridden || !s.plan.inModel)) e['channel'] = s.plan.channel;
     if (unasserted) e['unasserted'] = basename(snapPath(true, label, s));
     entries.push(e);
   }

@@ -131,12 +131,14 @@ export function planSnaps(model: ModelData, opts: PlanOptions = {}): PlannedSnap
   for (const [name, file] of local) {
     if (out.some((p) => p.name === name)) continue;
     refuseForGrade(model, `add extra snap ${JSON.stringify(name)}`);
+    // snapd's default for extra snaps: latest/stable (core 20+) or stable, then the override.
+    const channel = overrideChannel(isUC20(model) ? 'latest/stable' : 'stable', override);
     out.push({
       name,
       snapId: '',
       modelType: '',
-      channel: '',
-      seedChannel: '',
+      channel,
+      seedChannel: channel,
       channelOverridden: false,
       essential: false,
       inModel: false,

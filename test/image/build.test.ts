@@ -271,7 +271,7 @@ test('core20 dangerous: local files the store knows are seeded as asserted (mode
     const extra = decodeStream(await readFile(join(sys, 'assertions/extra-snaps')));
     assert.deepEqual(extra.map((a) => a.type), ['snap-declaration', 'snap-revision']);
     const opts = parse(await readFile(join(sys, 'options.yaml'), 'utf8')) as { snaps: Record<string, string>[] };
-    assert.deepEqual(opts.snaps, [{ name: 'core18', id: snapIdFor('core18') }]);
+    assert.deepEqual(opts.snaps, [{ name: 'core18', id: snapIdFor('core18'), channel: 'latest/stable' }]);
     const loaded = await loadSeed20(join(out, 'system-seed'), 'l1', world.trusted);
     assert.ok(loaded.snaps.some((s) => s.name === 'core18' && s.revision === 11));
   });

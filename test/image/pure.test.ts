@@ -136,7 +136,7 @@ test('seed layout: snap paths, assertion file names, seed.yaml and options.yaml'
   assert.equal(optionsYaml('l1', [seedSnap('pc', 148)]), undefined);
   assert.equal(
     optionsYaml('l1', [seedSnap('pc', 148, { overridden: true }), seedSnap('mine', 0, { version: '2' }), seedSnap('ext', 3, { inModel: false })]),
-    `snaps:\n- name: pc\n  id: ${snapIdFor('pc')}\n  channel: latest/edge\n- name: mine\n  unasserted: mine_2.snap\n- name: ext\n  id: ${snapIdFor('ext')}\n`,
+    `snaps:\n- name: pc\n  id: ${snapIdFor('pc')}\n  channel: latest/edge\n- name: mine\n  unasserted: mine_2.snap\n- name: ext\n  id: ${snapIdFor('ext')}\n  channel: latest/edge\n`,
   );
   assert.equal(defaultLabel(new Date('2024-01-01T23:59:59Z')), '20240101');
   checkLabel('factory-2');

@@ -17,14 +17,14 @@ import { buildImage } from '../../src/image/build.ts';
 import { VECTORS_DIR } from '../helpers/vectors.ts';
 import { buildSnapdProgram, runProgram, sameFiles } from './helpers/snapd-go.ts';
 import { listTree } from '../image/seed-checker.ts';
-import { core18Model, core20Model, startWorld } from '../image/world.ts';
+import { core18Model, core20Model, packBytes, startWorld } from '../image/world.ts';
 
 const built = buildSnapdProgram('prepare');
 const skip = 'skip' in built ? built.skip : false;
 if (skip) console.log(`# prepare-image reference skipped: ${skip}`);
 
-const prepare = (model: string, target: string, storeUrl: string) =>
-  runProgram((built as { bin: string }).bin, [join(VECTORS_DIR, 'trusted-root.assert'), model, target], { UBUNTU_STORE_URL: storeUrl });
+const prepare = (model: string, target: string, storeUrl: string, extra: readonly string[] = []) =>
+  runProgram((built as { bin: string }).bin, [join(VECTORS_DIR, 'trusted-root.assert'), model, target, ...extra], { UBUNTU_STORE_URL: storeUrl });
 
 test('core18 and core20 seeds match what snapd prepare-image writes from the same store', { skip, timeout: 180_000 }, async () => {
   const world = await startWorld();
@@ -55,6 +55,33 @@ test('core18 and core20 seeds match what snapd prepare-image writes from the sam
     // Everything, the assertion streams included, byte for byte.
     await sameFiles(ref, ours, refList);
     assert.equal(decodeStream(await readFile(join(ours, `systems/${label}/assertions/snaps`))).length, 10);
+
+    // Grade dangerous: a channel override, an unasserted extra snap and an asserted extra snap (options.yaml, extra-snaps).
+    const extra = join(tmp, 'extra_0.1.snap');
+    await writeFile(extra, await packBytes(join(tmp, 'src'), 'extra', 'name: extra\nversion: "0.1"\nbase: core20\n'));
+    const core18 = join(tmp, 'core18_11.snap');
+    await writeFile(core18, world.snaps.get('core18')!);
+    const md = core20Model({ grade: 'dangerous' });
+    await writeFile(join(tmp, 'md.model'), md.encode());
+    const rd = await prepare(join(tmp, 'md.model'), join(tmp, 'refd'), world.store.url, ['--channel', 'edge', extra, core18]);
+    assert.equal(rd.code, 0, rd.out);
+    const labelD = (await readdir(join(tmp, 'refd/system-seed/systems')))[0]!;
+    await buildImage({
+      model: md.encode(),
+      storeUrl: world.store.url,
+      out: join(tmp, 'oursd'),
+      trusted: world.trusted,
+      label: labelD,
+      channel: 'edge',
+      localSnaps: new Map([
+        ['extra', extra],
+        ['core18', core18],
+      ]),
+    });
+    const refD = join(tmp, 'refd/system-seed');
+    const refDList = (await listTree(refD)).filter((f) => !snapdOnly.includes(f));
+    assert.deepEqual(await listTree(join(tmp, 'oursd/system-seed')), refDList);
+    await sameFiles(refD, join(tmp, 'oursd/system-seed'), refDList);
   } finally {
     await world.close();
     await rm(tmp, { recursive: true, force: true });
