@@ -41,6 +41,29 @@ test('core18 and core20 seeds match what snapd prepare-image writes from the sam
     await sameFiles(join(tmp, 'ref18', seed), join(tmp, 'ours18', seed), refFiles);
     await sameFiles(join(tmp, 'ref18'), join(tmp, 'ours18'), ['image/boot/grub/grubenv', 'image/boot/grub/grub.cfg']);
 
+    // core18 with --channel and a local unasserted snap for a required snap, and an unasserted extra.
+    const h18 = join(tmp, 'hello18_9.9.snap');
+    await writeFile(h18, await packBytes(join(tmp, 'src18'), 'h18', 'name: hello18\nversion: "9.9"\nbase: core18\n'));
+    const x18 = join(tmp, 'extra18_1.snap');
+    await writeFile(x18, await packBytes(join(tmp, 'src18x'), 'x18', 'name: extra18\nversion: "1"\nbase: core18\n'));
+    const r18b = await prepare(join(tmp, 'm18.model'), join(tmp, 'ref18b'), world.store.url, ['--channel', 'edge', h18, x18]);
+    assert.equal(r18b.code, 0, r18b.out);
+    await buildImage({
+      model: core18Model().encode(),
+      storeUrl: world.store.url,
+      out: join(tmp, 'ours18b'),
+      trusted: world.trusted,
+      channel: 'edge',
+      localSnaps: new Map([
+        ['hello18', h18],
+        ['extra18', x18],
+      ]),
+    });
+    const ref18b = await listTree(join(tmp, 'ref18b', seed));
+    assert.deepEqual(await listTree(join(tmp, 'ours18b', seed)), ref18b);
+    await sameFiles(join(tmp, 'ref18b', seed), join(tmp, 'ours18b', seed), ref18b);
+    await sameFiles(join(tmp, 'ref18b'), join(tmp, 'ours18b'), ['image/boot/grub/grubenv']);
+
     // core20 (same label as snapd chose: today's date)
     await writeFile(join(tmp, 'm20.model'), core20Model().encode());
     const r20 = await prepare(join(tmp, 'm20.model'), join(tmp, 'ref20'), world.store.url);
