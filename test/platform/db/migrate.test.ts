@@ -31,7 +31,12 @@ async function ledger(db: Database<any>): Promise<string[]> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function tables(db: Database<any>): Promise<string[]> {
   const all = await db.kysely.introspection.getTables();
-  return all.map((t) => t.name).sort();
+  // PostgreSQL lists every schema's tables: keep this test's own (parallel test files have theirs).
+  const own = db.engine === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely)).rows[0]!.s : undefined;
+  return all
+    .filter((t) => own === undefined || t.schema === own)
+    .map((t) => t.name)
+    .sort();
 }
 
 const platformNames = platformMigrations.migrations.map((m) => `platform/${m.name}`);
