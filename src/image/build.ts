@@ -56,6 +56,8 @@ export interface BuildOptions {
   readonly image?: string;
   /** --snap NAME=FILE. */
   readonly localSnaps?: ReadonlyMap<string, string>;
+  /** --snap NAME[=CHANNEL]: optional model snaps and extra snaps from the store. */
+  readonly storeSnaps?: ReadonlyMap<string, string>;
   readonly channel?: string;
   /** UC20+ system label; default: today's UTC date as YYYYMMDD. */
   readonly label?: string;
@@ -188,7 +190,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const uc20 = isUC20(model);
   const label = uc20 ? (opts.label ?? defaultLabel(now())) : undefined;
   if (label !== undefined) checkLabel(label);
-  const plan = planSnaps(model, { channel: opts.channel, localSnaps: opts.localSnaps });
+  const plan = planSnaps(model, { channel: opts.channel, localSnaps: opts.localSnaps, storeSnaps: opts.storeSnaps });
   if (opts.trusted.length === 0) throw new ImageError('image-model-untrusted', 'no trusted assertions: give --trusted FILE (the root account and account-key)');
 
   const out = resolve(opts.out);

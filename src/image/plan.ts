@@ -33,6 +33,8 @@ export interface PlanOptions {
   readonly channel?: string;
   /** --snap NAME=FILE overrides and extras. */
   readonly localSnaps?: ReadonlyMap<string, string>;
+  /** --snap NAME[=CHANNEL]: store snaps asked for by name (optional model snaps, extras), with a channel or "". */
+  readonly storeSnaps?: ReadonlyMap<string, string>;
 }
 
 /** Core 20+ ("extended") models are seeded under systems/<label>. */
@@ -71,9 +73,20 @@ function refuseForGrade(model: ModelData, what: string): void {
 /** The snaps of the seed, essential first (snapd/core, kernel, base, gadget), then the model's others, then extras. */
 export function planSnaps(model: ModelData, opts: PlanOptions = {}): PlannedSnap[] {
   if (model.classic) throw new ImageError('image-model-invalid', 'classic models are not supported: snapline builds Ubuntu Core images');
-  const override = opts.channel !== undefined ? parseOverride(opts.channel) : undefined;
-  if (override) refuseForGrade(model, 'override channels');
+  const globalOverride = opts.channel !== undefined ? parseOverride(opts.channel) : undefined;
+  if (globalOverride) refuseForGrade(model, 'override channels');
   const local = opts.localSnaps ?? new Map<string, string>();
+  const named = opts.storeSnaps ?? new Map<string, string>();
+  for (const name of named.keys()) {
+    if (local.has(name)) throw new ImageError('image-override-refused', `snap ${JSON.stringify(name)} given both as a file and by name`);
+  }
+  // A per-snap channel (--snap NAME=CHANNEL) wins over --channel, as in snapd.
+  const overrideFor = (name: string): Channel | undefined => {
+    const c = named.get(name);
+    if (c === undefined || c === '') return globalOverride;
+    refuseForGrade(model, `override the channel of ${JSON.stringify(name)}`);
+    return parseOverride(c);
+  };
   const out: PlannedSnap[] = [];
   if (isUC20(model)) {
     const essential = [...model.essentialSnaps];
@@ -83,7 +96,9 @@ export function planSnaps(model: ModelData, opts: PlanOptions = {}): PlannedSnap
     }
     for (const [list, isEssential] of [[essential, true], [model.snaps, false]] as const) {
       for (const s of list) {
-        const channel = overrideChannel(s.defaultChannel, override);
+        // Optional snaps are seeded only when asked for (snapd's seedwriter).
+        if (s.presence === 'optional' && !local.has(s.name) && !named.has(s.name)) continue;
+        const channel = overrideChannel(s.defaultChannel, overrideFor(s.name));
         out.push({
           name: s.name,
           snapId: s.snapId,
@@ -102,6 +117,7 @@ export function planSnaps(model: ModelData, opts: PlanOptions = {}): PlannedSnap
   } else {
     const add = (name: string, type: ModelSnapType | '', pinnedTrack: string, essential: boolean) => {
       if (out.some((p) => p.name === name)) return;
+      const override = overrideFor(name);
       const base = pinnedTrack !== '' ? `${pinnedTrack}/stable` : 'stable';
       const channel = override ? overrideChannel(base, override) : base;
       const seedChannel = pinnedTrack !== '' && !override ? pinnedTrack : channel;
@@ -127,12 +143,13 @@ export function planSnaps(model: ModelData, opts: PlanOptions = {}): PlannedSnap
     add(model.gadget!.name, 'gadget', model.gadget!.pinnedTrack, true);
     for (const s of model.snaps) add(s.name, '', '', false);
   }
-  // --snap NAME=FILE for a snap the model does not list: an extra snap.
-  for (const [name, file] of local) {
+  // --snap for a snap the model does not list: an extra snap, from a file or from the store.
+  const extras = [...[...local].map(([name, file]) => ({ name, file: file as string | undefined })), ...[...named.keys()].map((name) => ({ name, file: undefined }))];
+  for (const { name, file } of extras) {
     if (out.some((p) => p.name === name)) continue;
     refuseForGrade(model, `add extra snap ${JSON.stringify(name)}`);
     // snapd's default for extra snaps: latest/stable (core 20+) or stable, then the override.
-    const channel = overrideChannel(isUC20(model) ? 'latest/stable' : 'stable', override);
+    const channel = overrideChannel(isUC20(model) ? 'latest/stable' : 'stable', overrideFor(name));
     out.push({
       name,
       snapId: '',

@@ -45,9 +45,9 @@ test('image build: human output, UBUNTU_STORE_URL and SNAPLINE_TRUSTED, errors w
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /seed: .*image\/var\/lib\/snapd\/seed\n/);
     assert.match(r.out, / pc-kernel 13 18\/stable image\/var\/lib\/snapd\/seed\/snaps\/pc-kernel_13.snap/);
-    const bad = await runCli(['image', 'build', '--model', join(tmp, 'm.model'), '--out', join(tmp, 'out2'), '--snap', 'nofile'], { env });
+    const bad = await runCli(['image', 'build', '--model', join(tmp, 'm.model'), '--out', join(tmp, 'out2'), '--snap', '=x'], { env });
     assert.equal(bad.code, 1);
-    assert.match(bad.err, /expected NAME=FILE.snap or FILE.snap/);
+    assert.match(bad.err, /expected NAME, NAME=CHANNEL, NAME=FILE.snap or FILE.snap/);
     // --snap FILE.snap: the name comes from the file.
     const { packBytes } = await import('./world.ts');
     await writeFile(join(tmp, 'mine.snap'), await packBytes(tmp, 'mine', 'name: hello18\nversion: "7"\nbase: core18\n'));

@@ -61,6 +61,33 @@ test('core20 plan: model order, implicit snapd, default channels; overrides only
   assert.throws(() => planSnaps(data(core20Model({ grade: 'dangerous' })), { channel: 'a/b/c/d' }), /invalid --channel/);
 });
 
+test('optional model snaps only when asked for; store snaps by name, with a channel, as extras', () => {
+  const snaps = [
+    { name: 'pc20', id: snapIdFor('pc20'), type: 'gadget', 'default-channel': '20/stable' },
+    { name: 'pc-kernel20', id: snapIdFor('pc-kernel20'), type: 'kernel', 'default-channel': '20/stable' },
+    { name: 'core20', id: snapIdFor('core20'), type: 'base' },
+    { name: 'hello', id: snapIdFor('hello'), presence: 'optional' },
+  ];
+  const m = data(core20Model({ grade: 'dangerous' }, snaps));
+  assert.ok(!planSnaps(m).some((p) => p.name === 'hello'));
+  const p = planSnaps(m, { storeSnaps: new Map([['hello', 'edge'], ['core18', ''], ['x-tra', 'beta']]), channel: 'candidate' });
+  assert.deepEqual(p.map((x) => [x.name, x.channel, x.inModel]), [
+    ['snapd', 'latest/candidate', true],
+    ['pc-kernel20', '20/candidate', true],
+    ['core20', 'latest/candidate', true],
+    ['pc20', '20/candidate', true],
+    ['hello', 'latest/edge', true],
+    ['core18', 'latest/candidate', false],
+    ['x-tra', 'latest/beta', false],
+  ]);
+  assert.throws(() => planSnaps(data(core20Model({}, snaps)), { storeSnaps: new Map([['hello', 'edge']]) }), /cannot override the channel of "hello" with a model of grade signed/);
+  // Confirming an optional snap by name needs no dangerous grade.
+  assert.ok(planSnaps(data(core20Model({}, snaps)), { storeSnaps: new Map([['hello', '']]) }).some((x) => x.name === 'hello'));
+  assert.throws(() => planSnaps(m, { storeSnaps: new Map([['a', '']]), localSnaps: new Map([['a', '/a.snap']]) }), /both as a file and by name/);
+  // core18: per-snap channel on a pinned track.
+  assert.equal(planSnaps(data(core18Model()), { storeSnaps: new Map([['pc', 'beta']]) }).find((x) => x.name === 'pc')!.channel, '18/beta');
+});
+
 test('channel overrides keep the default track for a risk and replace it for a track', () => {
   assert.equal(overrideChannel('20/stable', undefined), '20/stable');
   assert.equal(overrideChannel('20/stable', { track: '', risk: 'edge', branch: '' }), '20/edge');

@@ -17,7 +17,7 @@ import { buildImage } from '../../src/image/build.ts';
 import { VECTORS_DIR } from '../helpers/vectors.ts';
 import { buildSnapdProgram, runProgram, sameFiles } from './helpers/snapd-go.ts';
 import { listTree } from '../image/seed-checker.ts';
-import { core18Model, core20Model, packBytes, startWorld } from '../image/world.ts';
+import { core18Model, core20Model, packBytes, snapIdFor, startWorld } from '../image/world.ts';
 
 const built = buildSnapdProgram('prepare');
 const skip = 'skip' in built ? built.skip : false;
@@ -102,6 +102,26 @@ test('core18 and core20 seeds match what snapd prepare-image writes from the sam
       ]),
     });
     const refD = join(tmp, 'refd/system-seed');
+    // An optional model snap is seeded only when asked for by name; extras by name come from the store.
+    const optSnaps = [
+      { name: 'pc20', id: snapIdFor('pc20'), type: 'gadget', 'default-channel': '20/stable' },
+      { name: 'pc-kernel20', id: snapIdFor('pc-kernel20'), type: 'kernel', 'default-channel': '20/stable' },
+      { name: 'core20', id: snapIdFor('core20'), type: 'base' },
+      { name: 'snapd', id: snapIdFor('snapd'), type: 'snapd' },
+      { name: 'hello', id: snapIdFor('hello'), presence: 'optional' },
+    ];
+    for (const [i, asked] of [[], ['hello', 'core18']].entries()) {
+      const mo = core20Model({ grade: 'dangerous', model: `opt-${i}` }, optSnaps);
+      await writeFile(join(tmp, `mo${i}.model`), mo.encode());
+      const ro = await prepare(join(tmp, `mo${i}.model`), join(tmp, `refo${i}`), world.store.url, asked);
+      assert.equal(ro.code, 0, ro.out);
+      const lo = (await readdir(join(tmp, `refo${i}/system-seed/systems`)))[0]!;
+      await buildImage({ model: mo.encode(), storeUrl: world.store.url, out: join(tmp, `ourso${i}`), trusted: world.trusted, label: lo, storeSnaps: new Map(asked.map((n) => [n, ''])) });
+      const refO = (await listTree(join(tmp, `refo${i}/system-seed`))).filter((f) => !snapdOnly.includes(f));
+      assert.deepEqual(await listTree(join(tmp, `ourso${i}/system-seed`)), refO);
+      assert.equal(refO.includes('snaps/hello_18.snap'), i === 1);
+      await sameFiles(join(tmp, `refo${i}/system-seed`), join(tmp, `ourso${i}/system-seed`), refO);
+    }
     const refDList = (await listTree(refD)).filter((f) => !snapdOnly.includes(f));
     assert.deepEqual(await listTree(join(tmp, 'oursd/system-seed')), refDList);
     await sameFiles(refD, join(tmp, 'oursd/system-seed'), refDList);

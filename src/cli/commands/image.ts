@@ -70,7 +70,7 @@ export function registerImage(program: Command): void {
     .option('--store <url>', 'store API base URL ($UBUNTU_STORE_URL by default)')
     .requiredOption('--out <dir>', 'output folder (must not exist, or be empty)')
     .option('--image <file>', 'also write a disk image from the gadget volumes')
-    .option('--snap <name=file>', 'use a local .snap (NAME=FILE.snap or FILE.snap; repeatable; extra snaps only where snapd allows)', collect, [] as string[])
+    .option('--snap <snap>', 'NAME[=CHANNEL] from the store, or a local [NAME=]FILE.snap (repeatable; optional and extra snaps, channels as snapd allows)', collect, [] as string[])
     .option('--channel <channel>', 'channel for every snap (core20+: grade dangerous only)')
     .option('--label <label>', 'core20+ system label (default: today, YYYYMMDD)')
     .option('--trusted <file>', 'trusted root accounts and account-keys (repeatable; $SNAPLINE_TRUSTED by default)', collect, [] as string[])
@@ -82,21 +82,29 @@ export function registerImage(program: Command): void {
       const trustedFiles = flags.trusted.length > 0 ? flags.trusted : (io.env['SNAPLINE_TRUSTED'] ?? '').split(':').filter(Boolean);
       if (trustedFiles.length === 0) throw new CliError('no trusted assertions: give --trusted FILE (e.g. the output of `snapline root export`)');
       const localSnaps = new Map<string, string>();
+      const storeSnaps = new Map<string, string>();
+      const isFile = (v: string) => v.endsWith('.snap') || v.includes('/');
       for (const s of flags.snap) {
         const eq = s.indexOf('=');
         let name: string;
-        let file: string;
-        if (eq === -1 && s.endsWith('.snap')) {
+        let file: string | undefined;
+        let channel = '';
+        if (eq === -1 && isFile(s)) {
           // `--snap FILE.snap`, as prepare-image takes it: the name comes from its snap.yaml.
           file = s;
           name = await snapName(file);
+        } else if (eq === -1) {
+          name = s;
         } else {
-          if (eq <= 0 || eq === s.length - 1) throw new CliError(`--snap ${JSON.stringify(s)}: expected NAME=FILE.snap or FILE.snap`);
+          if (eq === 0 || eq === s.length - 1) throw new CliError(`--snap ${JSON.stringify(s)}: expected NAME, NAME=CHANNEL, NAME=FILE.snap or FILE.snap`);
           name = s.slice(0, eq);
-          file = s.slice(eq + 1);
+          const v = s.slice(eq + 1);
+          if (isFile(v)) file = v;
+          else channel = v;
         }
-        if (localSnaps.has(name)) throw new CliError(`--snap ${name} given twice`);
-        localSnaps.set(name, file);
+        if (localSnaps.has(name) || storeSnaps.has(name)) throw new CliError(`--snap ${name} given twice`);
+        if (file !== undefined) localSnaps.set(name, file);
+        else storeSnaps.set(name, channel);
       }
       const res = await buildImage({
         model: await readInput(flags.model),
@@ -104,6 +112,7 @@ export function registerImage(program: Command): void {
         out: flags.out,
         ...(flags.image !== undefined ? { image: flags.image } : {}),
         localSnaps,
+        storeSnaps,
         ...(flags.channel !== undefined ? { channel: flags.channel } : {}),
         ...(flags.label !== undefined ? { label: flags.label } : {}),
         trusted: await readTrusted(trustedFiles),
