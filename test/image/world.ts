@@ -131,6 +131,16 @@ const SPECS: SnapSpec[] = [
   },
   { name: 'hello18', type: 'app', yaml: 'name: hello18\nversion: "1.0"\nbase: core18\n', channels: ['latest/stable'] },
   { name: 'hello', type: 'app', yaml: 'name: hello\nversion: "2.1"\nbase: core20\n', channels: ['latest/stable', 'latest/edge'] },
+  // Core 16: the core snap carries snapd; gadget and apps without a base.
+  { name: 'core', type: 'os', yaml: 'name: core\nversion: "16"\ntype: os\n', channels: ['latest/stable'] },
+  {
+    name: 'pc16',
+    type: 'gadget',
+    yaml: 'name: pc16\nversion: "16"\ntype: gadget\n',
+    channels: ['16/stable'],
+    files: { 'meta/gadget.yaml': UC16_GADGET_YAML, 'pc-boot.img': Buffer.alloc(440, 0xeb), 'pc-core.img': Buffer.alloc(8192, 0x5a), 'grubx64.efi': 'GRUB-EFI-16\n', 'grub.conf': '' },
+  },
+  { name: 'hello16', type: 'app', yaml: 'name: hello16\nversion: "1.6"\n', channels: ['latest/stable'] },
 ];
 
 export interface BuiltSnapFile {
@@ -206,6 +216,10 @@ export function signModel(headers: Record<string, unknown>, key = vectorKey('bra
 
 export function core18Model(extra: Record<string, unknown> = {}): Assertion {
   return signModel({ model: 'img-core18', base: 'core18', gadget: 'pc=18', kernel: 'pc-kernel=18', 'required-snaps': ['hello18'], store: STORE_ID, ...extra });
+}
+
+export function core16Model(extra: Record<string, unknown> = {}): Assertion {
+  return signModel({ model: 'img-core16', gadget: 'pc16=16', kernel: 'pc-kernel=18', 'required-snaps': ['hello16'], store: STORE_ID, ...extra });
 }
 
 export function core20Model(extra: Record<string, unknown> = {}, snaps?: Record<string, unknown>[]): Assertion {

@@ -17,7 +17,7 @@ import { buildImage } from '../../src/image/build.ts';
 import { VECTORS_DIR } from '../helpers/vectors.ts';
 import { buildSnapdProgram, runProgram, sameFiles } from './helpers/snapd-go.ts';
 import { listTree } from '../image/seed-checker.ts';
-import { core18Model, core20Model, packBytes, snapIdFor, startWorld } from '../image/world.ts';
+import { core16Model, core18Model, core20Model, packBytes, snapIdFor, startWorld } from '../image/world.ts';
 
 const built = buildSnapdProgram('prepare');
 const skip = 'skip' in built ? built.skip : false;
@@ -63,6 +63,17 @@ test('core18 and core20 seeds match what snapd prepare-image writes from the sam
     assert.deepEqual(await listTree(join(tmp, 'ours18b', seed)), ref18b);
     await sameFiles(join(tmp, 'ref18b', seed), join(tmp, 'ours18b', seed), ref18b);
     await sameFiles(join(tmp, 'ref18b'), join(tmp, 'ours18b'), ['image/boot/grub/grubenv']);
+
+    // core16: no base, the core snap.
+    await writeFile(join(tmp, 'm16.model'), core16Model().encode());
+    const r16 = await prepare(join(tmp, 'm16.model'), join(tmp, 'ref16'), world.store.url);
+    assert.equal(r16.code, 0, r16.out);
+    await buildImage({ model: core16Model().encode(), storeUrl: world.store.url, out: join(tmp, 'ours16'), trusted: world.trusted });
+    const ref16 = await listTree(join(tmp, 'ref16', seed));
+    assert.ok(ref16.includes('snaps/core_19.snap'));
+    assert.deepEqual(await listTree(join(tmp, 'ours16', seed)), ref16);
+    await sameFiles(join(tmp, 'ref16', seed), join(tmp, 'ours16', seed), ref16);
+    await sameFiles(join(tmp, 'ref16'), join(tmp, 'ours16'), ['image/boot/grub/grubenv', 'image/boot/grub/grub.cfg']);
 
     // core20 (same label as snapd chose: today's date)
     await writeFile(join(tmp, 'm20.model'), core20Model().encode());
