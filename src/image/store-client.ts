@@ -246,11 +246,17 @@ export class StoreClient {
     }
     const headers = { ...this.common(false), Accept: '' };
     let lastErr: unknown;
+    let mismatches = 0;
     for (let i = 0; i < this.attempts; i++) {
       if (i > 0) await sleep(200 * 2.5 ** (i - 1));
       try {
         const { hex, size } = await this.downloadOnce(url, headers, snap, dest, onBytes, 5, hashPool);
         if (size !== snap.size || hex !== snap.sha3_384) {
+          // Like snapd: a mismatch gets one more download from scratch.
+          if (mismatches++ === 0 && i < this.attempts - 1) {
+            lastErr = new Error('digest mismatch');
+            continue;
+          }
           throw new ImageError(
             'image-digest-mismatch',
             `download of ${snap.name} revision ${snap.revision} does not match the store's metadata: got ${size} bytes with sha3-384 ${hex}, expected ${snap.size} bytes with ${snap.sha3_384}`,

@@ -175,7 +175,9 @@ test('bad input: unsigned, wrongly signed, other store, missing snap, digest mis
     );
     world.store.corrupt.add('hello18');
     try {
+      world.store.requests.length = 0;
       await expectFailure(tmp, 'image-digest-mismatch', /hello18/, (out) => buildImage({ model: core18Model().encode(), storeUrl: world.store.url, out, trusted: world.trusted, now: NOW }));
+      assert.equal(world.store.requests.filter((r) => r.url.startsWith('/download/hello18_')).length, 2, 'downloaded once more after a mismatch, as snapd does');
     } finally {
       world.store.corrupt.delete('hello18');
     }
