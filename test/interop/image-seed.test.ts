@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { buildImage } from '../../src/image/build.ts';
 import { VECTORS_DIR } from '../helpers/vectors.ts';
 import { buildSnapdProgram, GOPATH } from './helpers/snapd-go.ts';
-import { core18Model, core20Model, packBytes, startWorld } from '../image/world.ts';
+import { core16Model, core18Model, core20Model, packBytes, startWorld } from '../image/world.ts';
 
 const built = existsSync(join(GOPATH, 'src/github.com/godbus/dbus')) ? buildSnapdProgram('seedload') : { skip: 'godbus is not installed (golang-dbus-dev)' };
 const skip = 'skip' in built ? built.skip : false;
@@ -33,7 +33,7 @@ function snapdLoad(dir: string, label?: string): { ok: true; seed: Loaded } | { 
   return { ok: false, error: r.stderr.trim() };
 }
 
-test('snapd 2.57.6 loads our core18 and core20 seeds (signed, and dangerous with overrides), and rejects a tampered one', { skip, timeout: 180_000 }, async () => {
+test('snapd 2.57.6 loads our core16, core18 and core20 seeds (signed, and dangerous with overrides), and rejects a tampered one', { skip, timeout: 180_000 }, async () => {
   const world = await startWorld();
   const tmp = await mkdtemp(join(tmpdir(), 'snapline-interop-seed-'));
   try {
@@ -48,6 +48,11 @@ test('snapd 2.57.6 loads our core18 and core20 seeds (signed, and dangerous with
       ['pc', 15, '18'],
       ['hello18', 17, 'stable'],
     ]);
+
+    await buildImage({ model: core16Model().encode(), storeUrl: world.store.url, out: join(tmp, 'o16'), trusted: world.trusted });
+    const s16 = snapdLoad(join(tmp, 'o16/image/var/lib/snapd/seed'));
+    assert.ok(s16.ok, s16.ok ? '' : s16.error);
+    assert.deepEqual(s16.seed.snaps.map((s) => s.name), ['core', 'pc-kernel', 'pc16', 'hello16']);
 
     await buildImage({ model: core20Model().encode(), storeUrl: world.store.url, out: join(tmp, 'o20'), trusted: world.trusted, label: 'l20' });
     const s20 = snapdLoad(join(tmp, 'o20/system-seed'), 'l20');
