@@ -4,11 +4,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildImage } from '../../src/image/build.ts';
 import { missingTools } from '../../src/image/disk.ts';
 import { loadSeed16, loadSeed20 } from './seed-checker.ts';
+import { VECTORS_DIR } from '../helpers/vectors.ts';
+import { buildSnapdProgram, GOPATH, runProgram } from '../interop/helpers/snapd-go.ts';
 import { withTemp } from './helpers.ts';
 import { core18Model, core20Model, startWorld, type World } from './world.ts';
 
@@ -32,6 +35,15 @@ function sh(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, PATH, MTOOLS_SKIP_CHECK: '1' } });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
+}
+
+/** snapd's own seed loader on the seed read back from the image, when it can be built here. */
+async function snapdAccepts(dir: string, label?: string): Promise<void> {
+  if (!existsSync(join(GOPATH, 'src/github.com/godbus/dbus'))) return;
+  const b = buildSnapdProgram('seedload');
+  if ('skip' in b) return;
+  const r = await runProgram(b.bin, [join(VECTORS_DIR, 'trusted-root.assert'), dir, ...(label ? [label] : [])]);
+  assert.equal(r.code, 0, `snapd's seed loader refused the seed read back from the image: ${r.out}`);
 }
 
 interface Dumped {
@@ -87,6 +99,7 @@ test('core18 disk image: gpt as the gadget says, raw content in place, seed in t
     sh('debugfs', ['-R', `rdump /system-data/var/lib/snapd/seed ${back}`, part]);
     const loaded = await loadSeed16(join(back, 'seed'), world.trusted);
     assert.deepEqual(loaded.snaps.map((s) => s.name), ['snapd', 'pc-kernel', 'core18', 'pc', 'hello18']);
+    await snapdAccepts(join(back, 'seed'));
   });
 });
 
@@ -115,6 +128,7 @@ test('core20 disk image: ubuntu-seed vfat holds the seed, ext4 boot/save/data wi
     sh('mcopy', ['-s', '-n', '-i', `${img}@@${4096 * 512}`, '::/snaps', '::/systems', back]);
     const loaded = await loadSeed20(back, 'l20', world.trusted);
     assert.equal(loaded.snaps.length, 5);
+    await snapdAccepts(back, 'l20');
     assert.equal(sh('mcopy', ['-i', `${img}@@${4096 * 512}`, '::/EFI/boot/grubx64.efi', '-']), 'GRUB-EFI-20\n');
     const data = join(tmp, 'data.img');
     await extractPartition(img, 40960, 8192, data);
