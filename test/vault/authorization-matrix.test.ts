@@ -6,16 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer } from '../helpers/server.ts';
+import { ALL, callerTokens, checkMatrix, type Caller, type Matrix } from '../helpers/authorization-matrix.ts';
 import { BRAND, startVault } from './helpers.ts';
 
-type Caller = 'anonymous' | 'viewer' | 'publisher' | 'factory' | 'admin' | 'otherAdmin' | 'superuser';
-const ALL: Caller[] = ['anonymous', 'viewer', 'publisher', 'factory', 'admin', 'otherAdmin', 'superuser'];
 const READERS: Caller[] = ['viewer', 'admin', 'superuser'];
 const ADMINS: Caller[] = ['admin', 'superuser'];
 const LOG_READERS: Caller[] = ['viewer', 'factory', 'admin', 'superuser'];
 
 /** "METHOD /url" → who is allowed. Paths act on brand "acme". */
-const MATRIX: Record<string, Caller[]> = {
+const MATRIX: Matrix = {
   'POST /v1/request-id': ALL,
   'POST /v1/serial': ALL,
   'GET /v1/version': ALL,
@@ -50,37 +49,19 @@ test('every vault route has an authorization matrix row, and each caller gets ex
   t.after(() => v.close());
   const s = v.s;
   assert.equal((await s.request('POST', '/api/accounts', { token: v.admin, body: { accountId: 'other' } })).status, 201);
-  const tokens: Record<Caller, string | undefined> = {
-    anonymous: undefined,
-    viewer: await s.tokenFor(['viewer'], BRAND),
-    publisher: await s.tokenFor(['publisher'], BRAND),
-    factory: await s.tokenFor(['factory-operator'], BRAND),
-    admin: await s.tokenFor(['admin'], BRAND),
-    otherAdmin: await s.tokenFor(['admin'], 'other'),
-    superuser: await s.tokenFor('superuser'),
-  };
-  const missing: string[] = [];
-  const wrong: string[] = [];
-  for (const route of s.server.routes) {
-    const key = `${route.method} ${route.url}`;
-    if (platformRoutes.has(key)) continue;
-    const allowed = MATRIX[key];
-    if (!allowed) {
-      missing.push(key);
-      continue;
-    }
-    if (route.url.startsWith('/v1/') || route.url.startsWith('/api/v1/snaps/auth/')) assert.equal(route.access.kind, 'public', `${key} is a device route: public, with its own API-key check`);
-    for (const caller of ALL) {
-      const withBody = ['POST', 'PUT', 'PATCH'].includes(route.method);
-      const res = await s.request(route.method, concrete(route.url), { ...(tokens[caller] ? { token: tokens[caller] } : {}), ...(withBody ? { body: {} } : {}), headers: { 'api-key': v.apiKey } });
-      const got = res.status !== 401 && res.status !== 403;
-      if (got !== allowed.includes(caller)) wrong.push(`${key} as ${caller}: ${res.status} ${res.body.slice(0, 120)}`);
-    }
-  }
+  const { missing, wrong, stale } = await checkMatrix(s, {
+    matrix: MATRIX,
+    tokens: await callerTokens(s, BRAND, 'other'),
+    concrete,
+    skip: (route) => platformRoutes.has(`${route.method} ${route.url}`),
+    onRoute: (route) => {
+      if (route.url.startsWith('/v1/') || route.url.startsWith('/api/v1/snaps/auth/')) {
+        assert.equal(route.access.kind, 'public', `${route.method} ${route.url} is a device route: public, with its own API-key check`);
+      }
+    },
+    headers: { 'api-key': v.apiKey },
+  });
   assert.deepEqual(missing, [], 'vault routes without a row in the authorization matrix');
   assert.deepEqual(wrong, [], 'callers allowed or refused against the matrix');
-  for (const key of Object.keys(MATRIX)) {
-    const [method, url] = key.split(' ');
-    assert.ok(s.server.routes.some((r) => r.method === method && r.url === url), `matrix row for a route that does not exist: ${key}`);
-  }
+  assert.deepEqual(stale, [], 'matrix rows for routes that do not exist');
 });
