@@ -30,13 +30,13 @@ async function ledger(db: Database<any>): Promise<string[]> {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function tables(db: Database<any>): Promise<string[]> {
-  const all = await db.kysely.introspection.getTables();
-  // PostgreSQL lists every schema's tables: keep this test's own (parallel test files have theirs).
-  const own = db.engine === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely)).rows[0]!.s : undefined;
-  return all
-    .filter((t) => own === undefined || t.schema === own)
-    .map((t) => t.name)
-    .sort();
+  // Only this test's own tables: Kysely's introspection reads every schema, and
+  // parallel test files create and drop theirs meanwhile.
+  const rows =
+    db.engine === 'postgres'
+      ? (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema()`.execute(db.kysely)).rows
+      : (await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(db.kysely)).rows;
+  return rows.map((r) => r.name).sort();
 }
 
 const platformNames = platformMigrations.migrations.map((m) => `platform/${m.name}`);
