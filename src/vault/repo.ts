@@ -42,17 +42,8 @@ export function toModel(r: Selectable<VaultModelsTable>): VaultModel {
   };
 }
 
-export interface ModelInput {
-  brandId: string;
-  model: string;
-  keyId: string;
-  authorityId: string;
-  serialTemplate: string;
-  serialPattern: string;
-  allowProposed: boolean;
-  duplicates: DuplicatePolicy;
-  remodelFrom: string[];
-}
+/** A model as stored, before the database gives it an id and a creation time. */
+export type ModelInput = Omit<VaultModel, 'id' | 'createdAt'>;
 
 export async function insertModel(db: VaultDb, m: ModelInput, now: Date): Promise<VaultModel> {
   const row = await db

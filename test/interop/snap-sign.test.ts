@@ -65,7 +65,7 @@ import { fileURLToPath } from 'node:url';
 import { PublicKey, assertionType, decode, decodeStream, type Assertion } from '../../src/assertions/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import { GpgHome, pemFromGpgExport, privateKeyFromGpgExport, packageVersion, parseRsaSecretKeyPacket, readPackets, toolVersion, which } from './helpers/gpg.ts';
-import { WORKED_EXAMPLE_CONTENT_HEAD } from '../helpers/worked-example.ts';
+import { WORKED_EXAMPLE_CONTENT_HEAD, WORKED_EXAMPLE_INPUT } from '../helpers/worked-example.ts';
 
 const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const KEY_NAME = 'acme-models';
@@ -226,26 +226,7 @@ const ACCOUNT = {
 };
 
 /** protocol doc 1.11's input, verbatim. */
-const MODEL_CORE20 = {
-  type: 'model',
-  'authority-id': 'acme',
-  series: '16',
-  'brand-id': 'acme',
-  model: 'acme-gadget-20',
-  'display-name': 'Acme Gadget 20',
-  architecture: 'amd64',
-  base: 'core20',
-  grade: 'signed',
-  'serial-authority': ['acme'],
-  snaps: [
-    { name: 'pc', type: 'gadget', id: PC_ID, 'default-channel': '20/stable' },
-    { name: 'pc-kernel', type: 'kernel', id: 'pYVQrBcKmBa0mZ4CCN7ExT6jH8rY1hza', 'default-channel': '20/stable' },
-    { name: 'core20', type: 'base', id: 'DLqre5XGLbDqg9jPtiAhRRjDuPVa5X1q', 'default-channel': 'latest/stable' },
-    { name: 'snapd', type: 'snapd', id: 'PMrrV4ml8uWuEUDBT8dSGnKUYbevVhc4', 'default-channel': 'latest/stable' },
-    { name: 'hello-world', id: SNAP_ID, presence: 'optional', modes: ['run'] },
-  ],
-  timestamp: TS,
-};
+const MODEL_CORE20 = WORKED_EXAMPLE_INPUT;
 
 /** The content protocol doc 1.11 shows for MODEL_CORE20, minus the sign-key line. */
 const MODEL_CORE20_TEXT = WORKED_EXAMPLE_CONTENT_HEAD;

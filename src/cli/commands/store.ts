@@ -6,6 +6,7 @@ import { Readable, Transform } from 'node:stream';
 import type { Command } from 'commander';
 import { apiClient, readCredentials } from '../client.ts';
 import { CliError, io, processIO } from '../io.ts';
+import type { ChannelMapRow } from '../../store/channels.ts';
 
 const urlOption = ['--url <url>', 'server URL (default $SNAPLINE_URL)'] as const;
 const storeOption = ['--store <store-id>', 'the store, when the snap name is registered in several'] as const;
@@ -13,18 +14,6 @@ const storeOption = ['--store <store-id>', 'the store, when the snap name is reg
 const client = (opts: { url?: string }) => apiClient(opts.url ? { url: opts.url } : {});
 const snapPath = (name: string, store: string | undefined, suffix = '') => `/api/store/snaps/${encodeURIComponent(name)}${suffix}${store ? `?store=${encodeURIComponent(store)}` : ''}`;
 const splitChannels = (s: string) => s.split(',').map((c) => c.trim()).filter(Boolean);
-
-interface ChannelMapRow {
-  architecture: string;
-  track: string;
-  risk: string;
-  branch: string;
-  channel: string;
-  revision: number | null;
-  following: string | null;
-  progressivePercentage: number | null;
-  expiresAt: string | null;
-}
 
 interface RevisionRow {
   revision: number;
