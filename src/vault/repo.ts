@@ -196,12 +196,23 @@ export async function takeQuota(db: VaultDb, apiKeyId: number): Promise<boolean>
 
 // ---- nonces
 
-export async function issueNonce(db: VaultDb, apiKeyId: number | null, issuedTo: string, now: Date, ttlMs: number): Promise<{ nonce: string; expiresAt: Date }> {
-  // 256 bits from the CSPRNG: unpredictable, unlike a time-based generator.
-  const nonce = randomBytes(32).toString('base64url');
+export interface IssuedNonce {
+  nonce: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/** Stores `count` fresh nonces for one caller in one statement. */
+export async function issueNonces(db: VaultDb, apiKeyId: number | null, issuedTo: string, count: number, now: Date, ttlMs: number): Promise<IssuedNonce[]> {
   const expiresAt = new Date(now.getTime() + ttlMs);
-  await db.insertInto('vault_nonces').values({ nonce, api_key_id: apiKeyId, issued_to: issuedTo, created_at: toDbTime(now), expires_at: toDbTime(expiresAt), used_at: null }).execute();
-  return { nonce, expiresAt };
+  // 256 bits each from the CSPRNG: unpredictable, unlike a time-based generator.
+  const issued = Array.from({ length: count }, () => ({ nonce: randomBytes(32).toString('base64url'), createdAt: now, expiresAt }));
+  const [created, expires] = [toDbTime(now), toDbTime(expiresAt)];
+  await db
+    .insertInto('vault_nonces')
+    .values(issued.map((n) => ({ nonce: n.nonce, api_key_id: apiKeyId, issued_to: issuedTo, created_at: created, expires_at: expires, used_at: null })))
+    .execute();
+  return issued;
 }
 
 export async function findNonce(db: VaultDb, nonce: string) {
@@ -315,7 +326,7 @@ export async function reserveWithNonce(db: VaultDb, v: Insertable<VaultSigningLo
       returning nonce
     )
     insert into vault_signing_log (brand_id, model, serial, device_key_id, device_key_unique, assertion, signed_at, api_key_id, api_key_name, request_id, origin, user_agent, remodel_from)
-    select ${v.brand_id}::text, ${v.model}::text, ${v.serial}::text, ${v.device_key_id}::text, ${v.device_key_unique ?? null}::text, null, ${v.signed_at}::text,
+    select ${v.brand_id}::text, ${v.model}::text, ${v.serial}::text, ${v.device_key_id}::text, ${v.device_key_unique ?? null}::text, ${v.assertion ?? null}::text, ${v.signed_at}::text,
       ${v.api_key_id ?? null}::bigint, ${v.api_key_name}::text, n.nonce, ${v.origin}::text, ${v.user_agent}::text, ${v.remodel_from}::text
     from n
     returning *`.execute(db);

@@ -29,7 +29,7 @@ import {
   findApiKeyBySecret,
   findModel,
   findNonce,
-  issueNonce,
+  issueNonces,
   nextCounter,
   pruneNonces,
   reserveWithNonce,
@@ -39,6 +39,7 @@ import {
   type VaultDb,
   type VaultModel,
 } from './repo.ts';
+import { NoncePool } from './nonce-pool.ts';
 import { SERIAL_SYNTAX, render, usesCounter } from './serials.ts';
 import type { VaultSigningLogTable, VaultTables } from './tables.ts';
 import type { Insertable } from 'kysely';
@@ -81,6 +82,18 @@ export interface RegistrationInput extends DeviceCredentials {
   body: Buffer;
   origin: string;
   userAgent: string;
+}
+
+/** What the signing log records of a registration, besides the serial itself. */
+interface Reservation {
+  model: VaultModel;
+  deviceKeyId: string;
+  keyUnique: string | null;
+  caller: Caller;
+  requestId: string;
+  input: RegistrationInput;
+  remodelFrom: string;
+  now: Date;
 }
 
 export type RegistrationResult = { status: 200; stream: Buffer; serial: string; reused: boolean } | { status: 202; retryAfterSeconds: number };
@@ -146,6 +159,7 @@ export class Vault {
   private pending = 0;
   private readonly signing: Semaphore;
   private issued = 0;
+  private readonly nonces: NoncePool;
   private readonly apiKeys: TtlCache<ApiKey | null>;
   private readonly operators: TtlCache<AuthPrincipal | null>;
   private readonly models: TtlCache<VaultModel | null>;
@@ -170,11 +184,13 @@ export class Vault {
     this.verifiedModels = new TtlCache(60_000);
     this.chains = new TtlCache(Math.max(ms, 5000));
     this.signers = new TtlCache(KEY_OPEN_MS);
+    // Handed out within a tenth of their validity: a device always has at least 90% of it.
+    this.nonces = new NoncePool(Math.min(this.nonceTtlMs / 10, 60_000));
   }
 
   /** Forgets cached keys, models and chains (after admin changes in this process). */
   invalidate(): void {
-    for (const c of [this.apiKeys, this.operators, this.models, this.trust, this.chains, this.signers]) c.clear();
+    for (const c of [this.apiKeys, this.operators, this.models, this.trust, this.chains, this.signers, this.nonces]) c.clear();
   }
 
   // ---- request-id
@@ -183,8 +199,9 @@ export class Vault {
     const caller = await this.checkCaller(creds);
     const now = this.ctx.now();
     if (++this.issued % 1000 === 0) await pruneNonces(this.db, new Date(now.getTime() - 3600_000));
-    const { nonce, expiresAt } = await issueNonce(this.db, caller.apiKey?.id ?? null, caller.owner, now, this.nonceTtlMs);
-    return { requestId: nonce, expiresAt };
+    const apiKeyId = caller.apiKey?.id ?? null;
+    const n = await this.nonces.take(caller.owner, this.ctx.now, (count, at) => issueNonces(this.db, apiKeyId, caller.owner, count, at, this.nonceTtlMs));
+    return { requestId: n.nonce, expiresAt: n.expiresAt };
   }
 
   private async checkCaller(creds: DeviceCredentials): Promise<Caller> {
@@ -280,13 +297,21 @@ export class Vault {
     }
     const proposed = req.serial !== '' && model.allowProposed ? this.checkProposed(req.serial, model) : undefined;
 
-    // 7. reserve the serial (duplicate policy, nonce, quota: one transaction), then sign
     const now = this.ctx.now();
+    const reservation = { model, deviceKeyId, keyUnique, caller, requestId: req.requestId, input, remodelFrom, now };
+    // 7a. A generated serial is new by construction: sign it, then log it and
+    // consume the request-id in one statement (a conflict there is a twin
+    // request of this device key, which gets the serial logged first).
+    if (proposed === undefined && !(apiKey && apiKey.maxSerials !== null)) return this.signThenLog(reservation, request);
+
+    // 7b. A proposed serial, or an API key with a quota: reserve the serial
+    // first (duplicate policy, request-id, quota: one transaction), so no
+    // signature is ever made for a serial that belongs to another device.
     let row: LogRow | undefined;
     for (let attempt = 0; !row; attempt++) {
       const serial = proposed ?? (await this.generate(model, now));
       try {
-        row = await this.reserve({ model, serial, deviceKeyId, keyUnique, caller, requestId: req.requestId, input, remodelFrom, now });
+        row = await this.reserve({ ...reservation, serial, assertion: null });
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
         // Who holds it? This device key (a concurrent twin of this request), or another one.
@@ -302,6 +327,25 @@ export class Vault {
     // The cached key's count is stale now; the database holds the truth.
     if (apiKey && apiKey.maxSerials !== null) this.apiKeys.delete(input.apiKey!);
     return this.signReserved(row, model, request);
+  }
+
+  private async signThenLog(r: Reservation, request: Assertion): Promise<RegistrationResult> {
+    for (let attempt = 0; ; attempt++) {
+      const serial = await this.generate(r.model, r.now);
+      const signed = await this.signSerial(r.model, serial, request);
+      try {
+        await this.reserve({ ...r, serial, assertion: signed.toString() });
+        return { status: 200, stream: encodeStream([signed, ...(await this.chainFor(signed))]), serial, reused: false };
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+        if (r.keyUnique) {
+          const existing = await this.existingFor(r.model, r.deviceKeyId);
+          if (existing) return this.answerExisting(existing, r.model, r.requestId, request);
+        }
+        // Another device's serial: a generator collision (a reset counter, say); sign a new one.
+        if (attempt >= 2) throw new VaultError('vault-unavailable', 'could not allocate a unique serial; retry');
+      }
+    }
   }
 
   private async checkNonce(nonce: string, caller: Caller): Promise<void> {
@@ -392,14 +436,15 @@ export class Vault {
     return { status: 200, stream: encodeStream([serial, ...(await this.chainFor(serial))]), serial: row.serial, reused: true };
   }
 
-  private async reserve(r: { model: VaultModel; serial: string; deviceKeyId: string; keyUnique: string | null; caller: Caller; requestId: string; input: RegistrationInput; remodelFrom: string; now: Date }): Promise<LogRow> {
+  /** Logs the serial (signed, or reserved to be signed) and consumes the request-id, atomically. */
+  private async reserve(r: Reservation & { serial: string; assertion: string | null }): Promise<LogRow> {
     const values: Insertable<VaultSigningLogTable> = {
       brand_id: r.model.brandId,
       model: r.model.model,
       serial: r.serial,
       device_key_id: r.deviceKeyId,
       device_key_unique: r.keyUnique,
-      assertion: null,
+      assertion: r.assertion,
       signed_at: toDbTime(r.now),
       api_key_id: r.caller.apiKey?.id ?? null,
       api_key_name: r.caller.name,
@@ -425,22 +470,35 @@ export class Vault {
   }
 
   private async signReserved(row: LogRow, model: VaultModel, request: Assertion): Promise<RegistrationResult> {
-    this.pending++;
     let serial: Assertion;
+    try {
+      serial = await this.signSerial(model, row.serial, request);
+    } catch (err) {
+      // Give the serial back: the device retries from a new request-id (503).
+      await this.db.deleteFrom('vault_signing_log').where('id', '=', row.id).where('assertion', 'is', null).execute().catch(() => undefined);
+      throw err;
+    }
+    await this.db.updateTable('vault_signing_log').set({ assertion: serial.toString() }).where('id', '=', row.id).execute();
+    return { status: 200, stream: encodeStream([serial, ...(await this.chainFor(serial))]), serial: row.serial, reused: false };
+  }
+
+  /** The serial assertion for the device key of `request`, signed with the model's key on libuv's pool. */
+  private async signSerial(model: VaultModel, serial: string, request: Assertion): Promise<Assertion> {
+    this.pending++;
     try {
       const signer = await this.signers.through(model.keyId, () => this.ctx.keys.signer({ keyId: model.keyId }, { keepOpenMs: KEY_OPEN_MS }));
       await this.signing.acquire();
       const now = this.ctx.now();
-      serial = await signAssertion(
+      const signed = await signAssertion(
         SerialType,
         {
           headers: {
             'authority-id': model.authorityId,
             'brand-id': model.brandId,
             model: model.model,
-            serial: row.serial,
+            serial,
             'device-key': request.headerString('device-key'),
-            'device-key-sha3-384': row.device_key_id,
+            'device-key-sha3-384': (request.data as SerialRequestData).deviceKey.id,
             timestamp: formatTimestamp(now),
           },
           ...(request.body ? { body: request.body } : {}),
@@ -448,18 +506,15 @@ export class Vault {
         signer,
         now,
       ).finally(() => this.signing.release());
+      this.ctx.metrics.signatures.inc({ type: 'serial' });
+      return signed;
     } catch (err) {
-      // Give the serial back: the device retries from a new request-id (503).
-      await this.db.deleteFrom('vault_signing_log').where('id', '=', row.id).where('assertion', 'is', null).execute().catch(() => undefined);
       this.signers.clear();
       if (err instanceof KeyCustodyError) throw new VaultError('key-unusable', `the model's signing key cannot sign: ${err.message}`, { cause: err });
       throw err;
     } finally {
       this.pending--;
     }
-    this.ctx.metrics.signatures.inc({ type: 'serial' });
-    await this.db.updateTable('vault_signing_log').set({ assertion: serial.toString() }).where('id', '=', row.id).execute();
-    return { status: 200, stream: encodeStream([serial, ...(await this.chainFor(serial))]), serial: row.serial, reused: false };
   }
 
   /** The account-key chain of a serial's signing key up to (not including) the root. */
