@@ -7,7 +7,7 @@ import { assertionType, encodeStream, MEDIA_TYPE, SNAP_SERIES, type Assertion } 
 import { findAssertion, signingChain } from '../platform/assertions/index.ts';
 import { platformView } from '../platform/db/index.ts';
 import type { PlatformContext } from '../platform/context.ts';
-import type { ErrorFormatter } from '../platform/http/app.ts';
+import { snapdError } from './snapd-error.ts';
 import { ApiError } from '../platform/http/errors.ts';
 import { ChannelError, RISKS } from '../channel/channel.ts';
 import { availableReleases, parseStoreChannel, resolveChannel, type Release } from './channels.ts';
@@ -15,13 +15,11 @@ import { revisionByDigest, revisionsByKeys, snapById, toSnap, type Revision, typ
 import type { CatalogEntry } from './catalog.ts';
 import { issueNonce, openSession, requestSession, SessionCache, SessionError, type DeviceSession } from './sessions.ts';
 import { snapObject } from './snap-object.ts';
+import { CohortKeys } from './cohort-keys.ts';
+import { cohortRoutes } from './cohort-routes.ts';
+import { CohortKeyError, cohortSnapshotTime, releasesAt, type Cohort } from './cohorts.ts';
 import { header, pickVisible, visible, type Catalog } from './visibility.ts';
 
-/** snapd's error shape: {"error-list":[{code,message}]}, Content-Type exactly application/json. */
-export const snapdError: ErrorFormatter = (reply, status, code, message) => {
-  if (status === 401) reply.header('www-authenticate', 'Macaroon refresh_device_session=1');
-  void reply.status(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify({ 'error-list': [{ code, message }] })));
-};
 
 const PUBLIC = { kind: 'public' } as const;
 const SNAPD = { access: PUBLIC, formatError: snapdError };
@@ -41,7 +39,7 @@ declare module 'fastify' {
   }
 }
 
-interface DeviceRequest {
+export interface DeviceRequest {
   session: DeviceSession | undefined;
   storeId: string | undefined;
   seen: string[];
@@ -58,6 +56,7 @@ interface Action {
   'snap-id'?: string;
   channel?: string;
   revision?: number;
+  'cohort-key'?: string;
   key?: string;
   assertions?: { type?: string; 'primary-key'?: string[]; 'sequence-key'?: string[]; sequence?: number; 'if-newer-than'?: number }[];
 }
@@ -67,6 +66,7 @@ interface ContextEntry {
   'instance-key'?: string;
   revision?: number;
   'tracking-channel'?: string;
+  'cohort-key'?: string;
   epoch?: { read?: unknown; write?: unknown };
 }
 
@@ -85,6 +85,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
   const ephemeral = /:0$/.test(configuredUrl);
   const baseUrl = (req: FastifyRequest) => (ephemeral && req.headers.host ? `${req.protocol}://${req.headers.host}` : configuredUrl);
   const sessions = new SessionCache();
+  const cohortKeys = new CohortKeys(ctx.root.storeSigner);
 
   async function device(req: FastifyRequest): Promise<DeviceRequest> {
     let session: DeviceSession | undefined;
@@ -180,7 +181,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
       const ids = [...new Set(body.actions.filter((a) => a.action === 'refresh' && typeof a['snap-id'] === 'string').map((a) => a['snap-id']!))];
       const [byName, byId] = await Promise.all([names.length ? catalog.entries.byNames(names) : new Map<string, CatalogEntry[]>(), ids.length ? catalog.entries.byIds(ids) : new Map<string, CatalogEntry>()]);
 
-      type Plan = { action: Action; entry: CatalogEntry; revision: number; effectiveChannel?: string };
+      type Plan = { action: Action; entry: CatalogEntry; revision: number; effectiveChannel?: string; installedEpoch?: ContextEntry['epoch'] };
       const plans: Plan[] = [];
       for (const a of body.actions) {
         const ik = a['instance-key'];
@@ -193,7 +194,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
             results.push({ result: 'error', 'instance-key': ik, name: a.name, error: err('name-not-found', `snap not found: ${a.name}`) });
             continue;
           }
-          const picked = pick(a, entry.snap, entry.releases, d.arch, now);
+          const picked = await pickFor(a, undefined, entry, d.arch, now);
           if ('error' in picked) results.push({ result: 'error', 'instance-key': ik, name: entry.snap.name, 'snap-id': entry.snap.snapId, error: picked.error });
           else plans.push({ action: a, entry, ...picked });
           continue;
@@ -206,12 +207,14 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
             continue;
           }
           const channel = a.channel ?? c?.['tracking-channel'] ?? 'stable';
-          const picked = pick({ ...a, channel }, entry.snap, entry.releases, d.arch, now);
-          if ('error' in picked) continue; // nothing for this device: no update
+          const picked = await pickFor(a, c, entry, d.arch, now, channel);
+          if ('error' in picked) {
+            // An invalid cohort key the action carries is the device's to hear about; otherwise nothing for it: no update.
+            if ((picked.error as { code?: string }).code === 'invalid-cohort-key') results.push({ result: 'error', 'instance-key': ik, 'snap-id': entry.snap.snapId, error: picked.error });
+            continue;
+          }
           if (picked.revision === c?.revision) continue;
-          const next = entry.revisions.get(picked.revision);
-          if (next && !canRead(next.epoch, c?.epoch)) continue; // an epoch the installed data cannot go to: no update
-          plans.push({ action: a, entry, ...picked });
+          plans.push({ action: a, entry, ...picked, installedEpoch: c?.epoch });
           continue;
         }
         errorList.push(err('invalid-action', `unknown action ${JSON.stringify(a.action)}`));
@@ -232,6 +235,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
           results.push({ result: 'error', 'instance-key': ik, name: snap.name, 'snap-id': snap.snapId, error: err('revision-not-found', `no snap revision ${p.revision} for ${d.arch}`) });
           continue;
         }
+        if (p.action.action === 'refresh' && !canRead(rev.epoch, p.installedEpoch)) continue; // an epoch the installed data cannot go to: no update
         const publisher = await catalog.publisher(snap.publisherId);
         let snapJson: string;
         if (p.entry.revisions.get(p.revision) === rev) {
@@ -251,6 +255,41 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
       return reply.status(200).header('content-type', 'application/json').send(Buffer.from(text));
     },
   );
+
+  /**
+   * The cohort an action asks for: its own cohort-key, or, on a refresh that
+   * names no channel (snapd's auto-refresh), the installed snap's. snapd sends
+   * the channel and the cohort it wants on every other refresh, so a refresh
+   * with a channel and no key leaves the cohort. An explicit revision wins.
+   * A bad key on the action is an error; a bad key only in the context is
+   * ignored (the device follows its channel rather than never refreshing).
+   */
+  function cohortFor(a: Action, c: ContextEntry | undefined, snapId: string, now: Date): { cohort?: Cohort; error?: unknown } {
+    if (typeof a.revision === 'number') return {};
+    const own = typeof a['cohort-key'] === 'string' && a['cohort-key'] !== '' ? a['cohort-key'] : undefined;
+    const inherited = a.action === 'refresh' && a.channel === undefined && typeof c?.['cohort-key'] === 'string' && c['cohort-key'] !== '' ? c['cohort-key'] : undefined;
+    const key = own ?? inherited;
+    if (key === undefined) return {};
+    try {
+      const cohort = cohortKeys.check(key);
+      if (cohort.snapId !== snapId) throw new CohortKeyError('cohort key is for another snap');
+      cohortSnapshotTime(cohort, now);
+      return { cohort };
+    } catch (e) {
+      if (!(e instanceof CohortKeyError)) throw e;
+      return own === undefined ? {} : { error: err(e.code, e.message) };
+    }
+  }
+
+  /** pick, for the cohort when the action is in one: the channel as it was at the cohort's snapshot time. */
+  async function pickFor(a: Action, c: ContextEntry | undefined, entry: CatalogEntry, arch: string, now: Date, channel = a.channel): Promise<{ revision: number; effectiveChannel?: string } | { error: unknown }> {
+    const { cohort, error } = cohortFor(a, c, entry.snap.snapId, now);
+    if (error) return { error };
+    const wanted = { ...a, channel };
+    if (!cohort) return pick(wanted, entry.snap, entry.releases, arch, now);
+    const at = cohortSnapshotTime(cohort, now);
+    return pick(wanted, entry.snap, releasesAt(await catalog.releaseHistory(entry.snap.snapId), at), arch, at);
+  }
 
   function pick(a: Action, snap: Snap, rels: readonly Release[], arch: string, now: Date): { revision: number; effectiveChannel?: string } | { error: unknown } {
     if (typeof a.revision === 'number') {
@@ -329,6 +368,8 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
     }
     return a;
   }
+
+  await cohortRoutes(app, { catalog, cohortKeys, device, now: ctx.now });
 
   // --- assertions (6.9) ---
   app.get(

@@ -3,9 +3,10 @@
 // naming a store that includes S. Anything else is "not found".
 import type { FastifyRequest } from 'fastify';
 import { findAccount } from '../platform/auth/index.ts';
-import { platformView } from '../platform/db/index.ts';
+import { fromDbTime, platformView } from '../platform/db/index.ts';
 import { listStores, type Snap, type Store, type StoreDb } from './repo.ts';
 import { CatalogCache } from './catalog.ts';
+import type { ReleaseEvent } from './cohorts.ts';
 
 /**
  * A short-lived cache of small, rarely changing tables (stores, accounts):
@@ -59,6 +60,7 @@ export interface Publisher {
 export class Catalog {
   private readonly stores = new TtlCache<Map<string, Store>>(1000);
   private readonly publishers = new TtlCache<Publisher>(5000);
+  private readonly histories = new TtlCache<ReleaseEvent[]>(1000);
   /** Snaps with their releases and released revisions (device API reads). */
   readonly entries: CatalogCache;
   constructor(private readonly db: StoreDb) {
@@ -72,6 +74,7 @@ export class Catalog {
   /** After a change made by this process: its next reads see it at once. */
   invalidate(): void {
     this.stores.clear();
+    this.histories.clear();
     this.entries.invalidate();
   }
 
@@ -82,6 +85,25 @@ export class Catalog {
     const s = all.get(storeId);
     if (!s) return [];
     return [s.storeId, ...s.includes.filter((i) => all.has(i))];
+  }
+
+  /** A snap's release history, oldest first (what cohorts replay). */
+  releaseHistory(snapId: string): Promise<ReleaseEvent[]> {
+    return this.histories.get(snapId, async () => {
+      const rows = await this.db
+        .selectFrom('store_release_history')
+        .select(['architecture', 'channel', 'revision', 'progressive_percentage', 'at'])
+        .where('snap_id', '=', snapId)
+        .orderBy('id')
+        .execute();
+      return rows.map((r) => ({
+        architecture: r.architecture,
+        channel: r.channel,
+        revision: r.revision === null ? null : Number(r.revision),
+        progressivePercentage: r.progressive_percentage === null ? null : Number(r.progressive_percentage),
+        at: fromDbTime(r.at),
+      }));
+    });
   }
 
   publisher(accountId: string): Promise<Publisher> {

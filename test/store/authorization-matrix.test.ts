@@ -28,6 +28,7 @@ const MATRIX: Matrix = {
   'POST /api/v1/snaps/auth/nonces': ALL,
   'POST /api/v1/snaps/auth/sessions': ALL,
   'POST /v2/snaps/refresh': ALL,
+  'POST /v2/cohorts': ALL,
   'GET /v2/assertions/*': ALL,
   'GET /v2/snaps/info/:name': ALL,
   'GET /v2/snaps/find': ALL,

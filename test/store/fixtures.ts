@@ -69,8 +69,8 @@ export function testSnaps(): Promise<Map<string, PackedSnap>> {
 export const KEY_SINCE = new Date('2020-01-01T00:00:00Z');
 
 /** A server with the store, account "acme" (brand key = the vectors' brand key), and a store per brand. */
-export async function storeWorld(engine: DatabaseEngine, opts: { listen?: boolean } = {}): Promise<TestServer> {
-  const s = await startTestServer(engine, { services: [storeService], ...(opts.listen ? { listen: true } : {}) });
+export async function storeWorld(engine: DatabaseEngine, opts: { listen?: boolean; now?: () => Date } = {}): Promise<TestServer> {
+  const s = await startTestServer(engine, { services: [storeService], ...(opts.listen ? { listen: true } : {}), ...(opts.now ? { now: opts.now } : {}) });
   try {
     const admin = TEST_ADMIN_TOKEN;
     for (const id of ['acme', 'other']) await expectStatus(s.request('POST', '/api/accounts', { token: admin, body: { accountId: id } }), 201);
