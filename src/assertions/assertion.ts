@@ -425,9 +425,17 @@ export function sign(type: AssertionType, input: SignInput, key: PrivateKey, whe
 }
 
 /** Like sign, with the RSA work off the event loop. */
-export async function signAsync(type: AssertionType, input: SignInput, key: PrivateKey, when: Date): Promise<Assertion> {
-  const { content, headers, body } = buildContent(type, input, key.id);
-  const signature = Buffer.from((await key.signAsync(content, when)) + '\n');
+export function signAsync(type: AssertionType, input: SignInput, key: PrivateKey, when: Date): Promise<Assertion> {
+  return signWith(type, input, key.id, (content) => key.signAsync(content, when));
+}
+
+/**
+ * Like signAsync, for a key held elsewhere: `signContent` returns the
+ * signature block of the key `keyId` over the content (as PrivateKey.sign does).
+ */
+export async function signWith(type: AssertionType, input: SignInput, keyId: string, signContent: (content: Buffer) => Promise<string>): Promise<Assertion> {
+  const { content, headers, body } = buildContent(type, input, keyId);
+  const signature = Buffer.from((await signContent(content)) + '\n');
   return assembleSigned(type, headers, body, content, signature);
 }
 

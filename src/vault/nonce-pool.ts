@@ -5,6 +5,11 @@
 // many at once. A nonce is handed out only while it is fresh, so every
 // device still gets (nearly) the whole validity period; the rest expire
 // unused and are pruned like any other.
+//
+// The pool also remembers what it handed out, so the serial request that
+// comes back to this process with one of them is known good without a
+// database read; the nonce is consumed in the database either way, with the
+// log row, so a nonce used elsewhere in the meantime still fails there.
 import type { IssuedNonce } from './repo.ts';
 
 export type IssueBatch = (count: number, now: Date) => Promise<IssuedNonce[]>;
@@ -17,8 +22,18 @@ interface CallerPool {
   since: number;
 }
 
+/** A nonce this process handed out and has not seen back yet. */
+export interface HandedOut {
+  owner: string;
+  expiresAt: Date;
+}
+
+/** At most this many handed-out nonces are remembered (the oldest are forgotten first). */
+const REMEMBERED = 100_000;
+
 export class NoncePool {
   private readonly pools = new Map<string, CallerPool>();
+  private readonly handedOut = new Map<string, HandedOut>();
 
   /**
    * @param freshMs how long after its creation a stored nonce may still be handed out
@@ -38,6 +53,7 @@ export class NoncePool {
         const n = pool.ready.pop()!;
         if (t - n.createdAt.getTime() < this.freshMs && t >= n.createdAt.getTime()) {
           pool.demand++;
+          this.remember(n.nonce, { owner, expiresAt: n.expiresAt });
           return n;
         }
       }
@@ -48,9 +64,23 @@ export class NoncePool {
     }
   }
 
+  /** What this process knows of a nonce it handed out; forgets it (a second look goes to the database). */
+  claim(nonce: string): HandedOut | undefined {
+    const n = this.handedOut.get(nonce);
+    this.handedOut.delete(nonce);
+    return n;
+  }
+
   /** Drops every batch (after an API key changes, say). */
   clear(): void {
     this.pools.clear();
+    this.handedOut.clear();
+  }
+
+  private remember(nonce: string, n: HandedOut): void {
+    // Maps iterate in insertion order: the first key is the oldest.
+    if (this.handedOut.size >= REMEMBERED) this.handedOut.delete(this.handedOut.keys().next().value!);
+    this.handedOut.set(nonce, n);
   }
 
   private poolOf(owner: string, t: number): CallerPool {

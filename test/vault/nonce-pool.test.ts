@@ -72,3 +72,13 @@ test('a failing store rejects the waiting requests and the next request tries ag
   fail = false;
   assert.equal((await pool.take('k', now, issue)).nonce.startsWith('n'), true);
 });
+
+test('a handed-out nonce is known once to the process that handed it out', async () => {
+  const now = () => new Date(0);
+  const pool = new NoncePool(60_000);
+  const { issue } = fakeIssuer();
+  const n = await pool.take('key:1', now, issue);
+  assert.deepEqual(pool.claim(n.nonce), { owner: 'key:1', expiresAt: n.expiresAt });
+  assert.equal(pool.claim(n.nonce), undefined, 'a second look must go to the database');
+  assert.equal(pool.claim('never-issued'), undefined);
+});

@@ -139,7 +139,8 @@ export class KeyCustody {
     const keyId = row.key_id;
     const publicKey = PublicKey.decode(row.public_key);
     const keepOpenMs = options.keepOpenMs ?? 0;
-    if (keepOpenMs <= 0) return { keyId, publicKey, sign: async (content, when) => (await this.openKey(keyId)).signAsync(content, when) };
+    // selfChecking: openKey checks the key against keyId; OpenSSL checks each signature.
+    if (keepOpenMs <= 0) return { keyId, publicKey, selfChecking: true, sign: async (content, when) => (await this.openKey(keyId)).signAsync(content, when) };
     // Opened at most once per keepOpenMs (each opening re-reads the row, so a
     // disable takes effect within that time). Opening costs a query, an
     // AES-GCM open and a PKCS#8 parse on the event loop, and a fresh OpenSSL
@@ -148,6 +149,7 @@ export class KeyCustody {
     return {
       keyId,
       publicKey,
+      selfChecking: true,
       sign: async (content, when) => {
         const now = Date.now();
         if (!open || open.until <= now) {

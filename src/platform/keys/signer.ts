@@ -9,6 +9,14 @@ export interface Signer {
   readonly publicKey: PublicKey;
   /** Signs assertion content; returns the signature block (as PrivateKey.sign does). */
   sign(content: Buffer, when: Date): Promise<string>;
+  /**
+   * True when a wrong signature cannot come out: the key is an OpenSSL key in
+   * this process whose public part was checked against keyId when it was
+   * loaded, and OpenSSL checks each RSA-CRT result with the public exponent
+   * before releasing it (its defence against fault attacks). Other signers
+   * (an HSM, say) have each signature verified.
+   */
+  readonly selfChecking?: boolean;
 }
 
 /** A Signer over a private key held in memory (tests, the CLI keyring). */
@@ -16,6 +24,7 @@ export function privateKeySigner(key: PrivateKey): Signer {
   return {
     keyId: key.id,
     publicKey: key.publicKey,
+    selfChecking: true,
     sign: (content, when) => key.signAsync(content, when),
   };
 }
