@@ -13,7 +13,7 @@ import { ChannelError, RISKS } from '../channel/channel.ts';
 import { availableReleases, parseStoreChannel, resolveChannel, type Release } from './channels.ts';
 import { revisionByDigest, revisionsByKeys, snapById, toSnap, type Revision, type Snap, type StoreDb } from './repo.ts';
 import type { CatalogEntry } from './catalog.ts';
-import { issueNonce, openSession, requestSession, SessionCache, SessionError, type DeviceSession } from './sessions.ts';
+import { issueNonce, loadSession, openSession, requestSession, SessionCache, SessionError, type DeviceSession } from './sessions.ts';
 import { snapObject } from './snap-object.ts';
 import { CohortKeys } from './cohort-keys.ts';
 import { cohortRoutes } from './cohort-routes.ts';
@@ -78,13 +78,16 @@ function canRead(next: { read: number[] }, installed: ContextEntry['epoch']): bo
 
 const err = (code: string, message: string, extra?: unknown) => ({ code, message, ...(extra ? { extra } : {}) });
 
+type Picked = { revision: number; effectiveChannel?: string } | { error: unknown };
+const NO_COHORT: { cohort?: Cohort; error?: unknown } = Object.freeze({});
+
 export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, db: StoreDb, catalog: Catalog): Promise<void> {
   // Absolute URLs come from config.publicUrl; a server on an ephemeral port
   // (publicUrl ending in ":0", as in tests) uses the request's Host instead.
   const configuredUrl = ctx.config.publicUrl;
   const ephemeral = /:0$/.test(configuredUrl);
   const baseUrl = (req: FastifyRequest) => (ephemeral && req.headers.host ? `${req.protocol}://${req.headers.host}` : configuredUrl);
-  const sessions = new SessionCache();
+  const sessions = new SessionCache((tokenHash) => loadSession(db, tokenHash));
   const cohortKeys = new CohortKeys(ctx.root.storeSigner);
 
   async function device(req: FastifyRequest): Promise<DeviceRequest> {
@@ -194,7 +197,8 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
             results.push({ result: 'error', 'instance-key': ik, name: a.name, error: err('name-not-found', `snap not found: ${a.name}`) });
             continue;
           }
-          const picked = await pickFor(a, undefined, entry, d.arch, now);
+          const pending = pickFor(a, undefined, entry, d.arch, now);
+          const picked = pending instanceof Promise ? await pending : pending;
           if ('error' in picked) results.push({ result: 'error', 'instance-key': ik, name: entry.snap.name, 'snap-id': entry.snap.snapId, error: picked.error });
           else plans.push({ action: a, entry, ...picked });
           continue;
@@ -207,7 +211,8 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
             continue;
           }
           const channel = a.channel ?? c?.['tracking-channel'] ?? 'stable';
-          const picked = await pickFor(a, c, entry, d.arch, now, channel);
+          const pending = pickFor(a, c, entry, d.arch, now, channel);
+          const picked = pending instanceof Promise ? await pending : pending;
           if ('error' in picked) {
             // An invalid cohort key the action carries is the device's to hear about; otherwise nothing for it: no update.
             if ((picked.error as { code?: string }).code === 'invalid-cohort-key') results.push({ result: 'error', 'instance-key': ik, 'snap-id': entry.snap.snapId, error: picked.error });
@@ -265,11 +270,11 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
    * ignored (the device follows its channel rather than never refreshing).
    */
   function cohortFor(a: Action, c: ContextEntry | undefined, snapId: string, now: Date): { cohort?: Cohort; error?: unknown } {
-    if (typeof a.revision === 'number') return {};
+    if (typeof a.revision === 'number') return NO_COHORT;
     const own = typeof a['cohort-key'] === 'string' && a['cohort-key'] !== '' ? a['cohort-key'] : undefined;
     const inherited = a.action === 'refresh' && a.channel === undefined && typeof c?.['cohort-key'] === 'string' && c['cohort-key'] !== '' ? c['cohort-key'] : undefined;
     const key = own ?? inherited;
-    if (key === undefined) return {};
+    if (key === undefined) return NO_COHORT;
     try {
       const cohort = cohortKeys.check(key);
       if (cohort.snapId !== snapId) throw new CohortKeyError('cohort key is for another snap');
@@ -277,21 +282,25 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
       return { cohort };
     } catch (e) {
       if (!(e instanceof CohortKeyError)) throw e;
-      return own === undefined ? {} : { error: err(e.code, e.message) };
+      return own === undefined ? NO_COHORT : { error: err(e.code, e.message) };
     }
   }
 
-  /** pick, for the cohort when the action is in one: the channel as it was at the cohort's snapshot time. */
-  async function pickFor(a: Action, c: ContextEntry | undefined, entry: CatalogEntry, arch: string, now: Date, channel = a.channel): Promise<{ revision: number; effectiveChannel?: string } | { error: unknown }> {
+  /**
+   * pick, for the cohort when the action is in one: the channel as it was at
+   * the cohort's snapshot time. A promise only then (the history may need a
+   * read): the usual refresh of 20 snaps stays synchronous.
+   */
+  function pickFor(a: Action, c: ContextEntry | undefined, entry: CatalogEntry, arch: string, now: Date, channel = a.channel): Picked | Promise<Picked> {
     const { cohort, error } = cohortFor(a, c, entry.snap.snapId, now);
     if (error) return { error };
-    const wanted = { ...a, channel };
+    const wanted = channel === a.channel ? a : { ...a, channel };
     if (!cohort) return pick(wanted, entry.snap, entry.releases, arch, now);
     const at = cohortSnapshotTime(cohort, now);
-    return pick(wanted, entry.snap, releasesAt(await catalog.releaseHistory(entry.snap.snapId), at), arch, at);
+    return catalog.releaseHistory(entry.snap.snapId).then((history) => pick(wanted, entry.snap, releasesAt(history, at), arch, at));
   }
 
-  function pick(a: Action, snap: Snap, rels: readonly Release[], arch: string, now: Date): { revision: number; effectiveChannel?: string } | { error: unknown } {
+  function pick(a: Action, snap: Snap, rels: readonly Release[], arch: string, now: Date): Picked {
     if (typeof a.revision === 'number') {
       if (!Number.isInteger(a.revision) || a.revision < 1) return { error: err('invalid-revision', `invalid revision ${a.revision}`) };
       return { revision: a.revision };

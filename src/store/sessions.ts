@@ -119,28 +119,65 @@ export function sessionToken(req: FastifyRequest): string | undefined {
   return m ? m[1] : '';
 }
 
+/** A session as stored: who it is, and until when (DbTime). */
+export interface StoredSession {
+  session: DeviceSession;
+  expiresAt: string;
+}
+
+/** Reads a session by the SHA-256 of its token. */
+export async function loadSession(db: StoreDb, tokenHash: string): Promise<StoredSession | undefined> {
+  const row = await db.selectFrom('store_sessions').select(['store_id', 'brand_id', 'model', 'serial', 'expires_at']).where('token_hash', '=', tokenHash).executeTakeFirst();
+  return row ? { session: { storeId: row.store_id, brandId: row.brand_id, model: row.model, serial: row.serial }, expiresAt: row.expires_at } : undefined;
+}
+
 /**
  * Validated sessions, read from the database and kept at most a second per
- * process (like the platform's token cache). The database stays the only
- * record: any process accepts a session another opened, and an expired or
- * deleted session stops working everywhere within a second. Unknown tokens
- * are never cached.
+ * process (like the platform's token cache), counted from when the read was
+ * sent. The database stays the only record: any process accepts a session
+ * another opened, and an expired or deleted session stops working everywhere
+ * within a second. Unknown tokens are never cached.
+ *
+ * A device's concurrent requests share one read, and an entry in its last
+ * `refreshAheadMs` is re-read in the background while it is still served: an
+ * expiry never sends every request in flight to the database at once (at
+ * 100 concurrent requests that queue on the pool was the refresh p99).
  */
 export class SessionCache {
-  private entries = new Map<string, { session: DeviceSession; expiresAt: string; until: number }>();
-  constructor(private readonly ttlMs = 1000) {}
-  get(hash: string, now: number): { session: DeviceSession; expiresAt: string } | undefined {
+  private entries = new Map<string, { stored: StoredSession; until: number }>();
+  private readonly reading = new Map<string, Promise<StoredSession | undefined>>();
+  constructor(
+    private readonly load: (tokenHash: string) => Promise<StoredSession | undefined>,
+    private readonly ttlMs = 1000,
+    private readonly refreshAheadMs = 250,
+  ) {}
+
+  /** The session for a token hash at wall-clock `now` (ms), from the cache or the database. */
+  get(hash: string, now: number): Promise<StoredSession | undefined> | StoredSession {
     const e = this.entries.get(hash);
-    if (!e) return undefined;
-    if (e.until <= now) {
-      this.entries.delete(hash);
-      return undefined;
+    if (e && e.until > now) {
+      if (e.until - now <= this.refreshAheadMs && !this.reading.has(hash)) this.read(hash, now).catch(() => undefined);
+      return e.stored;
     }
-    return e;
+    if (e) this.entries.delete(hash);
+    return this.read(hash, now);
   }
-  set(hash: string, session: DeviceSession, expiresAt: string, now: number): void {
-    if (this.entries.size >= 100_000) this.entries = new Map();
-    this.entries.set(hash, { session, expiresAt, until: now + this.ttlMs });
+
+  private read(hash: string, sentAt: number): Promise<StoredSession | undefined> {
+    const pending = this.reading.get(hash);
+    if (pending) return pending;
+    const p = this.load(hash)
+      .then((stored) => {
+        if (!stored) this.entries.delete(hash);
+        else {
+          if (this.entries.size >= 100_000) this.entries = new Map();
+          this.entries.set(hash, { stored, until: sentAt + this.ttlMs });
+        }
+        return stored;
+      })
+      .finally(() => this.reading.delete(hash));
+    this.reading.set(hash, p);
+    return p;
   }
 }
 
@@ -151,13 +188,7 @@ export class SessionCache {
 export async function requestSession(db: StoreDb, req: FastifyRequest, now: Date, cache?: SessionCache): Promise<DeviceSession | undefined> {
   const token = sessionToken(req);
   if (token === undefined) return undefined;
-  const h = token ? hash(token) : '';
-  const nowDb = toDbTime(now);
-  const cached = h ? cache?.get(h, Date.now()) : undefined;
-  if (cached && cached.expiresAt > nowDb) return cached.session;
-  const row = h ? await db.selectFrom('store_sessions').select(['store_id', 'brand_id', 'model', 'serial', 'expires_at']).where('token_hash', '=', h).executeTakeFirst() : undefined;
-  if (!row || row.expires_at <= nowDb) throw new SessionError('device-authorization-needs-refresh', 'device session is unknown or expired', 401);
-  const session = { storeId: row.store_id, brandId: row.brand_id, model: row.model, serial: row.serial };
-  cache?.set(h, session, row.expires_at, Date.now());
-  return session;
+  const stored = token ? await (cache ? cache.get(hash(token), Date.now()) : loadSession(db, hash(token))) : undefined;
+  if (!stored || stored.expiresAt <= toDbTime(now)) throw new SessionError('device-authorization-needs-refresh', 'device session is unknown or expired', 401);
+  return stored.session;
 }
