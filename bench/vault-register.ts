@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { ModelType, PrivateKey, SerialRequestType, decodeStream, formatTimestamp, sign, signAsync, type Assertion } from '../src/assertions/index.ts';
+import { ModelType, PrivateKey, SerialRequestType, buildContent, decodeStream, formatTimestamp, sign, type Assertion } from '../src/assertions/index.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const TOKEN = 'snl_bench-token-0123456789abcdef';
@@ -133,13 +133,23 @@ async function generateKeys(n: number): Promise<PrivateKey[]> {
   return Promise.all(Array.from({ length: n }, () => PrivateKey.generateAsync(4096)));
 }
 
+const TWO_NEWLINES = Buffer.from('\n\n');
+const encodedModels = new WeakMap<Assertion, Buffer>();
+const modelBytes = (model: Assertion): Buffer => {
+  let b = encodedModels.get(model);
+  if (!b) encodedModels.set(model, (b = model.encode()));
+  return b;
+};
+
 /** One registration exactly as snapd does it; resolves when the serial is back. */
 async function registerOnce(url: string, apiKey: string, device: PrivateKey, model: Assertion): Promise<Buffer> {
   const rid = await call(`${url}/v1/request-id`, 'POST', { 'api-key': apiKey, 'user-agent': 'snapd/2.57.6 (series 16) bench' });
   if (rid.status !== 200) throw new Error(`request-id: ${rid.status} ${rid.body.toString()}`);
   const requestId = (JSON.parse(rid.body.toString()) as { 'request-id': string })['request-id'];
-  const req = await signAsync(SerialRequestType, { headers: { 'brand-id': 'acme', model: 'box', 'request-id': requestId, 'device-key': device.publicKey.encode() } }, device, new Date());
-  const body = Buffer.concat([req.encode(), Buffer.from('\n'), model.encode()]);
+  // The serial-request as snapd signs it, sent as bytes: the device has no use for a parsed copy.
+  const { content } = buildContent(SerialRequestType, { headers: { 'brand-id': 'acme', model: 'box', 'request-id': requestId, 'device-key': device.publicKey.encode() } }, device.id);
+  const signature = await device.signAsync(content, new Date());
+  const body = Buffer.concat([content, TWO_NEWLINES, Buffer.from(signature), TWO_NEWLINES, modelBytes(model)]);
   const r = await call(`${url}/v1/serial`, 'POST', { 'api-key': apiKey, 'content-type': 'application/x.ubuntu.assertion', 'snap-device-capabilities': 'serial-stream', 'user-agent': 'snapd/2.57.6 (series 16) bench' }, body);
   if (r.status !== 200) throw new Error(`serial: ${r.status} ${r.body.toString()}`);
   return r.body;
