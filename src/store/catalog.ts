@@ -12,8 +12,8 @@ export interface CatalogEntry {
   releases: Release[];
   /** The released revisions, by number. */
   revisions: Map<number, Revision>;
-  /** Serialized snap objects, by "revision:yaml?" (built on first use; dropped with the entry). */
-  json: Map<string, string>;
+  /** Serialized snap results (`,"snap-id":…,"name":…,"snap":{…}`) by base URL (prefixed "yaml " with snap-yaml), then revision (built on first use; dropped with the entry). */
+  json: Map<string, Map<number, Buffer>>;
 }
 
 export const CATALOG_TTL_MS = 1000;

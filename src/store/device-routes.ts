@@ -9,12 +9,13 @@ import { platformView } from '../platform/db/index.ts';
 import type { PlatformContext } from '../platform/context.ts';
 import { snapdError } from './snapd-error.ts';
 import { ApiError } from '../platform/http/errors.ts';
-import { ChannelError, RISKS } from '../channel/channel.ts';
+import { ChannelError, RISKS, type Channel } from '../channel/channel.ts';
 import { availableReleases, parseStoreChannel, resolveChannel, type Release } from './channels.ts';
 import { revisionByDigest, revisionsByKeys, snapById, toSnap, type Revision, type Snap, type StoreDb } from './repo.ts';
 import type { CatalogEntry } from './catalog.ts';
 import { issueNonce, loadSession, openSession, requestSession, SessionCache, SessionError, type DeviceSession } from './sessions.ts';
 import { snapObject } from './snap-object.ts';
+import { ReplyBytes } from './reply-bytes.ts';
 import { CohortKeys } from './cohort-keys.ts';
 import { cohortRoutes } from './cohort-routes.ts';
 import { CohortKeyError, cohortSnapshotTime, releasesAt, type Cohort } from './cohorts.ts';
@@ -80,6 +81,31 @@ const err = (code: string, message: string, extra?: unknown) => ({ code, message
 
 type Picked = { revision: number; effectiveChannel?: string } | { error: unknown };
 const NO_COHORT: { cohort?: Cohort; error?: unknown } = Object.freeze({});
+
+/**
+ * Channel names parsed once per default track: every refresh names the same
+ * few channels for each of its snaps (parsing, not resolution, is kept).
+ */
+const parsedChannels = new Map<string, Map<string, Channel | ChannelError>>();
+function parsedChannel(name: string, defaultTrack: string): Channel | ChannelError {
+  let byName = parsedChannels.get(defaultTrack);
+  if (!byName) {
+    if (parsedChannels.size >= 1000) parsedChannels.clear();
+    parsedChannels.set(defaultTrack, (byName = new Map()));
+  }
+  let c = byName.get(name);
+  if (c === undefined) {
+    try {
+      c = parseStoreChannel(name, defaultTrack);
+    } catch (e) {
+      if (!(e instanceof ChannelError)) throw e;
+      c = e;
+    }
+    if (byName.size >= 1000) byName.clear();
+    byName.set(name, c);
+  }
+  return c;
+}
 
 export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, db: StoreDb, catalog: Catalog): Promise<void> {
   // Absolute URLs come from config.publicUrl; a server on an ephemeral port
@@ -172,16 +198,21 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
       const now = ctx.now();
       const body = req.body as { context?: ContextEntry[]; actions: Action[]; fields?: string[] };
       const withYaml = body.fields?.includes('snap-yaml') ?? false;
+      const jsonKey = withYaml ? `yaml ${publicUrl}` : publicUrl;
       const context = new Map<string, ContextEntry>();
       for (const c of body.context ?? []) if (typeof c['instance-key'] === 'string') context.set(c['instance-key'], c);
-      // Results are objects, or JSON text already serialized (the snap objects are cached as text).
-      const results: (Record<string, unknown> | string)[] = [];
+      // Results are objects, or a snap result as [text before, cached snap bytes, text after].
+      const results: (Record<string, unknown> | [string, Buffer, string])[] = [];
       const errorList: unknown[] = [];
       if (d.series !== SNAP_SERIES) return json(reply, 200, { results: [], 'error-list': [err('unsupported-series', `series ${d.series} is not served`)] });
 
       // Every snap the actions name, with releases and released revisions (one query, or the 1 s cache).
-      const names = [...new Set(body.actions.filter((a) => (a.action === 'install' || a.action === 'download') && typeof a.name === 'string').map((a) => a.name!))];
-      const ids = [...new Set(body.actions.filter((a) => a.action === 'refresh' && typeof a['snap-id'] === 'string').map((a) => a['snap-id']!))];
+      const names: string[] = [];
+      const ids: string[] = [];
+      for (const a of body.actions) {
+        if ((a.action === 'install' || a.action === 'download') && typeof a.name === 'string') names.push(a.name);
+        else if (a.action === 'refresh' && typeof a['snap-id'] === 'string') ids.push(a['snap-id']);
+      }
       const [byName, byId] = await Promise.all([names.length ? catalog.entries.byNames(names) : new Map<string, CatalogEntry[]>(), ids.length ? catalog.entries.byIds(ids) : new Map<string, CatalogEntry>()]);
 
       type Plan = { action: Action; entry: CatalogEntry; revision: number; effectiveChannel?: string; installedEpoch?: ContextEntry['epoch'] };
@@ -241,23 +272,30 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
           continue;
         }
         if (p.action.action === 'refresh' && !canRead(rev.epoch, p.installedEpoch)) continue; // an epoch the installed data cannot go to: no update
-        const publisher = await catalog.publisher(snap.publisherId);
-        let snapJson: string;
+        // `,"snap-id":…,"name":…,"snap":{…}` as bytes, serialized once per catalog entry (and base URL, snap-yaml or not).
+        const serialize = async () => Buffer.from(`,"snap-id":${JSON.stringify(snap.snapId)},"name":${JSON.stringify(snap.name)},"snap":${JSON.stringify(snapObject(publicUrl, snap, rev, await catalog.publisher(snap.publisherId), withYaml))}`);
+        let snapBytes: Buffer;
         if (p.entry.revisions.get(p.revision) === rev) {
-          const key = `${rev.revision}:${withYaml ? 1 : 0}:${publicUrl}`;
-          snapJson = p.entry.json.get(key) ?? JSON.stringify(snapObject(publicUrl, snap, rev, publisher, withYaml));
-          p.entry.json.set(key, snapJson);
-        } else snapJson = JSON.stringify(snapObject(publicUrl, snap, rev, publisher, withYaml));
-        const effective = p.effectiveChannel ? `,"effective-channel":${JSON.stringify(p.effectiveChannel)}` : '';
-        results.push(
-          `{"result":${JSON.stringify(p.action.action)},"instance-key":${JSON.stringify(ik ?? null)},"snap-id":${JSON.stringify(snap.snapId)},"name":${JSON.stringify(snap.name)},"snap":${snapJson}${effective}}`,
-        );
+          let byRevision = p.entry.json.get(jsonKey);
+          if (!byRevision) p.entry.json.set(jsonKey, (byRevision = new Map()));
+          let cached = byRevision.get(rev.revision);
+          if (!cached) byRevision.set(rev.revision, (cached = await serialize()));
+          snapBytes = cached;
+        } else snapBytes = await serialize();
+        const effective = p.effectiveChannel ? `,"effective-channel":${JSON.stringify(p.effectiveChannel)}}` : '}';
+        results.push([`{"result":${JSON.stringify(p.action.action)},"instance-key":${JSON.stringify(ik ?? null)}`, snapBytes, effective]);
       }
 
       const maxFormats = (req.body as { 'assertion-max-formats'?: Record<string, unknown> })['assertion-max-formats'] ?? {};
       for (const a of body.actions.filter((x) => x.action === 'fetch-assertions')) results.push(await fetchAssertions(a, d, publicUrl, maxFormats));
-      const text = `{"results":[${results.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join(',')}],"error-list":${JSON.stringify(errorList)}}`;
-      return reply.status(200).header('content-type', 'application/json').send(Buffer.from(text));
+      const out = new ReplyBytes().add('{"results":[');
+      results.forEach((r, i) => {
+        if (i > 0) out.add(',');
+        if (Array.isArray(r)) out.add(r[0]).add(r[1]).add(r[2]);
+        else out.add(JSON.stringify(r));
+      });
+      out.add(`],"error-list":${JSON.stringify(errorList)}}`);
+      return reply.status(200).header('content-type', 'application/json').send(out.toBuffer());
     },
   );
 
@@ -294,28 +332,22 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
   function pickFor(a: Action, c: ContextEntry | undefined, entry: CatalogEntry, arch: string, now: Date, channel = a.channel): Picked | Promise<Picked> {
     const { cohort, error } = cohortFor(a, c, entry.snap.snapId, now);
     if (error) return { error };
-    const wanted = channel === a.channel ? a : { ...a, channel };
-    if (!cohort) return pick(wanted, entry.snap, entry.releases, arch, now);
+    if (!cohort) return pick(a, channel, entry.snap, entry.releases, arch, now);
     const at = cohortSnapshotTime(cohort, now);
-    return catalog.releaseHistory(entry.snap.snapId).then((history) => pick(wanted, entry.snap, releasesAt(history, at), arch, at));
+    return catalog.releaseHistory(entry.snap.snapId).then((history) => pick(a, channel, entry.snap, releasesAt(history, at), arch, at));
   }
 
-  function pick(a: Action, snap: Snap, rels: readonly Release[], arch: string, now: Date): Picked {
+  function pick(a: Action, channelName: string | undefined, snap: Snap, rels: readonly Release[], arch: string, now: Date): Picked {
     if (typeof a.revision === 'number') {
       if (!Number.isInteger(a.revision) || a.revision < 1) return { error: err('invalid-revision', `invalid revision ${a.revision}`) };
       return { revision: a.revision };
     }
-    let channel;
-    try {
-      channel = parseStoreChannel(a.channel ?? 'stable', snap.defaultTrack);
-    } catch (e) {
-      if (!(e instanceof ChannelError)) throw e;
-      return { error: err('invalid-channel', e.message) };
-    }
+    const channel = parsedChannel(channelName ?? 'stable', snap.defaultTrack);
+    if (channel instanceof ChannelError) return { error: err('invalid-channel', channel.message) };
     const r = resolveChannel(rels, arch, channel, now);
     if (!r) {
       const releases = availableReleases(rels, now).filter((x) => x.architecture === arch || x.architecture === 'all').map((x) => ({ architecture: arch, channel: x.channel }));
-      return { error: err('revision-not-found', `no snap revision available as specified for channel ${a.channel ?? 'stable'} on ${arch}`, { releases }) };
+      return { error: err('revision-not-found', `no snap revision available as specified for channel ${channelName ?? 'stable'} on ${arch}`, { releases }) };
     }
     return { revision: r.release.revision, effectiveChannel: r.effectiveChannel };
   }

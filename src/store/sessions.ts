@@ -13,7 +13,7 @@ import {
   type SerialData,
 } from '../assertions/index.ts';
 import { signingChain } from '../platform/assertions/index.ts';
-import { platformView, toDbTime } from '../platform/db/index.ts';
+import { fromDbTime, platformView, toDbTime } from '../platform/db/index.ts';
 import type { PlatformContext } from '../platform/context.ts';
 import { header } from './visibility.ts';
 import type { StoreDb } from './repo.ts';
@@ -119,16 +119,16 @@ export function sessionToken(req: FastifyRequest): string | undefined {
   return m ? m[1] : '';
 }
 
-/** A session as stored: who it is, and until when (DbTime). */
+/** A session as stored: who it is, and until when. */
 export interface StoredSession {
   session: DeviceSession;
-  expiresAt: string;
+  expiresAt: Date;
 }
 
 /** Reads a session by the SHA-256 of its token. */
 export async function loadSession(db: StoreDb, tokenHash: string): Promise<StoredSession | undefined> {
   const row = await db.selectFrom('store_sessions').select(['store_id', 'brand_id', 'model', 'serial', 'expires_at']).where('token_hash', '=', tokenHash).executeTakeFirst();
-  return row ? { session: { storeId: row.store_id, brandId: row.brand_id, model: row.model, serial: row.serial }, expiresAt: row.expires_at } : undefined;
+  return row ? { session: { storeId: row.store_id, brandId: row.brand_id, model: row.model, serial: row.serial }, expiresAt: fromDbTime(row.expires_at) } : undefined;
 }
 
 /**
@@ -189,6 +189,6 @@ export async function requestSession(db: StoreDb, req: FastifyRequest, now: Date
   const token = sessionToken(req);
   if (token === undefined) return undefined;
   const stored = token ? await (cache ? cache.get(hash(token), Date.now()) : loadSession(db, hash(token))) : undefined;
-  if (!stored || stored.expiresAt <= toDbTime(now)) throw new SessionError('device-authorization-needs-refresh', 'device session is unknown or expired', 401);
+  if (!stored || stored.expiresAt.getTime() <= now.getTime()) throw new SessionError('device-authorization-needs-refresh', 'device session is unknown or expired', 401);
   return stored.session;
 }

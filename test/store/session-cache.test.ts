@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SessionCache, type StoredSession } from '../../src/store/sessions.ts';
 
-const STORED: StoredSession = { session: { storeId: 's', brandId: 'b', model: 'm', serial: '1' }, expiresAt: '2099-01-01T00:00:00.000Z' };
+const STORED: StoredSession = { session: { storeId: 's', brandId: 'b', model: 'm', serial: '1' }, expiresAt: new Date('2099-01-01T00:00:00.000Z') };
 
 function fakeDb() {
   const db = { reads: 0, row: STORED as StoredSession | undefined, release: () => undefined as void, gate: Promise.resolve() };
