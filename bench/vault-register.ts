@@ -27,6 +27,7 @@ const TOKEN = 'snl_bench-token-0123456789abcdef';
 const PG_BASE = process.env['SNAPLINE_BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const DURATION_MS = Number(process.env['SNAPLINE_BENCH_SECONDS'] ?? 15) * 1000;
 const ROUNDS = 3;
+const WARMUP_MS = Number(process.env['SNAPLINE_BENCH_WARMUP_SECONDS'] ?? 10) * 1000;
 const CONCURRENCY = Number(process.env['SNAPLINE_BENCH_CONCURRENCY'] ?? 12);
 const DEVICE_KEYS = 4;
 
@@ -208,7 +209,9 @@ try {
   const { secret } = (await admin(url, 'POST', '/api/vault/brands/acme/api-keys', { name: 'bench' })) as { secret: string };
   const model = sign(ModelType, { headers: { 'authority-id': 'acme', 'brand-id': 'acme', series: '16', model: 'box', architecture: 'amd64', gadget: 'box-gadget', kernel: 'box-kernel', timestamp: formatTimestamp(new Date(Date.now() - 60_000)) } }, brandKey!, new Date());
 
-  await measure(url, secret, devices, model, 3000); // warm-up
+  // Warm-up: until V8 has optimised the hot paths (the first seconds run in its
+  // interpreter and baseline tiers, which is not how a server spends its days).
+  await measure(url, secret, devices, model, WARMUP_MS);
   // The machine is shared: ceiling and vault are measured in alternation,
   // ROUNDS times, and compared as averages.
   const rounds: { ceiling: number; rate: number }[] = [];
