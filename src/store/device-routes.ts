@@ -126,7 +126,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
     }
     if (session) {
       req.storeDevice = session;
-      req.log.debug({ device: `${session.brandId}/${session.model}/${session.serial}` }, 'device request');
+      if (req.log.level === 'debug' || req.log.level === 'trace') req.log.debug({ device: `${session.brandId}/${session.model}/${session.serial}` }, 'device request');
     }
     const storeId = session?.storeId ?? header(req, 'snap-device-store') ?? header(req, 'x-ubuntu-store');
     return {
