@@ -16,6 +16,7 @@
 //     gadget, build the disk image if asked (disk.ts);
 //  7. rename the temporary folder to --out. On any error nothing is left.
 import { copyFile, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import {
   AssertionError,
@@ -36,7 +37,7 @@ import { isUC20, planSnaps, type PlannedSnap } from './plan.ts';
 import { AssertionPool, fullRef, refKey } from './pool.ts';
 import { checkLabel, defaultLabel, grubBootFiles, isAsserted, seedDir, seedFiles, snapPath, type SeedSnap } from './layout.ts';
 import { StoreClient, type StoreSnap } from './store-client.ts';
-import { HashPool } from './hash-pool.ts';
+import { DownloadPool } from './download-pool.ts';
 import { missingTools, writeDiskImage, writeStructureContent, type DiskImageResult } from './disk.ts';
 import { seedStructure } from './volumes.ts';
 
@@ -99,6 +100,9 @@ export interface BuildResult {
   readonly image?: DiskImageResult;
 }
 
+/** Download threads besides this one (each receives, hashes and writes its snaps), and downloads in flight. */
+const DOWNLOAD_WORKERS = Math.max(0, Math.min(3, availableParallelism() - 1));
+const DOWNLOADS_IN_FLIGHT = 4;
 const RESERVED_MODEL_HEADERS = ['core', 'os', 'class', 'allowed-modes'];
 /** Model vocabulary to snap.yaml type. */
 const YAML_TYPE: Record<string, string> = { kernel: 'kernel', gadget: 'gadget', base: 'base', core: 'os', snapd: 'snapd' };
@@ -184,14 +188,34 @@ interface Work {
 
 export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const now = opts.now ?? (() => new Date());
-  const step = (s: string) => opts.progress?.({ kind: 'step', step: s });
   const modelA = decodeModel(opts.model);
-  const model = modelA.data;
-  const uc20 = isUC20(model);
+  const uc20 = isUC20(modelA.data);
   const label = uc20 ? (opts.label ?? defaultLabel(now())) : undefined;
   if (label !== undefined) checkLabel(label);
-  const plan = planSnaps(model, { channel: opts.channel, localSnaps: opts.localSnaps, storeSnaps: opts.storeSnaps });
+  const plan = planSnaps(modelA.data, { channel: opts.channel, localSnaps: opts.localSnaps, storeSnaps: opts.storeSnaps });
   if (opts.trusted.length === 0) throw new ImageError('image-model-untrusted', 'no trusted assertions: give --trusted FILE (the root account and account-key)');
+  // Started now, the download workers boot while the chain and the snap action go over the network.
+  const fromStore = plan.filter((p) => p.localFile === undefined).length;
+  const downloads = fromStore > 0 ? new DownloadPool(Math.min(DOWNLOAD_WORKERS, fromStore - 1)) : undefined;
+  try {
+    return await buildPlanned(opts, { now, modelA, uc20, label, plan, downloads });
+  } finally {
+    await downloads?.close();
+  }
+}
+
+interface Planned {
+  readonly now: () => Date;
+  readonly modelA: Assertion<ModelData>;
+  readonly uc20: boolean;
+  readonly label: string | undefined;
+  readonly plan: readonly PlannedSnap[];
+  readonly downloads: DownloadPool | undefined;
+}
+
+async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan, downloads }: Planned): Promise<BuildResult> {
+  const step = (s: string) => opts.progress?.({ kind: 'step', step: s });
+  const model = modelA.data;
 
   const out = resolve(opts.out);
   const outStat = await stat(out).catch(() => undefined);
@@ -212,6 +236,12 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   }
   const client = new StoreClient({ baseUrl: opts.storeUrl, storeId: model.store, architecture: model.architecture, authorization: opts.authorization });
   const pool = new AssertionPool((ref) => db.findTrusted(ref.type, ref.primaryKey) !== undefined);
+
+  // 3 (asked now, used below). The snap action does not depend on the chain: both go over the network together.
+  const work: Work[] = plan.map((p) => ({ plan: p, size: 0 }));
+  const fromStore = work.filter((w) => w.plan.localFile === undefined);
+  const answer = fromStore.length > 0 ? client.download(fromStore.map((w) => ({ name: w.plan.name, channel: w.plan.channel || undefined }))) : Promise.resolve([]);
+  answer.catch(() => undefined);
 
   // 2. The model's chain.
   step('verifying the model');
@@ -245,9 +275,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
 
   // 3. Ask the store for every non-local snap.
   step('resolving snaps');
-  const work: Work[] = plan.map((p) => ({ plan: p, size: 0 }));
-  const fromStore = work.filter((w) => w.plan.localFile === undefined);
-  const outcomes = fromStore.length > 0 ? await client.download(fromStore.map((w) => ({ name: w.plan.name, channel: w.plan.channel || undefined }))) : [];
+  const outcomes = await answer;
   const failures: string[] = [];
   outcomes.forEach((o, i) => {
     const w = fromStore[i]!;
@@ -276,7 +304,6 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const tmp = await mkdtemp(join(parent, `.${basename(out)}.tmp-`));
   const imageTmps: string[] = [];
   const readers: SquashfsReader[] = [];
-  let hashPool: HashPool | undefined;
   try {
     // 4. Local snaps: digest and metadata; downloads and assertions in parallel.
     for (const w of active.filter((x) => x.plan.localFile !== undefined)) {
@@ -300,9 +327,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     step('downloading snaps and assertions');
     const assertionsDone = drain(pool, client, describe);
     assertionsDone.catch(() => undefined);
-    const downloads = active.filter((w) => w.store !== undefined);
-    hashPool = new HashPool(Math.min(2, downloads.length || 1));
-    await parallel(downloads, opts.concurrency ?? 4, async (w) => {
+    await parallel(active.filter((w) => w.store !== undefined), opts.concurrency ?? DOWNLOADS_IN_FLIGHT, async (w) => {
       const s = w.store!;
       const seed: SeedSnap = {
         plan: w.plan,
@@ -319,16 +344,14 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
       const dest = join(tmp, w.path);
       await mkdir(dirname(dest), { recursive: true });
       opts.progress?.({ kind: 'download-start', name: s.name, revision: s.revision, size: s.size });
-      let got = 0;
-      await client.fetchSnap(s, dest, (n) => {
-        got += n;
-        opts.progress?.({ kind: 'download-progress', name: s.name, bytes: got, size: s.size });
-      }, hashPool);
+      await client.fetchSnap(s, dest, downloads!, (bytes) => opts.progress?.({ kind: 'download-progress', name: s.name, bytes, size: s.size }));
       opts.progress?.({ kind: 'download-done', name: s.name, revision: s.revision, size: s.size });
+      // Its snap.yaml now, while other downloads run (checked against the assertions below).
+      const { yaml, reader } = await readSnapYaml(dest, `${w.plan.name} from the store`);
+      readers.push(reader);
+      w.yaml = yaml;
     });
     await assertionsDone;
-    await hashPool.close();
-    hashPool = undefined;
 
     // 5. Verify every assertion, then each snap against them.
     step('verifying snaps');
@@ -501,7 +524,6 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
       ...(image ? { image } : {}),
     };
   } catch (err) {
-    await hashPool?.close();
     for (const r of readers) await r.close().catch(() => undefined);
     await rm(tmp, { recursive: true, force: true });
     for (const f of imageTmps) await rm(f, { force: true });

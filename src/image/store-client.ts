@@ -4,15 +4,12 @@
 // GET v2/assertions/<type>/<pk...> and downloads with the v1 `X-Ubuntu-*`
 // headers; no device session (tooling never has one); optional user
 // authorization from UBUNTU_STORE_AUTH (bearer or macaroon forms).
-import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import { createWriteStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import { AssertionError, decodeStream, MEDIA_TYPE, assertionType, type Assertion, type Ref } from '../assertions/index.ts';
 import { trimDefaultPrimaryKey } from '../assertions/assertion.ts';
 import { ImageError } from './errors.ts';
-import type { HashPool } from './hash-pool.ts';
+import type { DownloadPool } from './download-pool.ts';
 
 export const USER_AGENT = 'snapline/0.1.0 (image; series 16) linux';
 
@@ -233,11 +230,12 @@ export class StoreClient {
   }
 
   /**
-   * GETs a snap's download URL into `dest` and checks its size and hex
-   * SHA3-384 against the store's metadata. Hashing runs as the bytes arrive,
-   * on `hashPool`'s workers when given, else here. Returns the base64url digest.
+   * GETs a snap's download URL into `dest` on one of `pool`'s workers (which
+   * hash the bytes as they arrive) and checks its size and hex SHA3-384
+   * against the store's metadata. `onBytes` gets the bytes so far, now and
+   * then, and the size at the end. Returns the base64url digest.
    */
-  async fetchSnap(snap: StoreSnap, dest: string, onBytes?: (n: number) => void, hashPool?: HashPool): Promise<string> {
+  async fetchSnap(snap: StoreSnap, dest: string, pool: DownloadPool, onBytes?: (bytes: number) => void): Promise<string> {
     let url: URL;
     try {
       url = new URL(snap.downloadUrl, this.base);
@@ -250,7 +248,7 @@ export class StoreClient {
     for (let i = 0; i < this.attempts; i++) {
       if (i > 0) await sleep(200 * 2.5 ** (i - 1));
       try {
-        const { hex, size } = await this.downloadOnce(url, headers, snap, dest, onBytes, 5, hashPool);
+        const { hex, size } = await this.downloadOnce(url, headers, snap, dest, pool, onBytes);
         if (size !== snap.size || hex !== snap.sha3_384) {
           // Like snapd: a mismatch gets one more download from scratch.
           if (mismatches++ === 0 && i < this.attempts - 1) {
@@ -262,6 +260,7 @@ export class StoreClient {
             `download of ${snap.name} revision ${snap.revision} does not match the store's metadata: got ${size} bytes with sha3-384 ${hex}, expected ${snap.size} bytes with ${snap.sha3_384}`,
           );
         }
+        onBytes?.(size);
         return Buffer.from(hex, 'hex').toString('base64url');
       } catch (err) {
         if (err instanceof ImageError) throw err;
@@ -271,52 +270,25 @@ export class StoreClient {
     throw new ImageError('image-store-error', `cannot download ${snap.name}: ${(lastErr as Error).message}`);
   }
 
+  /** One download, following up to 5 redirects. */
   private async downloadOnce(
     url: URL,
     headers: Record<string, string>,
     snap: StoreSnap,
     dest: string,
-    onBytes: ((n: number) => void) | undefined,
-    redirects: number,
-    hashPool: HashPool | undefined,
+    pool: DownloadPool,
+    onBytes: ((bytes: number) => void) | undefined,
   ): Promise<{ size: number; hex: string }> {
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const mod = url.protocol === 'https:' ? https : http;
-      const req = mod.request(url, { method: 'GET', headers, agent: url.protocol === 'https:' ? agents.https : agents.http, timeout: 60_000 }, resolve);
-      req.on('timeout', () => req.destroy(new Error('download timed out')));
-      req.on('error', reject);
-      req.end();
-    });
-    const status = res.statusCode ?? 0;
-    if (status >= 300 && status < 400 && res.headers.location && redirects > 0) {
-      res.resume();
-      return this.downloadOnce(new URL(res.headers.location, url), headers, snap, dest, onBytes, redirects - 1, hashPool);
+    for (let redirects = 0; ; redirects++) {
+      const r = await pool.fetch({ url, headers, dest, limit: snap.size, timeoutMs: 60_000 }, onBytes);
+      if (r.kind === 'body') return r;
+      if (r.status >= 300 && r.status < 400 && r.location && redirects < 5) {
+        url = new URL(r.location, url);
+        continue;
+      }
+      if (r.status >= 500) throw new Error(`HTTP ${r.status}`);
+      throw new ImageError('image-store-error', `cannot download ${snap.name}: HTTP ${r.status}`);
     }
-    if (status !== 200) {
-      res.resume();
-      if (status >= 500) throw new Error(`HTTP ${status}`);
-      throw new ImageError('image-store-error', `cannot download ${snap.name}: HTTP ${status}`);
-    }
-    const hash = hashPool ? hashPool.stream() : createHash('sha3-384');
-    let size = 0;
-    await pipeline(
-      res,
-      async function* (source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) {
-          size += chunk.length;
-          // More than announced: stop reading; the size check reports it.
-          if (size > snap.size) break;
-          hash.update(chunk);
-          onBytes?.(chunk.length);
-          yield chunk;
-        }
-      },
-      createWriteStream(dest, { highWaterMark: 1 << 20 }),
-    );
-    if (size > snap.size) res.destroy();
-    if ('digest' in hash) return { size, hex: hash.digest('hex') };
-    const r = await hash.end();
-    return { size, hex: r.hex };
   }
 }
 
