@@ -1,9 +1,10 @@
 // Issue 5 target: snap action refresh for a device with 20 installed snaps,
 // against a catalog of 1,000 snaps, with a device session, on PostgreSQL:
-// >= 3,000 requests/s and p99 < 20 ms at 100 concurrent clients (the p99 is
-// measured with the 100 clients offering the target 3,000 requests/s; the p99
-// at saturation, where it is queueing, is printed too); printed as a
-// ratio against a bare node:http JSON reply measured in the same run.
+// >= 3,000 requests/s and p99 < 20 ms at 100 concurrent clients, both at
+// saturation (100 clients in a closed loop) and with the 100 clients offering
+// the target 3,000 requests/s; printed as a ratio against a bare node:http
+// JSON reply measured in the same run, and against bare node:http answering
+// the same request with the same bytes (what the shared cores allow).
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -131,7 +132,7 @@ try {
   console.log(`snapline POST /v2/snaps/refresh (${INSTALLED} installed, ${CATALOG} in catalog, ${INSTALLED / 2} updates, device session, PostgreSQL): ${o.rps.toFixed(0)} req/s, p50 ${o.p50} ms, p90 ${o.p90} ms, p99 ${o.p99} ms at ${CONNECTIONS} connections`);
   console.log(`ratio snapline/bare = ${(o.rps / b.rps).toFixed(2)}; snapline/bare with the same request and reply = ${(o.rps / e.rps).toFixed(2)}`);
   console.log(`throughput ${o.rps.toFixed(0)} req/s (target >= 3000) ${o.rps >= 3000 ? 'PASS' : 'FAIL'}`);
-  console.log(`at saturation (${o.rps.toFixed(0)} req/s): p99 ${o.p99} ms (for information: queueing at full load)`);
+  console.log(`at saturation (${o.rps.toFixed(0)} req/s, ${CONNECTIONS} clients): p99 ${o.p99} ms (target < 20 ms) ${o.p99 < 20 ? 'PASS' : 'FAIL'}; bare node:http with the same request and reply: p99 ${e.p99} ms`);
   console.log(
     `at 3000 req/s offered by ${CONNECTIONS} clients: ${atTarget.rps.toFixed(0)} req/s, p50 ${atTarget.p50} ms, p99 ${atTarget.p99} ms (target < 20 ms) ${atTarget.p99 < 20 && atTarget.rps >= 2900 ? 'PASS' : 'FAIL'}`,
   );
