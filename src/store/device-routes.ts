@@ -21,7 +21,6 @@ import { cohortRoutes } from './cohort-routes.ts';
 import { CohortKeyError, cohortSnapshotTime, releasesAt, type Cohort } from './cohorts.ts';
 import { header, pickVisible, visible, type Catalog } from './visibility.ts';
 
-
 const PUBLIC = { kind: 'public' } as const;
 const SNAPD = { access: PUBLIC, formatError: snapdError };
 
@@ -263,6 +262,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
         const rev = p.entry.revisions.get(p.revision) ?? extra.get(`${p.entry.snap.snapId}#${p.revision}`);
         const ik = p.action['instance-key'];
         const snap = p.entry.snap;
+        if (rev && p.action.action === 'refresh' && !canRead(rev.epoch, p.installedEpoch)) continue; // an epoch the installed data cannot go to: no update
         if (rev && rev.confinement === 'classic' && !d.classic) {
           results.push({ result: 'error', 'instance-key': ik, name: snap.name, 'snap-id': snap.snapId, error: err('revision-not-found', `${snap.name} uses classic confinement, which Ubuntu Core devices cannot install`) });
           continue;
@@ -271,7 +271,6 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
           results.push({ result: 'error', 'instance-key': ik, name: snap.name, 'snap-id': snap.snapId, error: err('revision-not-found', `no snap revision ${p.revision} for ${d.arch}`) });
           continue;
         }
-        if (p.action.action === 'refresh' && !canRead(rev.epoch, p.installedEpoch)) continue; // an epoch the installed data cannot go to: no update
         // `,"snap-id":…,"name":…,"snap":{…}` as bytes, serialized once per catalog entry (and base URL, snap-yaml or not).
         const serialize = async () => Buffer.from(`,"snap-id":${JSON.stringify(snap.snapId)},"name":${JSON.stringify(snap.name)},"snap":${JSON.stringify(snapObject(publicUrl, snap, rev, await catalog.publisher(snap.publisherId), withYaml))}`);
         let snapBytes: Buffer;
