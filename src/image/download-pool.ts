@@ -1,187 +1,15 @@
-// Snap downloads on this thread and on worker threads. Each download reads
-// its HTTP response into its thread's one reused buffer, hashes it (SHA3-384)
-// and writes it to the destination file, all on that thread: only the job and
-// its result cross threads. (Posting each chunk to a hashing thread cost more
-// CPU than the hashing itself, and a fresh buffer per read costs an allocation
-// and first-touch page faults.) The downloader is plain JavaScript evaluated
-// in place, so it works the same from the sources and from the bundled CLI.
-// Policy (redirects, retries, status errors, digest checks) stays with the
-// caller.
+// Snap downloads on this thread and on worker threads (downloader.ts does
+// one): each is received, hashed and written on one thread, so only the job
+// and its result cross threads. (Posting each chunk to a hashing thread cost
+// more CPU than the hashing itself, and a fresh buffer per read costs an
+// allocation and first-touch page faults.) Policy (redirects, retries, status
+// errors, digest checks) stays with the caller.
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Worker } from 'node:worker_threads';
-
-// (deps) => download(job): results and progress go to deps.post.
-const DOWNLOADER_SOURCE = String.raw`({ createHash, net, tls, openSync, writeSync, closeSync, post }) => {
-// One read buffer for all sockets of this thread: each read is hashed and
-// written before the callback returns, so the next read may reuse it.
-const readBuffer = Buffer.alloc(256 * 1024);
-const HEAD_LIMIT = 64 * 1024;
-const PROGRESS_STEP = 1 << 20;
-
-return function download({ id, url, headers, dest, limit, timeoutMs }) {
-  let socket;
-  let head = Buffer.alloc(0);
-  let body; // { fd, hash, size, left (-1: until the connection closes), chunk (chunked decoder) }
-  let done = false;
-  let reported = 0;
-
-  const finish = (result) => {
-    if (done) return;
-    done = true;
-    if (socket) socket.destroy();
-    if (body && body.fd !== undefined) {
-      try { closeSync(body.fd); } catch {}
-      body.fd = undefined;
-    }
-    post({ id, ...result });
-  };
-  const complete = () => {
-    if (done) return;
-    const fd = body.fd;
-    body.fd = undefined;
-    closeSync(fd);
-    finish({ size: body.size, hex: body.hash.digest('hex') });
-  };
-  const data = (piece) => {
-    if (piece.length === 0 || done) return;
-    if (body.size + piece.length > limit) {
-      // More than announced: stop here; the caller's size check reports it.
-      body.size += piece.length;
-      return finish({ size: body.size, hex: body.hash.digest('hex') });
-    }
-    body.hash.update(piece);
-    for (let off = 0; off < piece.length; ) off += writeSync(body.fd, piece, off, piece.length - off);
-    body.size += piece.length;
-    if (body.size >= reported + PROGRESS_STEP) {
-      reported = body.size;
-      post({ id, progress: body.size });
-    }
-  };
-  const dechunk = (bytes) => {
-    const c = body.chunk;
-    let i = 0;
-    while (i < bytes.length && !done) {
-      if (c.left > 0) {
-        const n = Math.min(c.left, bytes.length - i);
-        data(bytes.subarray(i, i + n));
-        c.left -= n;
-        i += n;
-        if (c.left === 0) c.state = 'crlf';
-        continue;
-      }
-      const nl = bytes.indexOf(10, i);
-      const end = nl < 0 ? bytes.length : nl + 1;
-      c.line += bytes.toString('latin1', i, end);
-      i = end;
-      if (c.line.length > 4096) throw new Error('bad chunked encoding in the response');
-      if (nl < 0) return;
-      const line = c.line.trim();
-      c.line = '';
-      if (c.state === 'crlf') {
-        if (line !== '') throw new Error('bad chunked encoding in the response');
-        c.state = 'size';
-      } else if (c.state === 'trailer') {
-        if (line === '') return complete();
-      } else {
-        const m = /^([0-9a-fA-F]{1,12})(;.*)?$/.exec(line);
-        if (!m) throw new Error('bad chunked encoding in the response');
-        c.left = parseInt(m[1], 16);
-        if (c.left === 0) c.state = 'trailer';
-      }
-    }
-  };
-  const bodyBytes = (bytes) => {
-    if (body.chunk) return dechunk(bytes);
-    if (body.left >= 0 && bytes.length >= body.left) {
-      data(bytes.subarray(0, body.left));
-      return complete();
-    }
-    data(bytes);
-    if (body.left > 0) body.left -= bytes.length;
-  };
-  const headBytes = (bytes) => {
-    // Copied: the read buffer is reused.
-    head = Buffer.concat([head, bytes]);
-    const end = head.indexOf('\r\n\r\n');
-    if (end < 0) {
-      if (head.length > HEAD_LIMIT) throw new Error('the response header is too large');
-      return;
-    }
-    const lines = head.toString('latin1', 0, end).split('\r\n');
-    const rest = head.subarray(end + 4);
-    head = Buffer.alloc(0);
-    const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0]);
-    if (!m) throw new Error('not an HTTP/1.1 response');
-    const status = Number(m[1]);
-    const fields = {};
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(':');
-      if (colon > 0) fields[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-    }
-    if (status < 200) return rest.length > 0 ? headBytes(rest) : undefined; // interim (100 Continue)
-    if (status !== 200) return finish({ status, location: fields['location'] });
-    const coding = (fields['transfer-encoding'] || 'identity').toLowerCase();
-    const length = fields['content-length'];
-    if (coding !== 'identity' && !/(^|,)\s*chunked$/.test(coding)) throw new Error('unsupported transfer-encoding ' + coding);
-    const chunked = coding !== 'identity';
-    if (!chunked && length !== undefined && !/^\d+$/.test(length)) throw new Error('bad content-length ' + length);
-    body = {
-      fd: openSync(dest, 'w'),
-      hash: createHash('sha3-384'),
-      size: 0,
-      left: chunked || length === undefined ? -1 : Number(length),
-      chunk: chunked ? { state: 'size', line: '', left: 0 } : undefined,
-    };
-    if (body.left === 0) return complete();
-    if (rest.length > 0) bodyBytes(rest);
-  };
-  const ended = () => {
-    if (done) return;
-    if (body && body.left === -1 && !body.chunk) return complete();
-    finish({ error: 'the connection closed before the end of the response' });
-  };
-
-  try {
-    const u = new URL(url);
-    const secure = u.protocol === 'https:';
-    const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-    const port = Number(u.port) || (secure ? 443 : 80);
-    const lines = ['GET ' + u.pathname + u.search + ' HTTP/1.1', 'Host: ' + u.host];
-    for (const [k, v] of Object.entries(headers)) {
-      if (/[\r\n]/.test(k + v)) throw new Error('invalid header ' + k);
-      lines.push(k + ': ' + v);
-    }
-    lines.push('Connection: close', '', '');
-    const onread = {
-      buffer: readBuffer,
-      callback: (n, buf) => {
-        try {
-          const bytes = buf.subarray(0, n);
-          if (body) bodyBytes(bytes);
-          else headBytes(bytes);
-        } catch (err) {
-          finish({ error: String((err && err.message) || err) });
-        }
-        return !done;
-      },
-    };
-    socket = secure
-      ? tls().connect({ host, port, onread, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'] })
-      : net.connect({ host, port, onread });
-    socket.setTimeout(timeoutMs, () => finish({ error: 'download timed out' }));
-    socket.on('error', (err) => finish({ error: err.message }));
-    socket.on('end', ended);
-    socket.on('close', ended);
-    socket.resume();
-    socket.write(lines.join('\r\n'));
-  } catch (err) {
-    finish({ error: String((err && err.message) || err) });
-  }
-};
-}`;
+import { DOWNLOADER_SOURCE, type JobMessage, type MakeDownloader, type ResultMessage } from './downloader.ts';
 
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -209,25 +37,6 @@ export interface DownloadJob {
 /** A 200 answer read to its end (or past `limit`), or another status, not followed. */
 export type DownloadResult = { readonly kind: 'body'; readonly size: number; readonly hex: string } | { readonly kind: 'status'; readonly status: number; readonly location?: string };
 
-interface JobMessage {
-  readonly id: number;
-  readonly url: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly dest: string;
-  readonly limit: number;
-  readonly timeoutMs: number;
-}
-
-interface ResultMessage {
-  readonly id: number;
-  readonly progress?: number;
-  readonly error?: string;
-  readonly size?: number;
-  readonly hex?: string;
-  readonly status?: number;
-  readonly location?: string;
-}
-
 /** A thread that runs downloads: this one, or a worker. */
 interface Lane {
   readonly start: (job: JobMessage) => void;
@@ -242,16 +51,6 @@ interface Pending {
   readonly reject: (e: Error) => void;
 }
 
-type Downloader = (deps: {
-  createHash: typeof createHash;
-  net: typeof net;
-  tls: () => typeof tls;
-  openSync: typeof openSync;
-  writeSync: typeof writeSync;
-  closeSync: typeof closeSync;
-  post: (m: ResultMessage) => void;
-}) => (job: JobMessage) => void;
-
 /**
  * Runs downloads on this thread and on `workers` worker threads, each job on
  * the least busy one. Workers take a few tens of ms to boot: create the pool
@@ -265,7 +64,7 @@ export class DownloadPool {
   constructor(workers: number) {
     // The same source as the workers' (evaluated here once): this thread has
     // no boot cost and mostly waits while snaps download.
-    const makeDownloader = new Function(`return ${DOWNLOADER_SOURCE};`)() as Downloader;
+    const makeDownloader = new Function(`return ${DOWNLOADER_SOURCE};`)() as MakeDownloader;
     const download = makeDownloader({ createHash, net, tls: () => tls, openSync, writeSync, closeSync, post: (m) => this.settle(m) });
     this.lanes.push({ start: download, busy: 0 });
     for (let i = 0; i < workers; i++) {

@@ -1,6 +1,8 @@
 // The download pool: HTTP/1.1 responses (Content-Length, chunked, until the
 // connection closes) read, hashed and written on this thread and on a worker;
-// statuses handed back unfollowed; short, long and refused transfers.
+// statuses handed back unfollowed; short, long and refused transfers; TLS.
+import { execFile, spawnSync } from 'node:child_process';
+import https from 'node:https';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -111,4 +113,32 @@ test('downloads: statuses are handed back, too much stops, too little and refuse
     }
   }
   await srv.close();
+});
+
+test('downloads over TLS: certificates are verified (NODE_EXTRA_CA_CERTS honoured), on this thread and a worker', async (t) => {
+  await withTemp(async (dir) => {
+    const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+    if (gen.status !== 0) return t.skip('needs the openssl command to make a certificate');
+    const server = https.createServer({ key: await readFile(join(dir, 'key.pem')), cert: await readFile(join(dir, 'cert.pem')) }, (_req, res) => res.writeHead(200, { 'content-length': BODY.length }).end(BODY));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `https://localhost:${(server.address() as AddressInfo).port}/x`;
+    // Both lanes, in a process that trusts the certificate and in this one, which does not.
+    const script = `
+      import { DownloadPool } from ${JSON.stringify(new URL('../../src/image/download-pool.ts', import.meta.url).href)};
+      const pool = new DownloadPool(1);
+      const job = { url: new URL(${JSON.stringify(url)}), headers: {}, limit: ${BODY.length}, timeoutMs: 10000 };
+      const out = await Promise.allSettled([0, 1].map((i) => pool.fetch({ ...job, dest: ${JSON.stringify(dir)} + '/' + i })));
+      console.log(JSON.stringify(out.map((o) => o.status === 'fulfilled' ? o.value.hex : o.reason.message)));
+      await pool.close();`;
+    const run = (env: NodeJS.ProcessEnv) =>
+      new Promise<string[]>((resolve, reject) =>
+        execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, ...env } }, (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout) as string[]))),
+      );
+    try {
+      assert.deepEqual(await run({ NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') }), [hex(BODY), hex(BODY)]);
+      assert.deepEqual(await run({ NODE_EXTRA_CA_CERTS: '' }), ['self-signed certificate', 'self-signed certificate']);
+    } finally {
+      server.close();
+    }
+  });
 });
