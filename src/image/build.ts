@@ -304,6 +304,7 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
   const tmp = await mkdtemp(join(parent, `.${basename(out)}.tmp-`));
   const imageTmps: string[] = [];
   const readers: SquashfsReader[] = [];
+  const yamlReads: Promise<void>[] = [];
   try {
     // 4. Local snaps: digest and metadata; downloads and assertions in parallel.
     for (const w of active.filter((x) => x.plan.localFile !== undefined)) {
@@ -325,11 +326,20 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
       }
     }
     step('downloading snaps and assertions');
-    const assertionsDone = drain(pool, client, describe);
+    // The assertions usually arrive long before the snaps: verified as soon as they are here.
+    const assertionsDone = drain(pool, client, describe).then(() => {
+      try {
+        db.addBatch(pool.all());
+      } catch (err) {
+        if (err instanceof AssertionError) throw new ImageError('image-assertion-invalid', `the store's assertions do not verify: ${err.message}`);
+        throw err;
+      }
+    });
     assertionsDone.catch(() => undefined);
-    await parallel(active.filter((w) => w.store !== undefined), opts.concurrency ?? DOWNLOADS_IN_FLIGHT, async (w) => {
+    const fromStoreWork = active.filter((w) => w.store !== undefined);
+    for (const w of fromStoreWork) {
       const s = w.store!;
-      const seed: SeedSnap = {
+      w.seed = {
         plan: w.plan,
         snapId: s.snapId,
         revision: s.revision,
@@ -339,28 +349,29 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
         contact: s.contact,
         private: s.private,
       };
-      w.seed = seed;
-      w.path = snapPath(uc20, label ?? '', seed);
-      const dest = join(tmp, w.path);
-      await mkdir(dirname(dest), { recursive: true });
+      w.path = snapPath(uc20, label ?? '', w.seed);
+    }
+    // Folders first: no file-system wait between one download and the next.
+    for (const d of new Set(fromStoreWork.map((w) => dirname(join(tmp, w.path!))))) await mkdir(d, { recursive: true });
+    await parallel(fromStoreWork, opts.concurrency ?? DOWNLOADS_IN_FLIGHT, async (w) => {
+      const s = w.store!;
+      const dest = join(tmp, w.path!);
       opts.progress?.({ kind: 'download-start', name: s.name, revision: s.revision, size: s.size });
       await client.fetchSnap(s, dest, downloads!, (bytes) => opts.progress?.({ kind: 'download-progress', name: s.name, bytes, size: s.size }));
       opts.progress?.({ kind: 'download-done', name: s.name, revision: s.revision, size: s.size });
-      // Its snap.yaml now, while other downloads run (checked against the assertions below).
-      const { yaml, reader } = await readSnapYaml(dest, `${w.plan.name} from the store`);
-      readers.push(reader);
-      w.yaml = yaml;
+      // Its snap.yaml now, while other downloads run (checked against the assertions below), without holding a download slot.
+      const read = readSnapYaml(dest, `${w.plan.name} from the store`).then(({ yaml, reader }) => {
+        readers.push(reader);
+        w.yaml = yaml;
+      });
+      read.catch(() => undefined);
+      yamlReads.push(read);
     });
+    await Promise.all(yamlReads);
     await assertionsDone;
 
-    // 5. Verify every assertion, then each snap against them.
+    // 5. Each snap against its (verified) assertions.
     step('verifying snaps');
-    try {
-      db.addBatch(pool.all());
-    } catch (err) {
-      if (err instanceof AssertionError) throw new ImageError('image-assertion-invalid', `the store's assertions do not verify: ${err.message}`);
-      throw err;
-    }
     for (const w of active) {
       const rev = pool.get({ type: 'snap-revision', primaryKey: [w.digest!] }) as Assertion<SnapRevisionData> | undefined;
       if (!rev) {
@@ -524,6 +535,7 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
       ...(image ? { image } : {}),
     };
   } catch (err) {
+    await Promise.allSettled(yamlReads);
     for (const r of readers) await r.close().catch(() => undefined);
     await rm(tmp, { recursive: true, force: true });
     for (const f of imageTmps) await rm(f, { force: true });
