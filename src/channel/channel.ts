@@ -61,3 +61,23 @@ export function cleanChannelName(c: Channel): string {
   const parts = [track, c.risk || 'stable', c.branch].filter((x) => x !== '');
   return parts.join('/');
 }
+
+/**
+ * `parse()` for `key`, memoized in `cache` with the ChannelError of an
+ * invalid channel too (callers parse the same few channels over and over);
+ * the cache is emptied when it holds `max` entries.
+ */
+export function memoizedChannel<T>(cache: Map<string, T | ChannelError>, key: string, parse: () => T, max = 1024): T | ChannelError {
+  let v = cache.get(key);
+  if (v === undefined) {
+    try {
+      v = parse();
+    } catch (err) {
+      if (!(err instanceof ChannelError)) throw err;
+      v = err;
+    }
+    if (cache.size >= max) cache.clear();
+    cache.set(key, v);
+  }
+  return v;
+}

@@ -9,7 +9,7 @@ import { platformView } from '../platform/db/index.ts';
 import type { PlatformContext } from '../platform/context.ts';
 import { snapdError } from './snapd-error.ts';
 import { ApiError } from '../platform/http/errors.ts';
-import { ChannelError, RISKS, type Channel } from '../channel/channel.ts';
+import { ChannelError, RISKS, memoizedChannel, type Channel } from '../channel/channel.ts';
 import { availableReleases, parseStoreChannel, resolveChannel, type Release } from './channels.ts';
 import { revisionByDigest, revisionsByKeys, snapById, toSnap, type Revision, type Snap, type StoreDb } from './repo.ts';
 import type { CatalogEntry } from './catalog.ts';
@@ -92,18 +92,7 @@ function parsedChannel(name: string, defaultTrack: string): Channel | ChannelErr
     if (parsedChannels.size >= 1000) parsedChannels.clear();
     parsedChannels.set(defaultTrack, (byName = new Map()));
   }
-  let c = byName.get(name);
-  if (c === undefined) {
-    try {
-      c = parseStoreChannel(name, defaultTrack);
-    } catch (e) {
-      if (!(e instanceof ChannelError)) throw e;
-      c = e;
-    }
-    if (byName.size >= 1000) byName.clear();
-    byName.set(name, c);
-  }
-  return c;
+  return memoizedChannel(byName, name, () => parseStoreChannel(name, defaultTrack), 1000);
 }
 
 export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, db: StoreDb, catalog: Catalog): Promise<void> {

@@ -16,7 +16,7 @@ import {
 import { HeaderError, quote } from '../errors.ts';
 import { isHeaderList, type HeaderMap } from '../headers.ts';
 import { ACCOUNT_ID, MODEL_NAME, SNAP_ID, VALIDATION_SET_NAME, isValidModelName, isValidSnapName } from '../names.ts';
-import { parseChannelVerbatim, ChannelError } from '../../channel/channel.ts';
+import { parseChannelVerbatim, memoizedChannel, ChannelError } from '../../channel/channel.ts';
 
 export type ModelGrade = 'secured' | 'signed' | 'dangerous';
 export type StorageSafety = 'encrypted' | 'prefer-encrypted' | 'prefer-unencrypted';
@@ -123,18 +123,7 @@ function checkModelSnap(snap: HeaderMap, grade: ModelGrade, modelIsClassic: bool
 const trackCache = new Map<string, string | ChannelError>();
 /** The track of a channel, or why it is invalid; memoized since models repeat a few channels. */
 function channelTrack(channel: string): string | ChannelError {
-  let t = trackCache.get(channel);
-  if (t === undefined) {
-    try {
-      t = parseChannelVerbatim(channel).track;
-    } catch (err) {
-      if (!(err instanceof ChannelError)) throw err;
-      t = err;
-    }
-    if (trackCache.size >= 1024) trackCache.clear();
-    trackCache.set(channel, t);
-  }
-  return t;
+  return memoizedChannel(trackCache, channel, () => parseChannelVerbatim(channel).track);
 }
 
 function multipleEssential(kind: string, prev: { name: string }, next: { name: string }): never {
