@@ -286,7 +286,13 @@ export class Vault {
     // 6. the serial: the existing one for this device key, the proposed one, or a new one
     const deviceKeyId = req.deviceKey.id;
     const keyUnique = model.duplicates === 'new-serial' ? null : deviceKeyId;
-    if (keyUnique) {
+    const proposes = req.serial !== '' && model.allowProposed;
+    const signsFirst = !proposes && !(apiKey && apiKey.maxSerials !== null);
+    // A device key registering again gets its serial (or a refusal). When the
+    // serial is signed first (7a), the log's unique index on the device key
+    // finds it instead, which spares every new device a read; but not for
+    // counted serials, where a re-registration would use up a number.
+    if (keyUnique && (!signsFirst || usesCounter(model.serialTemplate))) {
       const existing = await this.existingFor(model, deviceKeyId);
       if (existing) return this.answerExisting(existing, model, req.requestId, request);
     }
@@ -295,14 +301,14 @@ export class Vault {
       await extendNonce(this.db, req.requestId, new Date(this.ctx.now().getTime() + this.nonceTtlMs));
       return { status: 202, retryAfterSeconds: 60 };
     }
-    const proposed = req.serial !== '' && model.allowProposed ? this.checkProposed(req.serial, model) : undefined;
+    const proposed = proposes ? this.checkProposed(req.serial, model) : undefined;
 
     const now = this.ctx.now();
     const reservation = { model, deviceKeyId, keyUnique, caller, requestId: req.requestId, input, remodelFrom, now };
     // 7a. A generated serial is new by construction: sign it, then log it and
-    // consume the request-id in one statement (a conflict there is a twin
-    // request of this device key, which gets the serial logged first).
-    if (proposed === undefined && !(apiKey && apiKey.maxSerials !== null)) return this.signThenLog(reservation, request);
+    // consume the request-id in one statement (a conflict there is this
+    // device key's serial, logged before or by a twin request: it gets that one).
+    if (signsFirst) return this.signThenLog(reservation, request);
 
     // 7b. A proposed serial, or an API key with a quota: reserve the serial
     // first (duplicate policy, request-id, quota: one transaction), so no

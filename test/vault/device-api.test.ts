@@ -218,3 +218,15 @@ vaultTest('a full signing queue answers 202 and keeps the request-id for the sam
 
 // decode is used by the remodel and system-user tests in other files; keep the import honest here.
 void decode;
+
+vaultTest('a device key registering again gets its serial back, and the log keeps one row for it', async (v) => {
+  const first = await register(v, device);
+  const again = await register(v, device);
+  const third = await register(v, device);
+  assert.deepEqual([again.status, third.status], [200, 200]);
+  assert.equal(again.assertions[0]!.encode().toString(), first.assertions[0]!.encode().toString());
+  assert.equal(third.assertions[0]!.encode().toString(), first.assertions[0]!.encode().toString());
+  const db = v.s.server.ctx.db.kysely.withTables<VaultTables>();
+  const rows = await db.selectFrom('vault_signing_log').select('serial').where('device_key_id', '=', device.publicKey.id).execute();
+  assert.deepEqual(rows.map((r) => r.serial), [(first.assertions[0]!.data as SerialData).serial]);
+});
