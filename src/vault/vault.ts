@@ -293,8 +293,8 @@ export class Vault {
     // finds it instead, which spares every new device a read; but not for
     // counted serials, where a re-registration would use up a number.
     if (keyUnique && (!signsFirst || usesCounter(model.serialTemplate))) {
-      const existing = await this.existingFor(model, deviceKeyId);
-      if (existing) return this.answerExisting(existing, model, req.requestId, request);
+      const existing = await this.existingAnswer(model, req.requestId, request);
+      if (existing) return existing;
     }
     if (this.pending >= this.maxPending) {
       // Queued: snapd re-posts the same request in 60 s; keep its request-id alive until then.
@@ -322,8 +322,8 @@ export class Vault {
         if (!(err instanceof ConflictError)) throw err;
         // Who holds it? This device key (a concurrent twin of this request), or another one.
         if (keyUnique) {
-          const existing = await this.existingFor(model, deviceKeyId);
-          if (existing) return this.answerExisting(existing, model, req.requestId, request);
+          const existing = await this.existingAnswer(model, req.requestId, request);
+          if (existing) return existing;
         }
         const holder = await this.db.selectFrom('vault_signing_log').select('device_key_id').where('brand_id', '=', model.brandId).where('model', '=', model.model).where('serial', '=', serial).executeTakeFirst();
         if (holder && proposed !== undefined) throw new VaultError('serial-taken', `serial ${JSON.stringify(serial)} of ${model.brandId}/${model.model} belongs to another device`);
@@ -341,12 +341,12 @@ export class Vault {
       const signed = await this.signSerial(r.model, serial, request);
       try {
         await this.reserve({ ...r, serial, assertion: signed.toString() });
-        return { status: 200, stream: encodeStream([signed, ...(await this.chainFor(signed))]), serial, reused: false };
+        return await this.answer(signed, false);
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
         if (r.keyUnique) {
-          const existing = await this.existingFor(r.model, r.deviceKeyId);
-          if (existing) return this.answerExisting(existing, r.model, r.requestId, request);
+          const existing = await this.existingAnswer(r.model, r.requestId, request);
+          if (existing) return existing;
         }
         // Another device's serial: a generator collision (a reset counter, say); sign a new one.
         if (attempt >= 2) throw new VaultError('vault-unavailable', 'could not allocate a unique serial; retry');
@@ -430,6 +430,17 @@ export class Vault {
     return this.db.selectFrom('vault_signing_log').selectAll().where('brand_id', '=', model.brandId).where('model', '=', model.model).where('device_key_unique', '=', deviceKeyId).executeTakeFirst();
   }
 
+  /** The answer for a device key that already has a serial of this model, if it has one. */
+  private async existingAnswer(model: VaultModel, requestId: string, request: Assertion): Promise<RegistrationResult | undefined> {
+    const existing = await this.existingFor(model, (request.data as SerialRequestData).deviceKey.id);
+    return existing && this.answerExisting(existing, model, requestId, request);
+  }
+
+  /** A serial as the device gets it: the serial, then its signing key's chain. */
+  private async answer(serial: Assertion, reused: boolean): Promise<RegistrationResult> {
+    return { status: 200, stream: encodeStream([serial, ...(await this.chainFor(serial))]), serial: serial.headerString('serial'), reused };
+  }
+
   /** A device key registering again: its serial (idempotent), a refusal, or "poll" while its twin signs. */
   private async answerExisting(row: LogRow, model: VaultModel, requestId: string, request: Assertion): Promise<RegistrationResult> {
     if (row.assertion === null) {
@@ -442,8 +453,7 @@ export class Vault {
     }
     if (model.duplicates === 'refuse') throw new VaultError('device-registered', `this device key already has serial ${JSON.stringify(row.serial)} of ${model.brandId}/${model.model}`);
     if (!(await consumeNonce(this.db, requestId, this.ctx.now()))) throw new VaultError('request-id-used', 'request-id was already used or expired: ask for a new one');
-    const serial = decodeStream(row.assertion)[0]!;
-    return { status: 200, stream: encodeStream([serial, ...(await this.chainFor(serial))]), serial: row.serial, reused: true };
+    return this.answer(decodeStream(row.assertion)[0]!, true);
   }
 
   /** Logs the serial (signed, or reserved to be signed) and consumes the request-id, atomically. */
@@ -489,7 +499,7 @@ export class Vault {
       throw err;
     }
     await this.db.updateTable('vault_signing_log').set({ assertion: serial.toString() }).where('id', '=', row.id).execute();
-    return { status: 200, stream: encodeStream([serial, ...(await this.chainFor(serial))]), serial: row.serial, reused: false };
+    return this.answer(serial, false);
   }
 
   /** The serial assertion for the device key of `request`, signed with the model's key on libuv's pool. */
