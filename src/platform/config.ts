@@ -3,9 +3,12 @@
 // start with clear errors. Secrets (master key, admin token) come only from
 // the environment or from files, never from the config file itself.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
+
+const MAX_WORKERS = 64;
 
 export const SERVICES = ['store', 'vault', 'console'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -17,6 +20,8 @@ export interface Config {
   /** `sqlite:PATH` or `postgres://...`. */
   db: string;
   only: ServiceName[];
+  /** Processes serving on the listen address (`serve --workers`); 1 serves in this process. */
+  workers: number;
   /** Account id of the root authority created on first start. */
   rootId: string;
   /** Base URL clients reach this server at (absolute download URLs); defaults to http://listen. */
@@ -39,6 +44,7 @@ export interface ConfigFlags {
   listen?: string;
   db?: string;
   only?: string;
+  workers?: string;
 }
 
 const FILE_SCHEMA = {
@@ -49,6 +55,7 @@ const FILE_SCHEMA = {
     listen: { type: 'string', minLength: 1 },
     db: { type: 'string', minLength: 1 },
     only: { type: 'array', items: { enum: [...SERVICES] }, minItems: 1, uniqueItems: true },
+    workers: { anyOf: [{ type: 'integer', minimum: 1, maximum: MAX_WORKERS }, { const: 'auto' }] },
     rootId: { type: 'string', pattern: '^(?:[a-z0-9A-Z]{32}|[-a-z0-9]{2,28})$' },
     publicUrl: { type: 'string', pattern: '^https?://' },
     masterKeyFile: { type: 'string', minLength: 1 },
@@ -72,6 +79,14 @@ function parseListen(value: string, where: string): { host: string; port: number
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new ConfigError(`${where}: expected HOST:PORT (e.g. 127.0.0.1:8080), got ${JSON.stringify(value)}`);
   return { host: m[1] ?? m[2]!, port };
+}
+
+/** Worker processes: a count, or "auto" for one per core. */
+function parseWorkers(value: string, where: string): number {
+  if (value === 'auto') return availableParallelism();
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= MAX_WORKERS)) throw new ConfigError(`${where}: expected a number of worker processes from 1 to ${MAX_WORKERS}, or "auto" (one per core), got ${JSON.stringify(value)}`);
+  return n;
 }
 
 function parseOnly(value: string, where: string): ServiceName[] {
@@ -123,6 +138,8 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd = pro
   if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(db)) throw new ConfigError(`database URL must start with sqlite: or postgres://, got ${JSON.stringify(db.replace(/:[^:@/]*@/, ':***@'))}`);
   const [onlyRaw, onlyWhere] = pick(flags.only, 'SNAPLINE_ONLY', Array.isArray(f['only']) ? (f['only'] as string[]).join(',') : undefined);
   const only = onlyRaw ? parseOnly(onlyRaw, onlyWhere) : [...SERVICES];
+  const [workersRaw, workersWhere] = pick(flags.workers, 'SNAPLINE_WORKERS', typeof f['workers'] === 'number' ? String(f['workers']) : f['workers']);
+  const workers = workersRaw === undefined ? 1 : parseWorkers(workersRaw, workersWhere);
   const [rootRaw] = pick(undefined, 'SNAPLINE_ROOT_ID', f['rootId']);
   const rootId = rootRaw ?? 'snapline-root';
   if (!/^(?:[a-z0-9A-Z]{32}|[-a-z0-9]{2,28})$/.test(rootId)) throw new ConfigError(`SNAPLINE_ROOT_ID: invalid account id ${JSON.stringify(rootId)}`);
@@ -143,6 +160,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd = pro
     listen,
     db: db.startsWith('sqlite:') && !isAbsolute(db.slice(7)) ? `sqlite:${resolve(cwd, db.slice(7))}` : db,
     only,
+    workers,
     rootId,
     publicUrl,
     masterKeyFile: masterFile ? resolve(cwd, masterFile) : undefined,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/platform/config.ts';
 
@@ -16,6 +16,17 @@ test('embedded defaults: data folder, SQLite inside it, every service, loopback'
   assert.deepEqual(c.listen, { host: '127.0.0.1', port: 8080 });
   assert.equal(c.publicUrl, 'http://127.0.0.1:8080');
   assert.equal(c.rootId, 'snapline-root');
+  assert.equal(c.workers, 1);
+});
+
+test('worker processes: a count or one per core, from a flag, the environment or the file', () => {
+  const file = join(dir, 'workers.yaml');
+  writeFileSync(file, 'workers: 3\n');
+  assert.equal(loadConfig({ config: file }, {}, dir).workers, 3);
+  assert.equal(loadConfig({ config: file }, { SNAPLINE_WORKERS: '2' }, dir).workers, 2);
+  assert.equal(loadConfig({ config: file, workers: 'auto' }, {}, dir).workers, availableParallelism());
+  writeFileSync(file, 'workers: auto\n');
+  assert.equal(loadConfig({ config: file }, {}, dir).workers, availableParallelism());
 });
 
 test('flags win over the environment, which wins over the file', () => {
@@ -42,6 +53,9 @@ const INVALID: [string, () => unknown, RegExp][] = [
   ['bad db url', () => loadConfig({ db: 'mysql://x' }, {}, dir), /must start with sqlite: or postgres:\/\//],
   ['bad root id', () => loadConfig({}, { SNAPLINE_ROOT_ID: 'Not Valid' }, dir), /invalid account id/],
   ['bad log level', () => loadConfig({}, { SNAPLINE_LOG_LEVEL: 'loud' }, dir), /unknown level/],
+  ['no workers', () => loadConfig({ workers: '0' }, {}, dir), /expected a number of worker processes from 1 to 64/],
+  ['workers not a number', () => loadConfig({}, { SNAPLINE_WORKERS: 'many' }, dir), /SNAPLINE_WORKERS: expected a number of worker processes/],
+  ['too many workers', () => loadConfig({ workers: '65' }, {}, dir), /from 1 to 64/],
   ['missing file', () => loadConfig({ config: join(dir, 'nope.yaml') }, {}, dir), /cannot read config file/],
 ];
 for (const [name, fn, err] of INVALID) {

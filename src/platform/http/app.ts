@@ -148,7 +148,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
   });
   app.get('/metrics', { config: { access: { kind: 'superuser' } }, schema: { hide: true } }, async (_req, reply) => {
     reply.type(opts.metrics.registry.contentType);
-    return opts.metrics.registry.metrics();
+    return opts.metrics.render();
   });
 
   return { app, routes };

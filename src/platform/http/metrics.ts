@@ -1,7 +1,9 @@
 // Prometheus metrics of one server process: requests by route and status,
 // latencies, signing counts, database pool. Each process has its own
-// registry; the load balancer's scraper sums them.
+// registry; under `serve --workers N` a scrape of any worker answers with
+// every worker's registry summed (the primary gathers them).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { clusterMetricsReader } from '../workers.ts';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -43,6 +45,13 @@ export class Metrics {
         this.set({ state: 'waiting' }, s.waiting);
       },
     });
+  }
+
+  private readonly gatherWorkers = clusterMetricsReader(this.registry);
+
+  /** The Prometheus text of this process, or of every worker under `serve --workers`. */
+  render(): Promise<string> {
+    return this.gatherWorkers ? this.gatherWorkers() : this.registry.metrics();
   }
 
   /** Where the pool gauge reads its values at each scrape. */
