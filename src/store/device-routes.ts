@@ -514,7 +514,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
     const rev = await revisionByDigest(db, digest);
     if (!rev) throw new ApiError('not-found', 'no such download');
     const size = rev.size;
-    reply.header('accept-ranges', 'bytes').header('etag', `"${digest}"`).header('content-type', 'application/octet-stream');
+    const headers: Record<string, string> = { 'accept-ranges': 'bytes', etag: `"${digest}"`, 'content-type': 'application/octet-stream' };
     let start = 0;
     let end = size - 1;
     const range = header(req, 'range');
@@ -529,17 +529,17 @@ export async function deviceRoutes(app: FastifyInstance, ctx: PlatformContext, d
           if (m[2] !== '') end = Math.min(size - 1, Number(m[2]));
         }
         if (start >= size || start > end) {
-          return reply.status(416).header('content-range', `bytes */${size}`).header('content-type', 'application/json').send(Buffer.from(JSON.stringify({ 'error-list': [{ code: 'range-not-satisfiable', message: `range ${range} is outside ${size} bytes` }] })));
+          return reply.status(416).headers({ ...headers, 'content-range': `bytes */${size}`, 'content-type': 'application/json' }).send(Buffer.from(JSON.stringify({ 'error-list': [{ code: 'range-not-satisfiable', message: `range ${range} is outside ${size} bytes` }] })));
         }
         partial = true;
       }
     }
-    reply.status(partial ? 206 : 200).header('content-length', String(end - start + 1));
-    if (partial) reply.header('content-range', `bytes ${start}-${end}/${size}`);
+    headers['content-length'] = String(end - start + 1);
+    if (partial) headers['content-range'] = `bytes ${start}-${end}/${size}`;
     // HEAD: an empty stream keeps our Content-Length (fastify's HEAD handler would set 0 for no payload).
-    if (req.method === 'HEAD') return reply.send(Readable.from([]));
+    if (req.method === 'HEAD') return reply.status(partial ? 206 : 200).headers(headers).send(Readable.from([]));
     const blob = await ctx.blobs.get(digest, { start, end });
-    return reply.send(blob.stream);
+    return reply.sendByHand(partial ? 206 : 200, headers, (res) => blob.sendTo(res));
   });
 }
 

@@ -3,6 +3,7 @@
 // memory-blob-store.ts (tests); an object-store plugin can follow the same
 // contract, which test/platform/blobs/blob-store.contract.test.ts checks.
 import type { Readable } from 'node:stream';
+import type { ByteSink } from './send-file.ts';
 
 /** A SHA3-384 digest in the two forms snapd uses: hex (store API) and base64url (assertions). */
 export interface BlobDigest {
@@ -31,9 +32,16 @@ export interface ByteRange {
   end?: number;
 }
 
-/** An opened blob: a stream of the requested bytes and where they lie in the whole. */
+/** An opened blob: its requested bytes, as a stream or sent to a sink, and where they lie in the whole. */
 export interface BlobRead {
-  stream: Readable;
+  /** The bytes as a stream. Use this or sendTo(), not both. */
+  readonly stream: Readable;
+  /**
+   * Writes the bytes to a sink (an HTTP response), faster than piping
+   * `stream` where the store can (file stores reuse their read buffers);
+   * releases the blob either way. The caller ends or destroys the sink.
+   */
+  sendTo(sink: ByteSink): Promise<void>;
   /** Size of the whole blob. */
   size: number;
   /** First byte streamed. */

@@ -10,6 +10,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobInfo, BlobRead, BlobStore, ByteRange, PutOptions } from './blob-store.contract.ts';
 import { BlobMeter, isSourceFailure, parseBlobDigest, resolveRange } from './blob-digest.ts';
+import { sendFileRange } from './send-file.ts';
 import { BlobError } from './errors.ts';
 
 const TMP_SUFFIX = '.part';
@@ -92,9 +93,19 @@ export class FsBlobStore implements BlobStore {
       const { start, end } = resolveRange(size, range);
       if (end < start) {
         await file.close();
-        return { stream: Readable.from([]), size, start, end };
+        return { stream: Readable.from([]), sendTo: async () => undefined, size, start, end };
       }
-      return { stream: file.createReadStream({ start, end }), size, start, end };
+      const handle = file;
+      let stream: Readable | undefined;
+      return {
+        get stream() {
+          return (stream ??= handle.createReadStream({ start, end }));
+        },
+        sendTo: (sink) => sendFileRange(handle, start, end, sink).finally(() => handle.close()),
+        size,
+        start,
+        end,
+      };
     } catch (err) {
       await file.close();
       throw err;

@@ -32,7 +32,15 @@ export class MemoryBlobStore implements BlobStore {
     if (!data) throw new BlobError('blob-not-found', `no blob ${name}`);
     const { start, end } = resolveRange(data.length, range);
     const bytes = data.subarray(start, end + 1);
-    return { stream: Readable.from(bytes.length > 0 ? [bytes] : []), size: data.length, start, end };
+    return {
+      get stream() {
+        return Readable.from(bytes.length > 0 ? [bytes] : []);
+      },
+      sendTo: (sink) => (bytes.length > 0 ? new Promise<void>((resolve, reject) => sink.write(bytes, (err) => (err ? reject(err) : resolve()))) : Promise.resolve()),
+      size: data.length,
+      start,
+      end,
+    };
   }
 
   async stat(name: string): Promise<BlobInfo | undefined> {

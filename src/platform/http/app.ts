@@ -2,6 +2,7 @@
 // body limits and schema validation, JSON errors with stable codes, access
 // control on every route, metrics, health and the OpenAPI document.
 import { randomUUID } from 'node:crypto';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -30,6 +31,15 @@ export interface HttpAppOptions {
 export type ErrorFormatter = (reply: FastifyReply, status: number, code: string, message: string) => void;
 
 declare module 'fastify' {
+  interface FastifyReply {
+    /**
+     * Answers by writing to the raw response (large bodies written with
+     * reused buffers): fastify's reply lifecycle ends here, and what it would
+     * have done at the end is done here too (metrics, the completion log line).
+     * Resolves when the body is written, or the client went away.
+     */
+    sendByHand(status: number, headers: OutgoingHttpHeaders, write: (res: ServerResponse) => Promise<void>): Promise<void>;
+  }
   interface FastifyContextConfig {
     /** Answer errors of this route in another shape (snapd's store or vault JSON). */
     formatError?: ErrorFormatter;
@@ -110,10 +120,27 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
     authorize(access, req);
   });
 
-  app.addHook('onResponse', async (req, reply) => {
+  const countResponse = (req: FastifyRequest, status: number, seconds: number) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    opts.metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
-    opts.metrics.latency.observe({ route, method: req.method }, reply.elapsedTime / 1000);
+    opts.metrics.requests.inc({ route, method: req.method, status: String(status) });
+    opts.metrics.latency.observe({ route, method: req.method }, seconds);
+  };
+  app.addHook('onResponse', async (req, reply) => countResponse(req, reply.statusCode, reply.elapsedTime / 1000));
+  app.decorateReply('sendByHand', async function (this: FastifyReply, status: number, headers: OutgoingHttpHeaders, write: (res: ServerResponse) => Promise<void>) {
+    this.hijack();
+    const res = this.raw;
+    res.writeHead(status, headers);
+    let failure: unknown;
+    try {
+      await write(res);
+      res.end();
+    } catch (err) {
+      failure = err;
+      res.destroy();
+    }
+    countResponse(this.request, status, this.elapsedTime / 1000);
+    if (failure) this.log.info({ res: { statusCode: status }, responseTime: this.elapsedTime, reason: String(failure) }, 'request ended early');
+    else this.log.info({ res: { statusCode: status }, responseTime: this.elapsedTime }, 'request completed');
   });
 
   app.setErrorHandler((err: FastifyError | ApiError | Error, req, reply) => {

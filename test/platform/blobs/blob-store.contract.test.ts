@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
+import net from 'node:net';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { BlobError, FsBlobStore, MemoryBlobStore, type BlobStore } from '../../../src/platform/blobs/index.ts';
@@ -67,6 +69,16 @@ for (const impl of implementations) {
       }
     });
 
+    withStore('sendTo writes the same bytes as the stream, range included', async (store) => {
+      const data = Buffer.from('0123456789'.repeat(100_000));
+      const { sha3_384 } = await store.put(Readable.from([data]), { maxSize: data.length });
+      for (const range of [undefined, { start: 3, end: 654_321 }]) {
+        const read = await store.get(sha3_384.hex, range);
+        const received = await overSocket((socket) => read.sendTo(socket));
+        assert.ok(received.equals(range ? data.subarray(range.start, range.end + 1) : data));
+      }
+    });
+
     withStore('an empty blob can be stored and read', async (store) => {
       const info = await store.put(Readable.from([]), { maxSize: 10 });
       assert.equal(info.size, 0);
@@ -122,4 +134,24 @@ for (const impl of implementations) {
       assert.ok((await collect((await store.get(results[0]!.sha3_384.hex)).stream)).equals(data));
     });
   });
+}
+
+/** What `send` writes to a loopback socket, as the other end receives it (a sink's write callback must mean the bytes left). */
+async function overSocket(send: (socket: net.Socket) => Promise<void>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const server = net.createServer().listen(0, '127.0.0.1');
+  const received = new Promise<void>((resolve) => {
+    server.once('connection', (peer: net.Socket) => {
+      peer.on('data', (c: Buffer) => chunks.push(c));
+      peer.on('end', () => resolve());
+    });
+  });
+  await once(server, 'listening');
+  const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  await once(socket, 'connect');
+  await send(socket);
+  socket.end();
+  await received;
+  server.close();
+  return Buffer.concat(chunks);
 }
