@@ -9,11 +9,15 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Worker } from 'node:worker_threads';
-import { DOWNLOADER_SOURCE, type JobMessage, type MakeDownloader, type ResultMessage } from './downloader.ts';
+import { makeDownloader, type JobMessage, type ResultMessage } from './downloader.ts';
 
+// The worker runs makeDownloader's own source text. __name: tsx (development)
+// compiles with esbuild's keepNames, which wraps inner functions in calls to a
+// module-level __name helper that the text does not carry.
 const WORKER_SOURCE = `
+const __name = (f) => f;
 const { parentPort } = require('node:worker_threads');
-const download = (${DOWNLOADER_SOURCE})({
+const download = (${makeDownloader.toString()})({
   createHash: require('node:crypto').createHash,
   net: require('node:net'),
   tls: () => require('node:tls'),
@@ -62,9 +66,7 @@ export class DownloadPool {
   private id = 0;
 
   constructor(workers: number) {
-    // The same source as the workers' (evaluated here once): this thread has
-    // no boot cost and mostly waits while snaps download.
-    const makeDownloader = new Function(`return ${DOWNLOADER_SOURCE};`)() as MakeDownloader;
+    // The same code as the workers': this thread has no boot cost and mostly waits while snaps download.
     const download = makeDownloader({ createHash, net, tls: () => tls, openSync, writeSync, closeSync, post: (m) => this.settle(m) });
     this.lanes.push({ start: download, busy: 0 });
     for (let i = 0; i < workers; i++) {
