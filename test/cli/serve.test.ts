@@ -8,6 +8,9 @@ import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { postgresUnavailable, TEST_POSTGRES_URL } from '../helpers/databases.ts';
 
 const bin = new URL('../../bin/snapline.js', import.meta.url).pathname;
 
@@ -41,15 +44,15 @@ function serve(dir: string, args: string[]): Served {
 }
 
 /** One request on its own connection (so the primary hands each to the next worker). */
-function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+function get(url: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent: false, headers }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
+    const req = http.request(url, { method, agent: false, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
   });
 }
 
@@ -110,6 +113,41 @@ test('serve --workers 2: one first start, requests spread over both workers, met
   s.child.kill('SIGTERM');
   assert.equal(await s.exited, 0);
   await until('the workers to exit', () => (childrenOf(s.child.pid!).length === 0 && [workers[1]!, replacement].every((p) => !alive(p)) ? true : undefined));
+});
+
+test('serve --workers 2 on PostgreSQL: what one worker writes, every worker reads', async (t) => {
+  const why = await postgresUnavailable();
+  if (why) return t.skip(why);
+  const name = `snapline_serve_${randomBytes(4).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const c = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`create database ${name}`);
+  const dbUrl = new URL(TEST_POSTGRES_URL);
+  dbUrl.pathname = `/${name}`;
+  const dir = mkdtempSync(join(tmpdir(), 'snapline-serve-'));
+  const s = serve(dir, ['--workers', '2', '--db', dbUrl.toString()]);
+  t.after(async () => {
+    s.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    await admin(`drop database if exists ${name} with (force)`);
+  });
+  const url = await s.url;
+  assert.equal(s.stderr().match(/First start: created the administrator/g)?.length, 1);
+  const token = /API token: (\S+)/.exec(s.stderr())![1]!;
+  const auth = { authorization: `Bearer ${token}` };
+  assert.equal((await get(`${url}/api/accounts`, auth, 'POST', JSON.stringify({ accountId: 'acme' }))).status, 201);
+  for (let i = 0; i < 6; i++) assert.equal((await get(`${url}/api/accounts/acme`, auth)).status, 200);
+  const servedBy = new Set([...s.stdout().matchAll(/"pid":(\d+)[^\n]*"url":"\/api\/accounts\/acme"/g)].map((m) => Number(m[1])));
+  assert.equal(servedBy.size, 2, 'both workers read the account');
+  s.child.kill('SIGTERM');
+  assert.equal(await s.exited, 0);
 });
 
 test('serve --workers: a port already taken stops the whole server with an error, leaving no process behind', async (t) => {
