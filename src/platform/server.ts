@@ -97,9 +97,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     if (opts.listen !== false) {
       await app.listen({ host: config.listen.host, port: config.listen.port });
       const address = app.server.address();
-      const port = typeof address === 'object' && address ? address.port : config.listen.port;
-      const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
-      url = `http://${host}:${port}`;
+      url = listenUrl(config.listen.host, typeof address === 'object' && address ? address.port : config.listen.port);
     }
     return {
       app,
@@ -120,6 +118,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     await db.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** The URL of a listening address (an IPv6 host in brackets). */
+export function listenUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 function toHttpPrincipal(p: Awaited<ReturnType<typeof resolveToken>>): Principal {

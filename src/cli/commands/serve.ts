@@ -3,7 +3,7 @@
 import cluster from 'node:cluster';
 import type { Command } from 'commander';
 import { ConfigError, loadConfig, type Config, type ConfigFlags } from '../../platform/config.ts';
-import { startServer, type RunningServer } from '../../platform/server.ts';
+import { listenUrl, startServer, type RunningServer } from '../../platform/server.ts';
 import { superviseWorkers } from '../../platform/workers.ts';
 import { CliError, io } from '../io.ts';
 import { SERVICES_AVAILABLE } from '../../services.ts';
@@ -47,8 +47,7 @@ async function serveWithWorkers(config: Config): Promise<void> {
   } catch (err) {
     throw new CliError(`cannot start the workers: ${(err as Error).message}`);
   }
-  const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
-  io.err(`Snapline listening on http://${host}:${workers.address.port} (root authority ${config.rootId}; services: ${config.only.join(', ')}; ${config.workers} worker processes)\n`);
+  io.err(`Snapline listening on ${listenUrl(config.listen.host, workers.address.port)} (root authority ${config.rootId}; services: ${config.only.join(', ')}; ${config.workers} worker processes)\n`);
   const outcome = await Promise.race([stopSignal().then((signal) => ({ signal })), workers.ended.then((code) => ({ code }))]);
   if ('code' in outcome) throw new CliError('the workers kept dying; the server stopped');
   io.err(`${outcome.signal}: the workers finish their requests in flight, then stop (signal again to kill them)\n`);
