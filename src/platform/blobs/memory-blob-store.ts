@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import type { BlobInfo, BlobRead, BlobStore, ByteRange, PutOptions } from './blob-store.contract.ts';
 import { BlobMeter, parseBlobDigest, resolveRange } from './blob-digest.ts';
 import { BlobError } from './errors.ts';
+import { writeChunk } from './send-file.ts';
 
 export class MemoryBlobStore implements BlobStore {
   readonly #blobs = new Map<string, Buffer>();
@@ -36,7 +37,9 @@ export class MemoryBlobStore implements BlobStore {
       get stream() {
         return Readable.from(bytes.length > 0 ? [bytes] : []);
       },
-      sendTo: (sink) => (bytes.length > 0 ? new Promise<void>((resolve, reject) => sink.write(bytes, (err) => (err ? reject(err) : resolve()))) : Promise.resolve()),
+      sendTo: async (sink) => {
+        if (bytes.length > 0) await writeChunk(sink, bytes);
+      },
       size: data.length,
       start,
       end,

@@ -22,6 +22,11 @@ export interface ByteSink {
   readonly destroyed: boolean;
 }
 
+/** Writes one chunk; resolves when the sink has taken it (see ByteSink). */
+export function writeChunk(sink: ByteSink, chunk: Uint8Array): Promise<void> {
+  return new Promise<void>((resolve, reject) => sink.write(chunk, (err) => (err ? reject(err) : resolve())));
+}
+
 /**
  * Writes bytes [start, end] (inclusive) of `file` to `sink`. Resolves when the
  * last byte has been handed to the socket; rejects if reading fails, if the
@@ -49,7 +54,7 @@ export async function sendFileRange(file: FileHandle, start: number, end: number
       if (bytesRead === 0) throw new Error(`the file ended at byte ${position}, before byte ${end}`);
       position += bytesRead;
       const chunk = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
-      written[i] = new Promise<void>((resolve, reject) => sink.write(chunk, (err) => (err ? reject(err) : resolve())));
+      written[i] = writeChunk(sink, chunk);
       written[i]!.catch(() => undefined);
     }
     await Promise.race([Promise.all(written), gone]);
