@@ -117,12 +117,17 @@ export function clusterMetricsReader(registry: Registry): (() => Promise<string>
   new AggregatorRegistry(); // registers the answer to the primary's gathering requests
   AggregatorRegistry.setRegistries([registry]);
   let next = 0;
-  const pending = new Map<number, { resolve(text: string): void; reject(err: Error): void }>();
+  const pending = new Map<number, { resolve(text: string): void; reject(err: Error): void; timer: NodeJS.Timeout }>();
+  const settle = (id: number): ReturnType<typeof pending.get> => {
+    const p = pending.get(id);
+    pending.delete(id);
+    if (p) clearTimeout(p.timer);
+    return p;
+  };
   process.on('message', (msg: unknown) => {
     if (typeof msg !== 'object' || msg === null || (msg as { type?: unknown }).type !== METRICS_REQUEST) return;
     const { id, text, error } = msg as { id: number; text?: string; error?: string };
-    const p = pending.get(id);
-    pending.delete(id);
+    const p = settle(id);
     if (!p) return;
     if (text !== undefined) p.resolve(text);
     else p.reject(new Error(error ?? 'no metrics'));
@@ -130,20 +135,8 @@ export function clusterMetricsReader(registry: Registry): (() => Promise<string>
   return () =>
     new Promise<string>((resolve, reject) => {
       const id = next++;
-      const timer = setTimeout(() => {
-        pending.delete(id);
-        reject(new Error('the primary process did not answer'));
-      }, 10_000);
-      pending.set(id, {
-        resolve: (t) => {
-          clearTimeout(timer);
-          resolve(t);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
+      const timer = setTimeout(() => settle(id)?.reject(new Error('the primary process did not answer')), 10_000);
+      pending.set(id, { resolve, reject, timer });
       process.send!({ type: METRICS_REQUEST, id });
     });
 }
