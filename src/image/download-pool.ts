@@ -1,24 +1,27 @@
 // Snap downloads on this thread and on worker threads (downloader.ts does
-// one): each is received, hashed and written on one thread, so only the job
-// and its result cross threads. (Posting each chunk to a hashing thread cost
-// more CPU than the hashing itself, and a fresh buffer per read costs an
-// allocation and first-touch page faults.) Policy (redirects, retries, status
-// errors, digest checks) stays with the caller.
+// one): each is received and written on one thread, so only the job and its
+// result cross threads. (Posting each chunk to a hashing thread cost more CPU
+// than the hashing itself, and a fresh buffer per read costs an allocation
+// and first-touch page faults.) The files are hashed as they grow by the
+// native file hasher (file-hasher.ts), or, without it, on the download thread
+// on the way. Policy (redirects, retries, status errors, digest checks) stays
+// with the caller.
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Worker } from 'node:worker_threads';
 import { makeDownloader, type JobMessage, type ResultMessage } from './downloader.ts';
+import { FileHasher, loadSha3Files, newSha3Files, type HashedFile } from './file-hasher.ts';
 
 // The worker runs makeDownloader's own source text. __name: tsx (development)
 // compiles with esbuild's keepNames, which wraps inner functions in calls to a
 // module-level __name helper that the text does not carry.
-const WORKER_SOURCE = `
+const workerSource = (hashHere: boolean): string => `
 const __name = (f) => f;
 const { parentPort } = require('node:worker_threads');
 const download = (${makeDownloader.toString()})({
-  createHash: require('node:crypto').createHash,
+  createHash: ${hashHere ? "require('node:crypto').createHash" : 'undefined'},
   net: require('node:net'),
   tls: () => require('node:tls'),
   ...require('node:fs'),
@@ -51,6 +54,7 @@ interface Lane {
 interface Pending {
   readonly lane: Lane;
   readonly onProgress: ((bytes: number) => void) | undefined;
+  readonly file: HashedFile | undefined;
   readonly resolve: (r: DownloadResult) => void;
   readonly reject: (e: Error) => void;
 }
@@ -63,15 +67,19 @@ interface Pending {
 export class DownloadPool {
   private readonly lanes: Lane[] = [];
   private readonly pending = new Map<number, Pending>();
+  private readonly hasher: FileHasher | undefined;
   private id = 0;
 
   constructor(workers: number) {
+    const sha3 = loadSha3Files();
+    this.hasher = sha3 ? new FileHasher(newSha3Files(sha3)) : undefined;
+    const hashHere = this.hasher === undefined;
     // The same code as the workers': this thread has no boot cost and mostly waits while snaps download.
-    const download = makeDownloader({ createHash, net, tls: () => tls, openSync, writeSync, closeSync, post: (m) => this.settle(m) });
+    const download = makeDownloader({ createHash: hashHere ? createHash : undefined, net, tls: () => tls, openSync, writeSync, closeSync, post: (m) => this.settle(m) });
     this.lanes.push({ start: download, busy: 0 });
     for (let i = 0; i < workers; i++) {
       // No execArgv: plain JavaScript needs none of the parent's loaders (tsx in development).
-      const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
+      const worker = new Worker(workerSource(hashHere), { eval: true, execArgv: [] });
       const lane: Lane = { start: (job) => worker.postMessage(job), worker, busy: 0 };
       worker.on('message', (m: ResultMessage) => this.settle(m));
       worker.on('error', (err) => this.failAll(lane, err));
@@ -89,7 +97,7 @@ export class DownloadPool {
     const id = ++this.id;
     const lane = this.lanes.reduce((a, b) => (b.busy < a.busy ? b : a));
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { lane, onProgress, resolve, reject });
+      this.pending.set(id, { lane, onProgress, file: this.hasher?.track(job.dest), resolve, reject });
       lane.busy++;
       // A worker with work keeps the process alive; an idle one does not.
       lane.worker?.ref();
@@ -105,10 +113,17 @@ export class DownloadPool {
     const p = this.pending.get(m.id);
     if (!p) return;
     if (m.progress !== undefined) {
+      p.file?.written(m.progress);
       p.onProgress?.(m.progress);
       return;
     }
     this.done(m.id, p);
+    if (m.written !== undefined && p.file) {
+      const size = m.size!;
+      p.file.end(m.written).then((hex) => p.resolve({ kind: 'body', size, hex }), p.reject);
+      return;
+    }
+    p.file?.abandon();
     if (m.error !== undefined) p.reject(new Error(m.error));
     else if (m.status !== undefined) p.resolve({ kind: 'status', status: m.status, ...(m.location !== undefined ? { location: m.location } : {}) });
     else p.resolve({ kind: 'body', size: m.size!, hex: m.hex! });
@@ -123,6 +138,7 @@ export class DownloadPool {
     for (const [id, p] of this.pending) {
       if (p.lane !== lane) continue;
       this.done(id, p);
+      p.file?.abandon();
       p.reject(err);
     }
   }

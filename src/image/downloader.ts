@@ -3,8 +3,9 @@
 // its own source text, on worker threads, whether it comes from the sources or
 // from the bundled CLI (a worker needs no loader for it). One HTTP/1.1 GET per job on a fresh
 // connection (Content-Length, chunked or until-close bodies; other statuses
-// handed back unread), its body read into the thread's one reused buffer,
-// hashed (SHA3-384) and written to the destination file before the next read.
+// handed back unread), its body read into the thread's one reused buffer and
+// written to the destination file before the next read; hashed (SHA3-384) on
+// the way only when no file hasher reads the files back (file-hasher.ts).
 import type { createHash, Hash } from 'node:crypto';
 import type { closeSync, openSync, writeSync } from 'node:fs';
 import type net from 'node:net';
@@ -20,19 +21,25 @@ export interface JobMessage {
   readonly timeoutMs: number;
 }
 
-/** Progress (`progress`), then one of: a transport `error`, a non-200 `status`, or the body's `size` and `hex` digest. */
+/**
+ * Progress (`progress`: bytes written so far), then one of: a transport
+ * `error`, a non-200 `status`, or the body's `size` with its `hex` digest
+ * (hashing on the way) or the bytes `written` to the file (not hashing).
+ */
 export interface ResultMessage {
   readonly id: number;
   readonly progress?: number;
   readonly error?: string;
   readonly size?: number;
   readonly hex?: string;
+  readonly written?: number;
   readonly status?: number;
   readonly location?: string;
 }
 
 export type MakeDownloader = (deps: {
-  createHash: typeof createHash;
+  /** Hashes the bodies on the way; undefined: not here (the files are hashed later). */
+  createHash: typeof createHash | undefined;
   net: typeof net;
   tls: () => typeof tls;
   openSync: typeof openSync;
@@ -53,7 +60,7 @@ export const makeDownloader: MakeDownloader = ({ createHash, net, tls, openSync,
     let socket: net.Socket | undefined;
     let head = Buffer.alloc(0);
     // left: bytes still to come (-1: until the connection closes); chunk: the chunked decoder's state.
-    let body: { fd: number | undefined; hash: Hash; size: number; left: number; chunk: { state: 'size' | 'crlf' | 'trailer'; line: string; left: number } | undefined } | undefined;
+    let body: { fd: number | undefined; hash: Hash | undefined; size: number; left: number; chunk: { state: 'size' | 'crlf' | 'trailer'; line: string; left: number } | undefined } | undefined;
     let done = false;
     let reported = 0;
 
@@ -76,16 +83,17 @@ export const makeDownloader: MakeDownloader = ({ createHash, net, tls, openSync,
       const fd = body.fd;
       body.fd = undefined;
       if (fd !== undefined) closeSync(fd);
-      finish({ size: body.size, hex: body.hash.digest('hex') });
+      finish(bodyResult(body.size));
     };
+    /** The result for a body of `size` bytes, of which body.size were written. */
+    const bodyResult = (size: number): Omit<ResultMessage, 'id'> => (body!.hash ? { size, hex: body!.hash.digest('hex') } : { size, written: body!.size });
     const data = (piece: Buffer): void => {
       if (piece.length === 0 || done || !body || body.fd === undefined) return;
       if (body.size + piece.length > limit) {
         // More than announced: stop here; the caller's size check reports it.
-        body.size += piece.length;
-        return finish({ size: body.size, hex: body.hash.digest('hex') });
+        return finish(bodyResult(body.size + piece.length));
       }
-      body.hash.update(piece);
+      body.hash?.update(piece);
       for (let off = 0; off < piece.length; ) off += writeSync(body.fd, piece, off, piece.length - off);
       body.size += piece.length;
       if (body.size >= reported + PROGRESS_STEP) {
@@ -163,7 +171,7 @@ export const makeDownloader: MakeDownloader = ({ createHash, net, tls, openSync,
       if (!chunked && length !== undefined && !/^\d+$/.test(length)) throw new Error('bad content-length ' + length);
       body = {
         fd: openSync(dest, 'w'),
-        hash: createHash('sha3-384'),
+        hash: createHash?.('sha3-384'),
         size: 0,
         left: chunked || length === undefined ? -1 : Number(length),
         chunk: chunked ? { state: 'size', line: '', left: 0 } : undefined,

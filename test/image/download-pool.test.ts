@@ -1,5 +1,6 @@
 // The download pool: HTTP/1.1 responses (Content-Length, chunked, until the
-// connection closes) read, hashed and written on this thread and on a worker;
+// connection closes) read and written on this thread and on a worker, hashed
+// by the native file hasher or, without it, on the way with node:crypto;
 // statuses handed back unfollowed; short, long and refused transfers; TLS.
 import { execFile, spawnSync } from 'node:child_process';
 import https from 'node:https';
@@ -51,36 +52,40 @@ function chunked(body: Buffer, size: number): Buffer[] {
   return out;
 }
 
-test('downloads: Content-Length, chunked and until-close bodies, on this thread and a worker, hashed and written', async () => {
-  const srv = await rawServer((path) => {
-    if (path === '/length') return { parts: [head(['HTTP/1.1 200 OK', `Content-Length: ${BODY.length}`]), BODY.subarray(0, 1000), BODY.subarray(1000)] };
-    if (path === '/chunked') return { parts: [head(['HTTP/1.1 100 Continue']), head(['HTTP/1.1 200 OK', 'Transfer-Encoding: chunked']), ...chunked(BODY, 70_001)] };
-    if (path === '/close') return { parts: [head(['HTTP/1.1 200 OK', 'Connection: close']), BODY], close: true };
-    if (path === '/empty') return { parts: [head(['HTTP/1.1 200 OK', 'Content-Length: 0'])] };
-    return { parts: [head(['HTTP/1.1 404 Not Found', 'Content-Length: 0'])] };
-  });
-  const pool = new DownloadPool(1);
-  try {
-    await withTemp(async (dir) => {
-      const job = (path: string, i: number): DownloadJob => ({ url: new URL(path, srv.url), headers: { 'User-Agent': 'test', Accept: '' }, dest: join(dir, `${i}.snap`), limit: BODY.length, timeoutMs: 10_000 });
-      const paths = ['/length', '/chunked', '/close', '/length', '/chunked', '/close'];
-      const progress: number[][] = paths.map(() => []);
-      const results = await Promise.all(paths.map((p, i) => pool.fetch(job(p, i), (n) => progress[i]!.push(n))));
-      for (const [i, r] of results.entries()) {
-        assert.deepEqual(r, { kind: 'body', size: BODY.length, hex: hex(BODY) }, paths[i]);
-        assert.ok((await readFile(join(dir, `${i}.snap`))).equals(BODY), paths[i]);
-        const seen = progress[i]!;
-        assert.ok(seen.length >= 2 && seen.every((n, k) => n <= BODY.length && (k === 0 || n >= seen[k - 1]! + (1 << 20))), `progress about every MiB: ${seen.join(' ')}`);
-      }
-      assert.deepEqual(await pool.fetch(job('/empty', 9)), { kind: 'body', size: 0, hex: hex(Buffer.alloc(0)) });
-      assert.equal((await stat(join(dir, '9.snap'))).size, 0);
-      assert.match(srv.requests[0]!, /^GET \/length HTTP\/1\.1\r\nHost: 127\.0\.0\.1:\d+\r\nUser-Agent: test\r\nAccept: \r\nConnection: close\r\n\r\n$/);
+for (const hashing of ['native', 'node'] as const) {
+  test(`downloads: Content-Length, chunked and until-close bodies, on this thread and a worker, written and hashed (${hashing})`, async () => {
+    const srv = await rawServer((path) => {
+      if (path === '/length') return { parts: [head(['HTTP/1.1 200 OK', `Content-Length: ${BODY.length}`]), BODY.subarray(0, 1000), BODY.subarray(1000)] };
+      if (path === '/chunked') return { parts: [head(['HTTP/1.1 100 Continue']), head(['HTTP/1.1 200 OK', 'Transfer-Encoding: chunked']), ...chunked(BODY, 70_001)] };
+      if (path === '/close') return { parts: [head(['HTTP/1.1 200 OK', 'Connection: close']), BODY], close: true };
+      if (path === '/empty') return { parts: [head(['HTTP/1.1 200 OK', 'Content-Length: 0'])] };
+      return { parts: [head(['HTTP/1.1 404 Not Found', 'Content-Length: 0'])] };
     });
-  } finally {
-    await pool.close();
-    await srv.close();
-  }
-});
+    if (hashing === 'node') process.env['SNAPLINE_SHA3'] = 'node';
+    const pool = new DownloadPool(1);
+    delete process.env['SNAPLINE_SHA3'];
+    try {
+      await withTemp(async (dir) => {
+        const job = (path: string, i: number): DownloadJob => ({ url: new URL(path, srv.url), headers: { 'User-Agent': 'test', Accept: '' }, dest: join(dir, `${i}.snap`), limit: BODY.length, timeoutMs: 10_000 });
+        const paths = ['/length', '/chunked', '/close', '/length', '/chunked', '/close'];
+        const progress: number[][] = paths.map(() => []);
+        const results = await Promise.all(paths.map((p, i) => pool.fetch(job(p, i), (n) => progress[i]!.push(n))));
+        for (const [i, r] of results.entries()) {
+          assert.deepEqual(r, { kind: 'body', size: BODY.length, hex: hex(BODY) }, paths[i]);
+          assert.ok((await readFile(join(dir, `${i}.snap`))).equals(BODY), paths[i]);
+          const seen = progress[i]!;
+          assert.ok(seen.length >= 2 && seen.every((n, k) => n <= BODY.length && (k === 0 || n >= seen[k - 1]! + (1 << 20))), `progress about every MiB: ${seen.join(' ')}`);
+        }
+        assert.deepEqual(await pool.fetch(job('/empty', 9)), { kind: 'body', size: 0, hex: hex(Buffer.alloc(0)) });
+        assert.equal((await stat(join(dir, '9.snap'))).size, 0);
+        assert.match(srv.requests[0]!, /^GET \/length HTTP\/1\.1\r\nHost: 127\.0\.0\.1:\d+\r\nUser-Agent: test\r\nAccept: \r\nConnection: close\r\n\r\n$/);
+      });
+    } finally {
+      await pool.close();
+      await srv.close();
+    }
+  });
+}
 
 test('downloads: statuses are handed back, too much stops, too little and refused connections fail', async () => {
   const srv = await rawServer((path) => {
