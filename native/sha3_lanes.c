@@ -102,7 +102,6 @@ typedef struct {
 typedef struct {
   Stream **streams; /* by id; NULL once closed */
   size_t count;
-  uint64_t scratch[25]; /* the state of an unused lane */
   size_t rate;          /* bytes per block */
   size_t out;           /* digest bytes */
   kernel_fn absorb;
@@ -119,6 +118,7 @@ typedef struct {
   Hasher *h;
   Entry entries[LANES];
   size_t n;
+  uint64_t scratch[25]; /* the state of an unused lane */
   char error[160];
   napi_ref self, callback;
   napi_async_work work;
@@ -139,11 +139,11 @@ static int read_at(int fd, uint8_t *buf, size_t n, uint64_t offset, char *error,
 }
 
 /* One pass of the kernel over the given streams' read buffers. */
-static void absorb_lanes(Hasher *h, Stream *const *s, size_t n, size_t blocks) {
+static void absorb_lanes(Pump *p, Stream *const *s, size_t n, size_t blocks) {
   uint64_t *st[LANES];
   const uint8_t *in[LANES];
-  for (size_t i = 0; i < LANES; i++) st[i] = i < n ? s[i]->state : h->scratch, in[i] = s[i < n ? i : 0]->buf;
-  h->absorb(st, in, blocks, h->rate / 8);
+  for (size_t i = 0; i < LANES; i++) st[i] = i < n ? s[i]->state : p->scratch, in[i] = s[i < n ? i : 0]->buf;
+  p->h->absorb(st, in, blocks, p->h->rate / 8);
 }
 
 /* On the thread pool: no JavaScript here. */
@@ -168,7 +168,7 @@ static void pump_execute(napi_env env, void *data) {
     for (size_t i = 0; i < n; i++) {
       if (!read_at(lane[i]->fd, lane[i]->buf, blocks * h->rate, lane[i]->hashed, p->error, sizeof p->error)) return;
     }
-    absorb_lanes(h, lane, n, blocks);
+    absorb_lanes(p, lane, n, blocks);
     for (size_t i = 0; i < n; i++) lane[i]->hashed += blocks * h->rate;
     for (size_t i = 0; i < p->n; i++) {
       for (size_t j = 0; j < n; j++) {
@@ -186,7 +186,7 @@ static void pump_execute(napi_env env, void *data) {
     if (!read_at(s->fd, s->buf, tail, s->hashed, p->error, sizeof p->error)) return;
     s->buf[tail] ^= 0x06;
     s->buf[h->rate - 1] ^= 0x80;
-    absorb_lanes(h, &s, 1, 1);
+    absorb_lanes(p, &s, 1, 1);
     s->hashed = e->upTo;
     memcpy(e->digest, s->state, h->out); /* lanes are little-endian words: x86-64 only */
   }
