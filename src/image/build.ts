@@ -38,7 +38,8 @@ import { AssertionPool, fullRef, refKey } from './pool.ts';
 import { checkLabel, defaultLabel, grubBootFiles, isAsserted, seedDir, seedFiles, snapPath, type SeedSnap } from './layout.ts';
 import { StoreClient, type StoreSnap } from './store-client.ts';
 import { DownloadPool } from './download-pool.ts';
-import { missingTools, writeDiskImage, writeStructureContent, type DiskImageResult } from './disk.ts';
+import { kernelSnap, missingTools, writeDiskImage, writeStructureContent, type DiskImageResult, type KernelSnap } from './disk.ts';
+import { checkGadgetKernelContent } from './kernel-assets.ts';
 import { seedStructure } from './volumes.ts';
 
 export type ProgressEvent =
@@ -446,6 +447,15 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
         throw new ImageError('image-gadget-invalid', `cannot use gadget snap because its base ${JSON.stringify(gadgetW.yaml!.base ?? 'core')} is different from model base ${JSON.stringify(model.base)}`);
       }
     }
+    // The kernel's assets (meta/kernel.yaml) against the gadget's `$kernel:` content, as prepare-image checks them.
+    const kernelW = active.find((w) => w.yaml!.type === 'kernel');
+    let kernel: KernelSnap | undefined;
+    if (gadget && kernelW) {
+      const reader = await SquashfsReader.openFile(join(tmp, kernelW.path!));
+      readers.push(reader);
+      kernel = await kernelSnap(kernelW.plan.name, reader);
+      checkGadgetKernelContent(gadget, kernel.assets, kernelW.plan.name);
+    }
 
     // 6. The seed's other files.
     step('writing the seed');
@@ -456,7 +466,6 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
     const snapsAssertions = uc20 ? perSnap(pool, modelSnapRefs, written) : pool.closure(modelSnapRefs, written);
     const extraAssertions = uc20 ? perSnap(pool, extraRefs, written) : pool.closure(extraRefs, written);
     const files = seedFiles(uc20, label ?? '', seedSnaps, { model: modelA, modelEtc, snaps: snapsAssertions, extraSnaps: extraAssertions }, model.grade);
-    const kernelW = active.find((w) => w.yaml!.type === 'kernel');
     const baseW = active.find((w) => w.yaml!.type === 'base' || w.yaml!.type === 'os');
     if (gadget && kernelW && baseW && Object.values(gadget.volumes).some((v) => v.bootloader === 'grub')) {
       files.push(...grubBootFiles(uc20, label ?? '', kernelW.seed!, baseW.seed!, model.model));
@@ -483,7 +492,7 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
       // Other volumes of the gadget go beside it: FILE.img -> FILE.<volume>.img.
       const otherName = (p: string, v: string) => `${p.endsWith('.img') ? p.slice(0, -4) : p}.${v}.img`;
       const inside = relative(out, dest);
-      const base = { gadget, gadgetReader, seedRoot: join(tmp, seedDir(uc20)), uc20, step };
+      const base = { gadget, gadgetReader, seedRoot: join(tmp, seedDir(uc20)), uc20, step, ...(kernel ? { kernel } : {}) };
       if (inside !== '' && !inside.startsWith('..') && !isAbsolute(inside)) {
         // Inside --out: written in the temporary folder, published with it.
         const at = join(tmp, inside);

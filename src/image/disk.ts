@@ -9,6 +9,7 @@ import { delimiter, dirname, join } from 'node:path';
 import type { GadgetStructure, GadgetVolume, GadgetYaml, SquashfsReader } from '../snap/index.ts';
 import { SquashfsPathError } from '../snap/index.ts';
 import { ImageError } from './errors.ts';
+import { parseKernelYaml, resolveKernelRef, type KernelAssets } from './kernel-assets.ts';
 import { layoutVolume, offsetWrites, seedStructure, sfdiskScript, SECTOR } from './volumes.ts';
 
 export const DISK_TOOLS = ['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'mcopy'] as const;
@@ -83,6 +84,26 @@ export interface DiskImageOptions {
   readonly step?: (s: string) => void;
   /** Where the gadget's other volumes go; without it only the seed's volume is written. */
   readonly otherVolumeDest?: (volume: string) => string;
+  /** The kernel snap, for `$kernel:` content. */
+  readonly kernel?: KernelSnap;
+}
+
+/** A kernel snap opened for its assets. */
+export interface KernelSnap {
+  readonly name: string;
+  readonly reader: SquashfsReader;
+  readonly assets: KernelAssets;
+}
+
+/** Opens a kernel snap's assets: meta/kernel.yaml, which is optional. */
+export async function kernelSnap(name: string, reader: SquashfsReader): Promise<KernelSnap> {
+  let text = '';
+  try {
+    text = (await reader.readFile('meta/kernel.yaml')).toString('utf8');
+  } catch (err) {
+    if (!(err instanceof SquashfsPathError)) throw err;
+  }
+  return { name, reader, assets: parseKernelYaml(text, name) };
 }
 
 /** Copies a gadget path (file or folder) into `dest` on disk. */
@@ -115,26 +136,38 @@ function clean(path: string): string {
 
 /** Stages a filesystem structure's content: gadget content entries, then the seed if it goes here. */
 async function stage(opts: DiskImageOptions, s: GadgetStructure, dir: string, holdsSeed: boolean): Promise<void> {
-  await writeStructureContent(opts.gadgetReader, s, dir);
+  await writeStructureContent(opts.gadgetReader, s, dir, opts.kernel ? { kernel: opts.kernel } : {});
   if (holdsSeed) {
     if (opts.uc20) await linkTree(opts.seedRoot, dir);
     else await linkTree(opts.seedRoot, join(dir, 'system-data/var/lib/snapd/seed'));
   }
 }
 
-/** Writes a filesystem structure's gadget content (source/target pairs) under `dir`. No system tools needed. */
-export async function writeStructureContent(reader: SquashfsReader, s: GadgetStructure, dir: string, opts2: { skipKernelAssets?: boolean } = {}): Promise<void> {
-  const opts = { gadgetReader: reader };
+/**
+ * Writes a filesystem structure's content (source/target pairs) under `dir`:
+ * sources from the gadget, or from the kernel snap for `$kernel:` references
+ * (skipped with skipKernelAssets, as prepare-image does for the seed). No
+ * system tools needed.
+ */
+export async function writeStructureContent(reader: SquashfsReader, s: GadgetStructure, dir: string, opts: { skipKernelAssets?: boolean; kernel?: KernelSnap } = {}): Promise<void> {
+  const where = `structure ${s.name ?? `#${s.index}`}`;
   await mkdir(dir, { recursive: true });
   for (const c of s.content) {
-    const source = c.source!;
-    if (source.startsWith('$kernel:') && opts2.skipKernelAssets) continue;
-    if (source.startsWith('$kernel:')) throw new ImageError('image-gadget-invalid', `structure ${s.name ?? `#${s.index}`}: kernel asset content (${source}) is not supported`);
+    let source = c.source!;
+    let from = reader;
+    let what = 'the gadget';
+    if (source.startsWith('$kernel:')) {
+      if (opts.skipKernelAssets) continue;
+      if (!opts.kernel) throw new ImageError('image-gadget-invalid', `${where}: kernel asset content (${source}) needs the model's kernel snap`);
+      source = resolveKernelRef(source, opts.kernel.assets, `kernel snap ${opts.kernel.name}`);
+      from = opts.kernel.reader;
+      what = `kernel snap ${opts.kernel.name}`;
+    }
     let st;
     try {
-      st = await opts.gadgetReader.stat(clean(source), { follow: true });
+      st = await from.stat(clean(source), { follow: true });
     } catch (err) {
-      if (err instanceof SquashfsPathError) throw new ImageError('image-gadget-invalid', `structure ${s.name ?? `#${s.index}`}: content source ${JSON.stringify(source)} is not in the gadget`);
+      if (err instanceof SquashfsPathError) throw new ImageError('image-gadget-invalid', `${where}: content source ${JSON.stringify(c.source)} is not in ${what}`);
       throw err;
     }
     const target = c.target!;
@@ -142,7 +175,7 @@ export async function writeStructureContent(reader: SquashfsReader, s: GadgetStr
     let dest = join(dir, clean(target));
     if (st.type !== 'directory' && target.endsWith('/')) dest = join(dest, clean(source).split('/').pop()!);
     if (st.type === 'directory' && !source.endsWith('/')) dest = join(dest, clean(source).split('/').pop()!);
-    await extract(opts.gadgetReader, clean(source), dest);
+    await extract(from, clean(source), dest);
   }
 }
 

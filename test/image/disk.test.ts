@@ -133,6 +133,11 @@ test('core20 disk image: ubuntu-seed vfat holds the seed, ext4 boot/save/data wi
     const data = join(tmp, 'data.img');
     await extractPartition(img, 40960, 8192, data);
     assert.match(sh('debugfs', ['-R', 'stats', data]), /Filesystem volume name:\s+ubuntu-data/);
+    // ubuntu-boot: the kernel's dtbs asset, through the gadget's `$kernel:dtbs/dtbs/`.
+    const boot = join(tmp, 'boot.img');
+    await extractPartition(img, 28672, 8192, boot);
+    assert.equal(sh('debugfs', ['-R', 'cat /dtbs/board.dtb', boot]), 'DTB-BOARD\n');
+    assert.equal(sh('debugfs', ['-R', 'cat /dtbs/overlays/extra.dtbo', boot]), 'DTBO-EXTRA\n');
   });
 });
 

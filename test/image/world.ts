@@ -83,6 +83,9 @@ export const UC20_GADGET_YAML = `volumes:
         filesystem: ext4
         type: 83,0FC63DAF-8483-4772-8E79-3D69D8477DE4
         size: 4M
+        content:
+          - source: $kernel:dtbs/dtbs/
+            target: dtbs/
       - name: ubuntu-save
         role: system-save
         filesystem: ext4
@@ -114,7 +117,14 @@ const SPECS: SnapSpec[] = [
   { name: 'core18', type: 'base', yaml: 'name: core18\nversion: "18"\ntype: base\n', channels: ['latest/stable'] },
   { name: 'core20', type: 'base', yaml: 'name: core20\nversion: "20"\ntype: base\n', channels: ['latest/stable'] },
   { name: 'pc-kernel', type: 'kernel', yaml: 'name: pc-kernel\nversion: "4.15"\ntype: kernel\n', channels: ['18/stable'] },
-  { name: 'pc-kernel20', type: 'kernel', yaml: 'name: pc-kernel20\nversion: "5.4"\ntype: kernel\n', channels: ['20/stable'] },
+  {
+    name: 'pc-kernel20',
+    type: 'kernel',
+    yaml: 'name: pc-kernel20\nversion: "5.4"\ntype: kernel\n',
+    channels: ['20/stable'],
+    // Assets the gadget's ubuntu-boot takes with a `$kernel:` reference.
+    files: { 'meta/kernel.yaml': 'assets:\n  dtbs:\n    update: true\n    content:\n      - dtbs/\n', 'dtbs/board.dtb': 'DTB-BOARD\n', 'dtbs/overlays/extra.dtbo': 'DTBO-EXTRA\n' },
+  },
   {
     name: 'pc',
     type: 'gadget',
