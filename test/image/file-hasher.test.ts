@@ -3,9 +3,10 @@
 // files that grow while they are hashed, more files than lanes, lengths at
 // block edges; bad calls get typed errors, failed reads reject.
 import { test } from 'node:test';
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFile, writeFile } from 'node:fs/promises';
+import { appendFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileHasher, loadSha3Files, type Sha3Files } from '../../src/image/file-hasher.ts';
 import { withTemp } from './helpers.ts';
@@ -98,5 +99,47 @@ test('bad calls throw typed errors; a file shorter than its size, or missing, re
     for (const d of dropped) d.written(body.length);
     for (const d of dropped) d.abandon();
     assert.equal(await hasher.track(join(dir, 'f')).end(body.length), sha3(384, body));
+  });
+});
+
+test('any interleaving of writes, ends and abandons gives node:crypto\'s digests (property)', { skip: !addon }, async () => {
+  await withTemp(async (dir) => {
+    // A step: append `bytes` to file `file` (ending it when `end`), or abandon it.
+    const step = fc.record({ file: fc.nat(5), bytes: fc.oneof(fc.nat(300), fc.integer({ min: 100_000, max: 1_600_000 })), end: fc.boolean(), abandon: fc.boolean() });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 30 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (steps, seed) => {
+        const hasher = new FileHasher(new addon!.Sha3Files(384));
+        const files = Array.from({ length: 6 }, (_, i) => ({ path: join(dir, `${run}-${i}`), data: [] as Buffer[], h: undefined as ReturnType<FileHasher['track']> | undefined, closed: false }));
+        run++;
+        const digests: { want: string; got: Promise<string> }[] = [];
+        let n = seed;
+        for (const st of steps) {
+          const f = files[st.file]!;
+          if (f.closed) continue;
+          if (!f.h) {
+            await writeFile(f.path, '');
+            f.h = hasher.track(f.path);
+          }
+          if (st.abandon && !st.end) {
+            f.h.abandon();
+            f.closed = true;
+            continue;
+          }
+          const piece = Buffer.alloc(st.bytes, (n = (n * 1103515245 + 12345) % 2 ** 31) & 0xff);
+          await appendFile(f.path, piece);
+          f.data.push(piece);
+          const size = f.data.reduce((a, b) => a + b.length, 0);
+          f.h.written(size);
+          if (st.end) {
+            digests.push({ want: sha3(384, Buffer.concat(f.data)), got: f.h.end(size) });
+            f.closed = true;
+          }
+        }
+        for (const d of digests) assert.equal(await d.got, d.want);
+        await Promise.all(files.map((f) => rm(f.path, { force: true })));
+      }),
+      { numRuns: 25 },
+    );
   });
 });
