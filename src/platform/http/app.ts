@@ -6,6 +6,7 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import AjvCompiler, { type ValidatorFactory } from '@fastify/ajv-compiler';
 import { authorize, type Access, type Principal } from './access.ts';
 import { ApiError, errorBody } from './errors.ts';
 import type { Metrics } from './metrics.ts';
@@ -61,6 +62,9 @@ function isAdminApi(url: string): boolean {
   return url.startsWith('/api/') && !url.startsWith('/api/v1/snaps/') && !url.startsWith('/api/docs');
 }
 
+const AJV_OPTIONS = { removeAdditional: false, useDefaults: true, allErrors: false } as const;
+const validatorPool = AjvCompiler();
+
 export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
   const app = Fastify({
     logger: {
@@ -73,7 +77,17 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
       return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
     },
     bodyLimit: opts.bodyLimit,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    // JSON bodies are taken as typed (no "1" for 1, no "x" for ["x"]); the query
+    // string, path and headers, which are text, are coerced to their schema types.
+    schemaController: {
+      compilersFactory: {
+        buildValidator: ((externalSchemas) => {
+          const text = validatorPool(externalSchemas, { customOptions: { ...AJV_OPTIONS, coerceTypes: 'array' } });
+          const body = validatorPool(externalSchemas, { customOptions: { ...AJV_OPTIONS, coerceTypes: false } });
+          return (route) => (route.httpPart === 'body' ? body : text)(route);
+        }) satisfies ValidatorFactory,
+      },
+    },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });

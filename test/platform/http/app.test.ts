@@ -33,6 +33,17 @@ async function app(extra?: Parameters<typeof createHttpApp>[0]['tokenRateLimit']
     },
     async (req) => ({ ok: true, by: req.principal?.username }),
   );
+  app.post(
+    '/api/typed',
+    {
+      config: { access: { kind: 'public' } },
+      schema: {
+        querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer' }, tag: { type: 'array', items: { type: 'string' } } } },
+        body: { type: 'object', additionalProperties: false, properties: { n: { type: 'integer' }, names: { type: 'array', items: { type: 'string' } } } },
+      },
+    },
+    async (req) => ({ query: req.query, body: req.body }),
+  );
   app.get('/api/boom', { config: { access: { kind: 'public' } } }, async () => {
     throw new Error('secret internals');
   });
@@ -91,6 +102,20 @@ test('bad input gets a stable code and no internals', async () => {
   assert.doesNotMatch(boom.body, /secret internals|at /);
   const custom = await a.inject({ method: 'GET', url: '/v2/custom' });
   assert.deepEqual(custom.json(), { 'error-list': [{ code: 'not-found', message: 'nope' }] });
+});
+
+test('JSON bodies are taken as typed; query strings are coerced to their schema types', async () => {
+  const { app: a } = await app();
+  const post = (url: string, payload: unknown) => a.inject({ method: 'POST', url, payload: payload as object });
+  const ok = await post('/api/typed?limit=5&tag=a', { n: 1, names: ['x'] });
+  assert.equal(ok.statusCode, 200);
+  assert.deepEqual(ok.json(), { query: { limit: 5, tag: ['a'] }, body: { n: 1, names: ['x'] } });
+  for (const body of [{ n: '1' }, { names: 'x' }, { names: [1] }, { n: true }]) {
+    const r = await post('/api/typed', body);
+    assert.equal(r.statusCode, 400, JSON.stringify(body));
+    assert.equal(r.json().error.code, 'validation-failed');
+  }
+  assert.equal((await post('/api/typed?limit=five', {})).statusCode, 400);
 });
 
 test('a route without declared access, or with an unvalidated body, cannot be registered', async () => {
