@@ -151,18 +151,20 @@ static void pump_execute(napi_env env, void *data) {
   (void)env;
   Pump *p = data;
   Hasher *h = p->h;
-  uint64_t sliced[LANES] = {0};
+  /* Where each stream stops this pump: a final entry at its end, another after at most SLICE bytes. */
+  uint64_t stop[LANES];
+  for (size_t i = 0; i < p->n; i++) {
+    const Entry *e = &p->entries[i];
+    stop[i] = e->final || e->upTo - e->stream->hashed <= SLICE ? e->upTo : e->stream->hashed + SLICE;
+  }
   for (;;) {
     Stream *lane[LANES];
     size_t n = 0, blocks = READ_SIZE / h->rate;
     for (size_t i = 0; i < p->n; i++) {
-      Entry *e = &p->entries[i];
-      uint64_t whole = (e->upTo - e->stream->hashed) / h->rate;
-      if (!e->final && sliced[i] + h->rate > SLICE) whole = 0;
-      else if (!e->final && whole > (SLICE - sliced[i]) / h->rate) whole = (SLICE - sliced[i]) / h->rate;
+      uint64_t whole = (stop[i] - p->entries[i].stream->hashed) / h->rate;
       if (whole == 0) continue;
       if (whole < blocks) blocks = whole;
-      lane[n++] = e->stream;
+      lane[n++] = p->entries[i].stream;
     }
     if (n == 0) break;
     for (size_t i = 0; i < n; i++) {
@@ -170,11 +172,6 @@ static void pump_execute(napi_env env, void *data) {
     }
     absorb_lanes(p, lane, n, blocks);
     for (size_t i = 0; i < n; i++) lane[i]->hashed += blocks * h->rate;
-    for (size_t i = 0; i < p->n; i++) {
-      for (size_t j = 0; j < n; j++) {
-        if (p->entries[i].stream == lane[j]) sliced[i] += blocks * h->rate;
-      }
-    }
   }
   for (size_t i = 0; i < p->n; i++) {
     Entry *e = &p->entries[i];
@@ -222,7 +219,6 @@ static void pump_complete(napi_env env, napi_status status, void *data) {
       }
       napi_set_element(env, digests, (uint32_t)i, v);
     }
-    argv[0] = js_undefined(env);
     napi_get_null(env, &argv[0]);
     argv[1] = hashed, argv[2] = digests;
   }
@@ -338,7 +334,6 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   s->fd = open(path, O_RDONLY | O_CLOEXEC);
   if (!s->buf || s->fd < 0) {
     int err = errno;
-    s->fd = s->fd < 0 ? -1 : s->fd;
     stream_free(s);
     if (err == ENOMEM || err == 0) goto oom;
     napi_throw_error(env, "ERR_SHA3_OPEN", strerror(err));
@@ -419,7 +414,6 @@ static napi_value js_pump(napi_env env, napi_callback_info info) {
   CHECK(napi_queue_async_work(env, p->work));
   return NULL;
 bad:
-  if (!p) return NULL;
   free(p);
   return throw_type(env, "ERR_INVALID_ARG_VALUE", "entries must be { stream, upTo, final } with distinct open streams and upTo at or past what is hashed");
 thrown:

@@ -123,20 +123,19 @@ export class FileHasher {
     const rest = [...this.files].filter((t) => !t.abandoned && !ready.includes(t) && t.written > t.hashed);
     const order = (a: Tracked, b: Tracked) => Number(b.size !== undefined) - Number(a.size !== undefined) || b.written - b.hashed - (a.written - a.hashed);
     const batch = [...ready.sort(order), ...rest.sort(order)].slice(0, LANES);
-    const entries: PumpEntry[] = [];
+    const pumped: Tracked[] = [];
     for (const t of batch) {
       try {
         t.stream ??= this.native.open(t.path);
+        pumped.push(t);
       } catch (err) {
         this.fail(t, err as Error);
-        continue;
       }
-      entries.push({ stream: t.stream, upTo: t.written, final: t.size !== undefined });
     }
-    const pumped = batch.filter((t) => t.stream !== undefined && this.files.has(t));
-    if (entries.length === 0) return this.pumpSoon();
+    if (pumped.length === 0) return this.pumpSoon();
     this.running = true;
     for (const t of pumped) t.busy = true;
+    const entries: PumpEntry[] = pumped.map((t) => ({ stream: t.stream!, upTo: t.written, final: t.size !== undefined }));
     this.native.pump(entries, (err, hashed, digests) => {
       this.running = false;
       pumped.forEach((t, i) => {
