@@ -98,6 +98,13 @@ export const UC20_GADGET_YAML = `volumes:
         size: 4M
 `;
 
+/** The core20 kernel's assets, which UC20_GADGET_YAML's ubuntu-boot takes with a `$kernel:` reference. */
+export const PC_KERNEL20_FILES: Record<string, string> = {
+  'meta/kernel.yaml': 'assets:\n  dtbs:\n    update: true\n    content:\n      - dtbs/\n',
+  'dtbs/board.dtb': 'DTB-BOARD\n',
+  'dtbs/overlays/extra.dtbo': 'DTBO-EXTRA\n',
+};
+
 /** A deterministic 32-character snap-id. */
 export function snapIdFor(name: string): string {
   return WELL_KNOWN_SNAP_IDS[name] ?? createHash('sha256').update(`snap-id:${name}`).digest('base64').replace(/[^a-zA-Z0-9]/g, '').slice(0, 32);
@@ -122,8 +129,7 @@ const SPECS: SnapSpec[] = [
     type: 'kernel',
     yaml: 'name: pc-kernel20\nversion: "5.4"\ntype: kernel\n',
     channels: ['20/stable'],
-    // Assets the gadget's ubuntu-boot takes with a `$kernel:` reference.
-    files: { 'meta/kernel.yaml': 'assets:\n  dtbs:\n    update: true\n    content:\n      - dtbs/\n', 'dtbs/board.dtb': 'DTB-BOARD\n', 'dtbs/overlays/extra.dtbo': 'DTBO-EXTRA\n' },
+    files: PC_KERNEL20_FILES,
   },
   {
     name: 'pc',
