@@ -1,8 +1,29 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Import boundaries (docs/architecture.md): the pure core does no I/O and
+// imports nothing above it; the platform imports no service; services do not
+// import each other. A later block with the same rule replaces an earlier one
+// for its files, so each group lists everything it forbids.
+const IO_MODULES = ['fs', 'fs/promises', 'net', 'http', 'https', 'http2', 'tls', 'dgram', 'dns', 'child_process', 'worker_threads', 'cluster', 'os', 'readline']
+  .flatMap((m) => [m, `node:${m}`])
+  .concat(['fastify', 'pg', 'better-sqlite3', 'kysely', 'undici']);
+// A relative import that climbs out of its folder into the top-level folder `name` of src/.
+const layer = (name) => ({ regex: `^(\\.\\./)+${name}/`, message: `this layer may not import src/${name}/ (docs/architecture.md, import boundaries)` });
+const forbid = (layers, { io = false } = {}) => ({
+  'no-restricted-imports': [
+    'error',
+    {
+      ...(io ? { paths: IO_MODULES.map((name) => ({ name, message: 'the pure core does no I/O: take the data or a function from the caller' })) } : {}),
+      patterns: layers.map(layer),
+    },
+  ],
+});
+const SERVICES_AND_UP = ['store', 'vault', 'image', 'device', 'fleet', 'rollout', 'console', 'cli'];
+const ABOVE_CORE = ['platform', 'keys', ...SERVICES_AND_UP];
+
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'dist/', 'coverage/'] },
+  { ignores: ['node_modules/', 'data/', 'dist/', 'coverage/', 'test-results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,4 +36,23 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  // Library code takes its configuration from the caller; only the CLI (the edge) reads the environment.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/**'],
+    rules: { 'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'library code does not read process.env: take it as an option (the CLI reads the environment)' }] },
+  },
+  // The pure core: assertions, channels, error codes, snap metadata and squashfs.
+  {
+    files: ['src/assertions/**/*.ts', 'src/channel/**/*.ts', 'src/errors/**/*.ts', 'src/snap/**/*.ts', 'src/rollout/**/*.ts'],
+    ignores: ['src/snap/snap-file.ts', 'src/snap/pack.ts', 'src/snap/squashfs/source.ts'],
+    rules: forbid(ABOVE_CORE, { io: true }),
+  },
+  // The snap package's file adapters (reading a .snap, packing a folder) may touch the disk, nothing above the core.
+  { files: ['src/snap/snap-file.ts', 'src/snap/pack.ts', 'src/snap/squashfs/source.ts'], rules: forbid(ABOVE_CORE) },
+  { files: ['src/keys/**/*.ts'], rules: forbid(['platform', ...SERVICES_AND_UP]) },
+  { files: ['src/platform/**/*.ts'], rules: forbid(SERVICES_AND_UP) },
+  { files: ['src/store/**/*.ts'], rules: forbid(SERVICES_AND_UP.filter((s) => s !== 'store' && s !== 'rollout')) },
+  { files: ['src/vault/**/*.ts'], rules: forbid(SERVICES_AND_UP.filter((s) => s !== 'vault')) },
+  { files: ['src/image/**/*.ts'], rules: forbid(['platform', ...SERVICES_AND_UP.filter((s) => s !== 'image')]) },
 );

@@ -1,5 +1,6 @@
 // Typed errors of the assertions core. Every failure carries a stable `code`
 // that callers (CLI, HTTP edge) can branch on; messages follow snapd's wording.
+import { CodedError } from '../errors/coded-error.ts';
 
 /** Stable error codes of the assertions core. */
 export type AssertionErrorCode =
@@ -33,14 +34,8 @@ export type AssertionErrorCode =
   | 'assertion-sign-refused';
 
 /** An error raised by the assertions core; `code` is stable, `message` is for humans. */
-export class AssertionError extends Error {
+export class AssertionError extends CodedError<AssertionErrorCode> {
   override readonly name = 'AssertionError';
-  constructor(
-    readonly code: AssertionErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** Header-level validation failure: a plain message, wrapped with its context by the caller. */

@@ -1,4 +1,5 @@
 // Store channels `[track/]risk[/branch]` (snapd snap/channel). Pure.
+import { CodedError } from '../errors/coded-error.ts';
 
 export const RISKS = ['stable', 'candidate', 'beta', 'edge'] as const;
 export type Risk = (typeof RISKS)[number];
@@ -11,9 +12,11 @@ export interface Channel {
   readonly branch: string;
 }
 
-export class ChannelError extends Error {
+export class ChannelError extends CodedError<'invalid-channel'> {
   override readonly name = 'ChannelError';
-  readonly code = 'invalid-channel';
+  constructor(message: string) {
+    super('invalid-channel', message);
+  }
 }
 
 export function isRisk(s: string): s is Risk {

@@ -25,7 +25,7 @@ export interface KeyInfo {
 }
 
 /** The keyring folder: $SNAPLINE_KEYRING, else ~/.snapline/keyring. */
-export function defaultKeyringDir(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultKeyringDir(env: Readonly<Record<string, string | undefined>>): string {
   return env['SNAPLINE_KEYRING'] || join(homedir(), '.snapline', 'keyring');
 }
 

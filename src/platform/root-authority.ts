@@ -3,6 +3,7 @@
 // assertions table), loaded on every later start. Several processes starting
 // at once against one database agree on a single root: unique key names and
 // assertion keys decide which process's key or assertion is kept.
+import { CodedError } from '../errors/coded-error.ts';
 import {
   AccountKeyType,
   AccountType,
@@ -32,9 +33,11 @@ export interface RootAuthority {
   readonly trustedStream: Buffer;
 }
 
-export class RootAuthorityError extends Error {
+export class RootAuthorityError extends CodedError<'root-authority-mismatch'> {
   override readonly name = 'RootAuthorityError';
-  readonly code = 'root-authority-mismatch';
+  constructor(message: string) {
+    super('root-authority-mismatch', message);
+  }
 }
 
 async function keyInfo(keys: KeyCustody, name: string) {

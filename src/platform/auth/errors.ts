@@ -1,4 +1,5 @@
 // Typed errors of accounts, users, memberships, tokens and logins.
+import { CodedError } from '../../errors/coded-error.ts';
 
 /** Stable error codes of the auth module. */
 export type AuthErrorCode =
@@ -16,6 +17,8 @@ export type AuthErrorCode =
   | 'token-invalid'
   | 'token-expired'
   | 'token-revoked'
+  /** a token may not carry a role its creator does not hold */
+  | 'role-not-held'
   /** no token with that id (revocation) */
   | 'token-not-found'
   /** wrong username or password (deliberately not saying which) */
@@ -26,19 +29,8 @@ export type AuthErrorCode =
   | 'password-hash-invalid';
 
 /** An error of the auth module; `code` is stable, `message` is for humans. */
-export class AuthError extends Error {
+export class AuthError extends CodedError<AuthErrorCode> {
   override readonly name = 'AuthError';
-  constructor(
-    readonly code: AuthErrorCode,
-    message: string,
-    options?: { cause?: unknown; retryAfterSeconds?: number },
-  ) {
-    super(message, options);
-    if (options?.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
-  }
-
-  /** For login-throttled: when the oldest counted failure leaves the window. */
-  readonly retryAfterSeconds?: number;
 }
 
 export function isAuthError(err: unknown, code?: AuthErrorCode): err is AuthError {

@@ -1,4 +1,5 @@
 // Typed errors of blob storage.
+import { CodedError } from '../../errors/coded-error.ts';
 
 /** Stable error codes of blob storage. */
 export type BlobErrorCode =
@@ -16,15 +17,8 @@ export type BlobErrorCode =
   | 'blob-digest-invalid';
 
 /** An error of blob storage; `code` is stable, `message` is for humans. */
-export class BlobError extends Error {
+export class BlobError extends CodedError<BlobErrorCode> {
   override readonly name = 'BlobError';
-  constructor(
-    readonly code: BlobErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export function isBlobError(err: unknown, code?: BlobErrorCode): err is BlobError {

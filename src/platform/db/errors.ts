@@ -1,6 +1,7 @@
 // Typed errors of the data layer. Engine errors that callers branch on
 // (unique and foreign-key violations) are translated into these at the driver,
 // so repositories and services never look at SQLite or PostgreSQL error codes.
+import { CodedError } from '../../errors/coded-error.ts';
 
 /** Stable error codes of the data layer. */
 export type DatabaseErrorCode =
@@ -18,15 +19,8 @@ export type DatabaseErrorCode =
   | 'migration-invalid';
 
 /** An error of the data layer; `code` is stable, `message` is for humans. */
-export class DatabaseError extends Error {
+export class DatabaseError extends CodedError<DatabaseErrorCode> {
   override readonly name: string = 'DatabaseError';
-  constructor(
-    readonly code: DatabaseErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** A write hit a unique index or primary key. `constraint` names it when the engine says. */

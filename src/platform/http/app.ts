@@ -8,10 +8,10 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import AjvCompiler, { type ValidatorFactory } from '@fastify/ajv-compiler';
 import { authorize, type Access, type Principal } from './access.ts';
-import { ApiError, errorBody } from './errors.ts';
+import { ApiError } from './errors.ts';
+import { internalProblem, problemOf, sendProblem, type ErrorShape, type Problem } from './error-shapes.ts';
 import type { Metrics } from './metrics.ts';
 import { TokenRateLimiter } from './rate-limit.ts';
-import { mapLibraryError } from './error-map.ts';
 
 export interface HttpAppOptions {
   logLevel: string;
@@ -28,9 +28,6 @@ export interface HttpAppOptions {
   version: string;
 }
 
-/** A route-specific error formatter, for snapd-facing routes with their own error shapes. */
-export type ErrorFormatter = (reply: FastifyReply, status: number, code: string, message: string) => void;
-
 declare module 'fastify' {
   interface FastifyReply {
     /**
@@ -42,8 +39,8 @@ declare module 'fastify' {
     sendByHand(status: number, headers: OutgoingHttpHeaders, write: (res: ServerResponse) => Promise<void>): Promise<void>;
   }
   interface FastifyContextConfig {
-    /** Answer errors of this route in another shape (snapd's store or vault JSON). */
-    formatError?: ErrorFormatter;
+    /** The wire shape of this route's errors (snapd's store or vault JSON); the platform shape when absent. */
+    errorShape?: ErrorShape;
     /** The route reads a raw body (upload, assertion stream) and needs no JSON schema. */
     rawBody?: boolean;
   }
@@ -157,19 +154,15 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
     else this.log.info({ res: { statusCode: status }, responseTime: this.elapsedTime }, 'request completed');
   });
 
-  app.setErrorHandler((err: FastifyError | ApiError | Error, req, reply) => {
-    const { status, code, message, details, retryAfterSeconds } = classify(err);
-    if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
-    if (status >= 500) req.log.error({ err }, 'request failed');
-    else req.log.info({ code, status }, message);
-    if (status === 401) reply.header('www-authenticate', 'Bearer');
-    const format = req.routeOptions?.config?.formatError;
-    if (format) return format(reply, status, code, message);
-    return reply.status(status).type('application/json').send(errorBody(code, message, details));
+  app.setErrorHandler((err: FastifyError | Error, req, reply) => {
+    const problem = classify(err);
+    if (problem.status >= 500) req.log.error({ err }, 'request failed');
+    else req.log.info({ code: problem.code, status: problem.status }, problem.message);
+    return sendProblem(reply, req.routeOptions?.config?.errorShape ?? 'platform', problem);
   });
 
   app.setNotFoundHandler((req, reply) => {
-    reply.status(404).type('application/json').send(errorBody('not-found', `no route ${req.method} ${req.url.split('?')[0]}`));
+    sendProblem(reply, 'platform', { status: 404, code: 'not-found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
   });
 
   await app.register(swagger, {
@@ -195,11 +188,10 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
   return { app, routes };
 }
 
-/** Maps any error to a status, a stable code and a message safe for clients. */
-function classify(err: FastifyError | ApiError | Error): { status: number; code: string; message: string; details?: Record<string, unknown>; retryAfterSeconds?: number } {
-  if (err instanceof ApiError) return { status: err.status, code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
-  const mapped = mapLibraryError(err);
-  if (mapped) return mapped;
+/** Maps any error to a problem safe for clients: coded errors through the catalog, fastify's own by their kind. */
+function classify(err: FastifyError | Error): Problem {
+  const coded = problemOf(err);
+  if (coded) return coded;
   const fe = err as FastifyError;
   if (fe.validation) return { status: 400, code: 'validation-failed', message: fe.message };
   switch (fe.code) {
@@ -215,5 +207,5 @@ function classify(err: FastifyError | ApiError | Error): { status: number; code:
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return { status: fe.statusCode, code: fe.statusCode === 404 ? 'not-found' : 'bad-request', message: fe.message };
   }
-  return { status: 500, code: 'internal-error', message: 'internal error (see the server log)' };
+  return internalProblem();
 }

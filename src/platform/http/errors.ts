@@ -1,47 +1,13 @@
-// Errors at the HTTP edge of the admin API: a stable code, a message, a status.
-// snapd-facing routes (store, vault) answer in snapd's own shapes and install
-// their own handlers; everything else gets {"error": {"code", "message"}}.
+// Errors raised at the HTTP edge, and the admin API's error body. Codes and
+// statuses live in the catalog (src/errors/catalog.ts).
+import { CodedError } from '../../errors/coded-error.ts';
+import type { ErrorCode } from '../../errors/catalog.ts';
 
-export type ApiErrorCode =
-  | 'bad-request'
-  | 'validation-failed'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not-found'
-  | 'method-not-allowed'
-  | 'conflict'
-  | 'payload-too-large'
-  | 'unsupported-media-type'
-  | 'rate-limited'
-  | 'unavailable'
-  | 'internal-error';
-
-const STATUS: Record<ApiErrorCode, number> = {
-  'bad-request': 400,
-  'validation-failed': 400,
-  unauthorized: 401,
-  forbidden: 403,
-  'not-found': 404,
-  'method-not-allowed': 405,
-  conflict: 409,
-  'payload-too-large': 413,
-  'unsupported-media-type': 415,
-  'rate-limited': 429,
-  unavailable: 503,
-  'internal-error': 500,
-};
-
-export class ApiError extends Error {
+/** An error raised by route code itself (bad input, missing rights): status and shape come from the catalog. */
+export class ApiError extends CodedError {
   override readonly name = 'ApiError';
-  readonly status: number;
-  constructor(
-    readonly code: ApiErrorCode | (string & {}),
-    message: string,
-    status?: number,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-    this.status = status ?? STATUS[code as ApiErrorCode] ?? 400;
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(code, message, details ? { details } : {});
   }
 }
 

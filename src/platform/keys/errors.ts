@@ -1,4 +1,5 @@
 // Typed errors of key custody.
+import { CodedError } from '../../errors/coded-error.ts';
 
 /** Stable error codes of key custody. */
 export type KeyCustodyErrorCode =
@@ -20,15 +21,8 @@ export type KeyCustodyErrorCode =
   | 'key-signature-invalid';
 
 /** An error of key custody; `code` is stable, `message` is for humans and never holds key material. */
-export class KeyCustodyError extends Error {
+export class KeyCustodyError extends CodedError<KeyCustodyErrorCode> {
   override readonly name = 'KeyCustodyError';
-  constructor(
-    readonly code: KeyCustodyErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export function isKeyCustodyError(err: unknown, code?: KeyCustodyErrorCode): err is KeyCustodyError {

@@ -49,7 +49,7 @@ async function app(extra?: Parameters<typeof createHttpApp>[0]['tokenRateLimit']
   });
   app.get(
     '/v2/custom',
-    { config: { access: { kind: 'public' }, formatError: (reply, status, code, message) => void reply.status(status).send({ 'error-list': [{ code, message }] }) } },
+    { config: { access: { kind: 'public' }, errorShape: 'snapd' } },
     async () => {
       throw new ApiError('not-found', 'nope');
     },

@@ -1,0 +1,68 @@
+// The three wire shapes an error code is rendered in (the codes and their
+// statuses are in src/errors/catalog.ts). A route picks its shape with
+// `config.errorShape`; the admin and publisher API use the platform shape.
+import type { FastifyReply } from 'fastify';
+import { CodedError } from '../../errors/coded-error.ts';
+import { errorEntry } from '../../errors/catalog.ts';
+
+export type ErrorShape = 'platform' | 'snapd' | 'vault';
+
+/** What the edge tells a client about a failure. */
+export interface Problem {
+  status: number;
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+  retryAfterSeconds?: number;
+}
+
+const INTERNAL: Problem = { status: 500, code: 'internal-error', message: 'internal error (see the server log)' };
+
+/**
+ * A coded error's problem from the catalog. Anything else, and any code whose
+ * status is 500, is an internal error: logged, never described to the client.
+ */
+export function problemOf(err: unknown): Problem | undefined {
+  if (!(err instanceof CodedError)) return undefined;
+  const entry = errorEntry(err.code);
+  if (!entry || entry.status === 500) return INTERNAL;
+  return {
+    status: entry.status,
+    code: err.code,
+    message: err.message,
+    ...(err.details ? { details: err.details } : {}),
+    ...(err.retryAfterSeconds !== undefined ? { retryAfterSeconds: err.retryAfterSeconds } : {}),
+  };
+}
+
+export const internalProblem = (): Problem => ({ ...INTERNAL });
+
+/** JSON with Content-Type exactly application/json: snapd refuses "; charset=utf-8" on some answers, so a Buffer body. */
+function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.status(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify(body)));
+}
+
+const SHAPES: Record<ErrorShape, (reply: FastifyReply, p: Problem) => FastifyReply> = {
+  platform(reply, p) {
+    if (p.status === 401) reply.header('www-authenticate', 'Bearer');
+    return sendJson(reply, p.status, { error: { code: p.code, message: p.message, ...(p.details ? { details: p.details } : {}) } });
+  },
+  // snapd's store client: {"error-list": [...]}; a 401 asks snapd to refresh its device session.
+  snapd(reply, p) {
+    if (p.status === 401) reply.header('www-authenticate', 'Macaroon refresh_device_session=1');
+    return sendJson(reply, p.status, { 'error-list': [{ code: p.code, message: p.message }] });
+  },
+  // snapd's device registration reads {"message"} or {"error_list": [...]}; it
+  // takes a 500 as a permanent failure, so server faults are sent as 503 and
+  // retried from a new request-id.
+  vault(reply, p) {
+    const status = p.status === 500 ? 503 : p.status;
+    if (status >= 500 && p.retryAfterSeconds === undefined) reply.header('retry-after', '60');
+    return sendJson(reply, status, { code: p.code, message: p.message, error_list: [{ code: p.code, message: p.message }] });
+  },
+};
+
+export function sendProblem(reply: FastifyReply, shape: ErrorShape, p: Problem): FastifyReply {
+  if (p.retryAfterSeconds !== undefined) reply.header('retry-after', String(p.retryAfterSeconds));
+  return SHAPES[shape](reply, p);
+}
