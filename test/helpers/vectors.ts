@@ -1,4 +1,4 @@
-// Access to the conformance vectors made by snapd's own code (../shared/vectors).
+// Access to the conformance vectors made by snapd's own code (test/fixtures/snapd-vectors).
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +6,7 @@ import { PrivateKey } from '../../src/assertions/index.ts';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-export const VECTORS_DIR = process.env['SNAPLINE_VECTORS'] ?? resolve(projectRoot, '../shared/vectors');
+export const VECTORS_DIR = resolve(projectRoot, 'test/fixtures/snapd-vectors');
 
 export interface VectorEntry {
   file: string;
