@@ -19,7 +19,7 @@ import { isHeaderList, isHeaderMap } from '../headers.ts';
 import { assertionType } from '../registry.ts';
 import { checkSinceUntil, inconsistent, notDirectlyTrusted, type SinceUntil } from './common.ts';
 import { compileAttributeMatcher, type AttributeMatcher } from './constraints.ts';
-import { goQuote } from './go-strconv.ts';
+import { goQuote } from '../go-compat/go-strconv.ts';
 
 /** Which assertions the delegate may sign: a type, header constraints and a validity window. */
 export interface AssertionConstraints extends SinceUntil {

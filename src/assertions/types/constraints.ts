@@ -7,8 +7,8 @@ import { HeaderError } from '../errors.ts';
 import { checkStringListInMap } from '../checks.ts';
 import { isHeaderList, isHeaderMap, type HeaderMap, type HeaderValue } from '../headers.ts';
 import { ACCOUNT_ID } from '../names.ts';
-import { goAnchoredRegexpError } from './go-regexp.ts';
-import { goQuote } from './go-strconv.ts';
+import { goAnchoredRegexpError } from '../go-compat/go-regexp.ts';
+import { goQuote } from '../go-compat/go-strconv.ts';
 
 /** A compiled attribute (or header) constraint. */
 export type AttributeMatcher =

@@ -17,8 +17,8 @@ import {
   type ConstraintFeature,
   type DeviceScopeConstraint,
 } from './constraints.ts';
-import { goAnchoredRegexpError } from './go-regexp.ts';
-import { goQuote } from './go-strconv.ts';
+import { goAnchoredRegexpError } from '../go-compat/go-regexp.ts';
+import { goQuote } from '../go-compat/go-strconv.ts';
 
 /** One entry of plug-names / slot-names. */
 export type NameMatcher =

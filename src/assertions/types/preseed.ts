@@ -6,7 +6,7 @@ import { checkDigest, checkRFC3339Date, checkStringMatches } from '../checks.ts'
 import type { HeaderMap, HeaderValue } from '../headers.ts';
 import { SNAP_ID, SYSTEM_LABEL } from '../names.ts';
 import { checkModelHeader } from './model.ts';
-import { goQuote } from './go-strconv.ts';
+import { goQuote } from '../go-compat/go-strconv.ts';
 import { checkAuthorityMatchesBrand } from './repair.ts';
 import { checkSnapRevision } from './snap-declaration.ts';
 import { checkSnapEntryName, checkUniqueSnapList } from './validation-set.ts';

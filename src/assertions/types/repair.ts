@@ -5,7 +5,7 @@ import { HeaderError } from '../errors.ts';
 import { checkNotEmptyString, checkOptionalBool, checkRFC3339Date, checkStringList } from '../checks.ts';
 import type { HeaderMap } from '../headers.ts';
 import { isValidSnapName } from '../names.ts';
-import { goQuote } from './go-strconv.ts';
+import { goQuote } from '../go-compat/go-strconv.ts';
 import { checkSequence } from './validation-set.ts';
 
 /**

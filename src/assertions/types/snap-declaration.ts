@@ -15,7 +15,7 @@ import { isHeaderList, isHeaderMap, type HeaderMap } from '../headers.ts';
 import { ACCOUNT_ID, PROVENANCE } from '../names.ts';
 import { inconsistent, notDirectlyTrusted } from './common.ts';
 import { compileDeviceScopeConstraint, type DeviceScopeConstraint } from './constraints.ts';
-import { goQuote } from './go-strconv.ts';
+import { goQuote } from '../go-compat/go-strconv.ts';
 import { compileInterfaceRules, ruleHas, type PlugRule, type SlotRule } from './interface-rules.ts';
 
 /** snapd's naming.ValidAlias and naming.ValidApp. */

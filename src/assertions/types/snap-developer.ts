@@ -6,7 +6,7 @@ import { checkOptionalRFC3339Date, checkRFC3339Date, checkStringMatches } from '
 import { isHeaderList, isHeaderMap, type HeaderMap } from '../headers.ts';
 import { ACCOUNT_ID } from '../names.ts';
 import { inconsistent } from './common.ts';
-import { goQuote } from './go-strconv.ts';
+import { goQuote } from '../go-compat/go-strconv.ts';
 import { SNAP_SERIES } from './snap-revision.ts';
 
 /** A period a developer may collaborate; since == until revokes them. */

@@ -5,7 +5,7 @@ import { AssertionError } from '../errors.ts';
 import { checkDigest, checkNotEmptyString, checkRFC3339Date, checkStringMatches, checkUint } from '../checks.ts';
 import { DEFAULT_PROVENANCE, PROVENANCE } from '../names.ts';
 import { inconsistent } from './common.ts';
-import { goQuote } from './go-strconv.ts';
+import { goQuote } from '../go-compat/go-strconv.ts';
 import { checkSnapRevision, revisionAuthoritiesFor, revisionAuthorityMismatch, SnapDeclarationType } from './snap-declaration.ts';
 
 /** The release series snapd looks snap-declarations up in. */

@@ -6,8 +6,8 @@ import { HeaderError } from '../errors.ts';
 import { checkNotEmptyString, checkOptionalString, checkRFC3339Date, checkStringList } from '../checks.ts';
 import type { HeaderMap } from '../headers.ts';
 import { inconsistent, notDirectlyTrusted } from './common.ts';
-import { GoUrlError, parseGoUrl } from './go-url.ts';
-import { goQuote } from './go-strconv.ts';
+import { GoUrlError, parseGoUrl } from '../go-compat/go-url.ts';
+import { goQuote } from '../go-compat/go-strconv.ts';
 
 export interface StoreData {
   readonly store: string;

@@ -6,8 +6,8 @@ import type { AssertionType } from '../assertion.ts';
 import { HeaderError } from '../errors.ts';
 import { checkNotEmptyString, checkOptionalBool, checkOptionalString, checkRFC3339Date, checkStringList, checkStringMatches } from '../checks.ts';
 import type { HeaderMap } from '../headers.ts';
-import { MailAddressError, parseMailAddress } from './go-mail.ts';
-import { goAtoi, goQuote } from './go-strconv.ts';
+import { MailAddressError, parseMailAddress } from '../go-compat/go-mail.ts';
+import { goAtoi, goQuote } from '../go-compat/go-strconv.ts';
 
 // As in snapd: ".-_" is a range, so after the first character uppercase letters and more are accepted.
 export const SYSTEM_USER_USERNAME = /^[a-z0-9][-a-z0-9+.-_]*$/;

@@ -6,7 +6,7 @@ import { HeaderError } from '../errors.ts';
 import { checkInt, checkNotEmptyString, checkOptionalString, checkRFC3339Date, checkStringMatches } from '../checks.ts';
 import { isHeaderList, isHeaderMap, type HeaderMap, type HeaderValue } from '../headers.ts';
 import { isValidSnapName, SNAP_ID, VALIDATION_SET_NAME } from '../names.ts';
-import { goQuote } from './go-strconv.ts';
+import { goQuote } from '../go-compat/go-strconv.ts';
 import { checkSnapRevision } from './snap-declaration.ts';
 
 export type ValidationSetPresence = 'required' | 'optional' | 'invalid';

@@ -4,7 +4,7 @@ import type { AssertionType } from '../assertion.ts';
 import { AssertionError } from '../errors.ts';
 import { checkOptionalBool, checkRFC3339Date } from '../checks.ts';
 import { inconsistent } from './common.ts';
-import { goQuote } from './go-strconv.ts';
+import { goQuote } from '../go-compat/go-strconv.ts';
 import { checkSnapRevision, SnapDeclarationType } from './snap-declaration.ts';
 
 export interface ValidationData {

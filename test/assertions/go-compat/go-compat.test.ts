@@ -4,10 +4,10 @@
 // running Go 1.19 (the toolchain snapd 2.57.6 is built with in Debian 12).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { goAnchoredRegexpError } from '../../../src/assertions/types/go-regexp.ts';
-import { MailAddressError, parseMailAddress } from '../../../src/assertions/types/go-mail.ts';
-import { GoUrlError, parseGoUrl } from '../../../src/assertions/types/go-url.ts';
-import { goAtoi, goQuote, goQuoteRune } from '../../../src/assertions/types/go-strconv.ts';
+import { goAnchoredRegexpError } from '../../../src/assertions/go-compat/go-regexp.ts';
+import { MailAddressError, parseMailAddress } from '../../../src/assertions/go-compat/go-mail.ts';
+import { GoUrlError, parseGoUrl } from '../../../src/assertions/go-compat/go-url.ts';
+import { goAtoi, goQuote, goQuoteRune } from '../../../src/assertions/go-compat/go-strconv.ts';
 
 // Cases checked against Go 1.19's regexp.Compile("^(" + s + ")$") (as snapd compiles constraints);
 // the expected value is Go's error text, '' when it compiles.
