@@ -8,6 +8,7 @@ import type { Metrics } from './http/metrics.ts';
 import type { RootAuthority } from './root-authority.ts';
 import type { PrincipalCache } from './http/principal-cache.ts';
 import { appendAudit, type AuditEvent } from './audit/index.ts';
+import type { Principal } from './http/access.ts';
 
 export interface PlatformContext {
   readonly config: Config;
@@ -22,19 +23,44 @@ export interface PlatformContext {
   readonly principals: PrincipalCache;
 }
 
-/** Records what a request changed, with who, from where and its request id. */
-export async function auditRequest(ctx: PlatformContext, req: FastifyRequest, event: Omit<AuditEvent, 'actor' | 'actorUserId' | 'ip' | 'requestId' | 'origin'>): Promise<void> {
-  const p = req.principal;
+/**
+ * Who asks a service to do something, without HTTP: the caller's principal
+ * (undefined for anonymous callers and devices), where from, and the request
+ * id that ties the audit trail to the server log. Route adapters build it with
+ * `actorOf(req)`; other callers (the console, tests, jobs) build their own.
+ */
+export interface Actor {
+  readonly principal: Principal | undefined;
+  readonly ip: string;
+  readonly requestId: string;
+  readonly origin?: string;
+}
+
+/** The actor of an HTTP request. */
+export function actorOf(req: FastifyRequest): Actor {
+  return { principal: req.principal, ip: req.ip, requestId: String(req.id) };
+}
+
+export type AuditFacts = Omit<AuditEvent, 'actor' | 'actorUserId' | 'ip' | 'requestId' | 'origin'>;
+
+/** Records what an actor changed, with who, from where and its request id. */
+export async function audit(ctx: PlatformContext, actor: Actor, event: AuditFacts): Promise<void> {
+  const p = actor.principal;
   await appendAudit(
     ctx.db.kysely,
     {
       ...event,
       actor: p ? `user:${p.username}` : 'anonymous',
       actorUserId: p ? Number(p.userId) : null,
-      origin: 'api',
-      ip: req.ip,
-      requestId: String(req.id),
+      origin: actor.origin ?? 'api',
+      ip: actor.ip,
+      requestId: actor.requestId,
     },
     ctx.now(),
   );
+}
+
+/** `audit` for the actor of an HTTP request. */
+export async function auditRequest(ctx: PlatformContext, req: FastifyRequest, event: AuditFacts): Promise<void> {
+  await audit(ctx, actorOf(req), event);
 }

@@ -18,9 +18,9 @@ import { PrincipalCache } from './http/principal-cache.ts';
 import type { Principal } from './http/access.ts';
 import type { PlatformContext } from './context.ts';
 import type { Service } from './services.ts';
-import { rootRoutes } from './routes/root.ts';
-import { accountRoutes } from './routes/accounts.ts';
-import { userRoutes } from './routes/users.ts';
+import { rootRoutes } from './routes/root.routes.ts';
+import { accountRoutes } from './routes/accounts.routes.ts';
+import { userRoutes } from './routes/users.routes.ts';
 
 export const VERSION = '0.1.0';
 

@@ -1,3 +1,3 @@
 // Storage of signed assertions in the platform database.
-export * from './assertion-repo.ts';
+export * from './assertions.repo.ts';
 export type { AssertionTables, AssertionsTable } from './assertions.tables.ts';

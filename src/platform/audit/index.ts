@@ -1,3 +1,3 @@
 // The append-only audit log.
-export * from './audit-log.ts';
+export * from './audit.repo.ts';
 export type { AuditTables } from './audit.tables.ts';

@@ -2,7 +2,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { ACCOUNT_ID } from '../../assertions/index.ts';
 import { ConflictError } from '../db/errors.ts';
-import type { PlatformTables } from '../db/platform-tables.ts';
+import type { PlatformTables } from '../db/platform.tables.ts';
 import { fromDbTime, toDbTime } from '../db/values.ts';
 import type { AccountValidation, AccountsTable } from './auth.tables.ts';
 import { AuthError } from './errors.ts';

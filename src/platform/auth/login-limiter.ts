@@ -4,7 +4,7 @@
 // processes may both pass the check; the overshoot is at most the number of
 // processes, which does not matter for this purpose.
 import type { Kysely } from 'kysely';
-import type { PlatformTables } from '../db/platform-tables.ts';
+import type { PlatformTables } from '../db/platform.tables.ts';
 import { fromDbTime, toDbTime } from '../db/values.ts';
 import { AuthError } from './errors.ts';
 import { normalizeUsername } from './users.repo.ts';

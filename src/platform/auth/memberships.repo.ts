@@ -1,7 +1,7 @@
 // Memberships: which roles a user holds in which account.
 import type { Kysely } from 'kysely';
 import { ReferenceMissingError } from '../db/errors.ts';
-import type { PlatformTables } from '../db/platform-tables.ts';
+import type { PlatformTables } from '../db/platform.tables.ts';
 import { toDbTime } from '../db/values.ts';
 import { AuthError } from './errors.ts';
 import { missingReference } from './missing-reference.ts';

@@ -1,6 +1,6 @@
 // After a foreign-key failure on a user + account pair: which one is missing.
 import type { Kysely } from 'kysely';
-import type { PlatformTables } from '../db/platform-tables.ts';
+import type { PlatformTables } from '../db/platform.tables.ts';
 import { AuthError } from './errors.ts';
 
 /** Which of a user and an account is missing, after a foreign-key failure. */

@@ -1,6 +1,6 @@
 // Username + password login, behind the login limiter.
 import type { Kysely } from 'kysely';
-import type { PlatformTables } from '../db/platform-tables.ts';
+import type { PlatformTables } from '../db/platform.tables.ts';
 import { AuthError } from './errors.ts';
 import { DEFAULT_LOGIN_LIMITS, checkLoginAllowed, clearLoginFailures, recordLoginFailure, type LoginLimits } from './login-limiter.ts';
 import { DEFAULT_SCRYPT_PARAMS, hashPassword, passwordNeedsRehash, verifyPassword, type ScryptParams } from './passwords.ts';

@@ -6,7 +6,7 @@
 // when it has one. Superuser needs all three: a superuser user, a global
 // token, and 'superuser' among the token's roles.
 import type { Kysely } from 'kysely';
-import type { PlatformTables } from '../db/platform-tables.ts';
+import type { PlatformTables } from '../db/platform.tables.ts';
 import { fromDbBool, fromDbJson, toDbTime } from '../db/values.ts';
 import { AuthError } from './errors.ts';
 import { rolesOfUser, type RolesByAccount } from './memberships.repo.ts';

@@ -1,7 +1,7 @@
 // Users: who logs in (password) or acts through API tokens.
 import type { Kysely, Selectable } from 'kysely';
 import { ConflictError } from '../db/errors.ts';
-import type { PlatformTables } from '../db/platform-tables.ts';
+import type { PlatformTables } from '../db/platform.tables.ts';
 import { fromDbBool, fromDbTime, toDbBool, toDbTime } from '../db/values.ts';
 import type { UsersTable } from './auth.tables.ts';
 import { AuthError } from './errors.ts';

@@ -5,5 +5,5 @@ export * from './engine.ts';
 export * from './values.ts';
 export * from './open-database.ts';
 export * from './migrate.ts';
-export { platformView, type PlatformTables } from './platform-tables.ts';
+export { platformView, type PlatformTables } from './platform.tables.ts';
 export { platformMigrations } from './migrations/index.ts';

@@ -8,7 +8,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql, type Dialect, type Transac
 import { TranslatingDriver } from './driver.ts';
 import { beginStatement, type DatabaseEngine } from './engine.ts';
 import { DatabaseError } from './errors.ts';
-import type { PlatformTables } from './platform-tables.ts';
+import type { PlatformTables } from './platform.tables.ts';
 
 /** An open database: the query builder, its engine, and lifecycle helpers. */
 export interface Database<T = PlatformTables> {

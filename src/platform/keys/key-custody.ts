@@ -7,7 +7,7 @@ import { PrivateKey, PublicKey } from '../../assertions/index.ts';
 import { ConflictError } from '../db/errors.ts';
 import { fromDbTime, fromDbTimeOrNull, toDbTime } from '../db/values.ts';
 import { KeyCustodyError } from './errors.ts';
-import type { PlatformTables } from '../db/platform-tables.ts';
+import type { PlatformTables } from '../db/platform.tables.ts';
 import type { SigningKeysTable } from './keys.tables.ts';
 import type { MasterKeyRing } from './master-key.ts';
 import { openSealedKey, sealKey, type SealedKey } from './sealed-key.ts';

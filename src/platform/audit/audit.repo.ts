@@ -2,7 +2,7 @@
 // Append-only by design: this module offers no update or delete, and the
 // table's triggers refuse them (db/engine.ts: makeAppendOnly).
 import type { Kysely, Selectable } from 'kysely';
-import type { PlatformTables } from '../db/platform-tables.ts';
+import type { PlatformTables } from '../db/platform.tables.ts';
 import { fromDbJson, fromDbTime, toDbJson, toDbTime } from '../db/values.ts';
 import type { AuditLogTable } from './audit.tables.ts';
 

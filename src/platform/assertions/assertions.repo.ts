@@ -3,7 +3,7 @@
 import type { Kysely } from 'kysely';
 import { decode, fillPrimaryKey, assertionType, revisionError, type Assertion } from '../../assertions/index.ts';
 import { toDbTime } from '../db/values.ts';
-import type { PlatformTables } from '../db/platform-tables.ts';
+import type { PlatformTables } from '../db/platform.tables.ts';
 
 const joinKey = (pk: readonly string[]) => pk.join('/');
 
