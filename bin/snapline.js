@@ -1,38 +1,29 @@
 #!/usr/bin/env node
-// The snapline command. Runs the bundle built by `npm ci` (scripts/build.js)
-// when it is at least as new as every source file; otherwise the TypeScript
-// sources through tsx's loader (development, or SNAPLINE_FROM_SOURCE=1).
-import { readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// The snapline command: runs the bundle in dist/ (scripts/build.js; `npm ci`
+// and `npm install` build it through "prepare", `npm run build` rebuilds it).
+// SNAPLINE_FROM_SOURCE=1 runs the TypeScript sources through tsx's loader
+// instead (`npm run dev`, and the tests, which must run the current sources).
+// Nothing is compared or stat()ed on the way: start-up time is the point.
+import { existsSync } from 'node:fs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bundle = join(root, 'dist', 'snapline.js');
-
-function newestSource(dir) {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-function bundleIsFresh() {
-  if (process.env.SNAPLINE_FROM_SOURCE) return false;
-  try {
-    return statSync(bundle).mtimeMs >= newestSource(join(root, 'src'));
-  } catch {
-    return false;
-  }
-}
+const fromSource = !['', '0', undefined].includes(process.env.SNAPLINE_FROM_SOURCE);
+const bundle = new URL('../dist/snapline.js', import.meta.url);
 
 let main;
-if (bundleIsFresh()) {
-  ({ main } = await import(bundle));
-} else {
+if (fromSource) {
   const { register } = await import('tsx/esm/api');
   register();
   ({ main } = await import('../src/cli/main.ts'));
+} else {
+  try {
+    ({ main } = await import(bundle.href));
+  } catch (err) {
+    // Only now look for the file: a missing package also fails as ERR_MODULE_NOT_FOUND.
+    // No silent fall-back to the sources: the published package has no tsx, and in
+    // a checkout a slow, differently-built CLI should be asked for, not stumbled on.
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND' || existsSync(bundle)) throw err;
+    process.stderr.write('snapline: dist/snapline.js is missing: run `npm run build` (or run the sources with `npm run dev --` or SNAPLINE_FROM_SOURCE=1)\n');
+    process.exit(1);
+  }
 }
 process.exitCode = await main(process.argv);

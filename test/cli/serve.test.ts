@@ -13,6 +13,8 @@ import pg from 'pg';
 import { postgresUnavailable, TEST_POSTGRES_URL } from '../helpers/databases.ts';
 
 const bin = new URL('../../bin/snapline.js', import.meta.url).pathname;
+// The command as installed, but on the current sources: dist/ may be stale or absent.
+const childEnv = { ...process.env, SNAPLINE_FROM_SOURCE: '1' };
 
 interface Served {
   child: ChildProcess;
@@ -24,7 +26,7 @@ interface Served {
 
 function serve(dir: string, args: string[]): Served {
   const child = spawn(process.execPath, [bin, 'serve', '--data', dir, '--listen', '127.0.0.1:0', ...args], {
-    env: { ...process.env, SNAPLINE_LOG_LEVEL: 'info' },
+    env: { ...childEnv, SNAPLINE_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
@@ -62,7 +64,8 @@ function childrenOf(pid: number): number[] {
     if (!/^\d+$/.test(p)) continue;
     try {
       const ppid = Number(readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-      if (ppid === pid) out.push(Number(p));
+      // Workers only: from the sources, tsx may also run an esbuild service process.
+      if (ppid === pid && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('snapline.js')) out.push(Number(p));
     } catch {
       // gone
     }
@@ -159,7 +162,7 @@ test('serve --workers: a port already taken stops the whole server with an error
     blocker.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const child = spawn(process.execPath, [bin, 'serve', '--data', dir, '--listen', `127.0.0.1:${port}`, '--workers', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'serve', '--data', dir, '--listen', `127.0.0.1:${port}`, '--workers', '2'], { env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   const [code] = (await once(child, 'exit')) as [number];

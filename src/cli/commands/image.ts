@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { AssertionError, decodeStream, type Assertion } from '../../assertions/index.ts';
 import { buildImage, type ProgressEvent } from '../../image/build.ts';
+import { toolDirs } from '../../image/disk.ts';
 import { authorizationFromEnv } from '../../image/store-client.ts';
 import { SnapError, snapFileInfo } from '../../snap/index.ts';
 import { CliError, io, readInput } from '../io.ts';
@@ -119,6 +120,8 @@ export function registerImage(program: Command): void {
         now: () => io.now(),
         authorization: authorizationFromEnv(io.env['UBUNTU_STORE_AUTH']),
         progress: progressPrinter(),
+        toolDirs: toolDirs(io.env['PATH']),
+        ...(io.env['SNAPLINE_SHA3'] ? { sha3: io.env['SNAPLINE_SHA3'] } : {}),
       });
       if (flags.json) {
         io.out(JSON.stringify(res) + '\n');

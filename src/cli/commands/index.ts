@@ -1,17 +1,68 @@
-// Every CLI command module registers itself on the program here.
+// The table of top-level commands. Loading a command module loads the library
+// behind it (the server stack for `serve`, squashfs for `pack`...), so the
+// modules are imported on demand: only the one(s) behind the command being run.
+// `snapline --help` is printed from this table alone; test/cli/main.test.ts
+// checks it against what the modules register.
 import type { Command } from 'commander';
-import { registerAccount } from './account.ts';
-import { registerKey } from './key.ts';
-import { registerPack } from './pack.ts';
-import { registerRoot } from './root.ts';
-import { registerSign } from './sign.ts';
-import { registerVerify } from './verify.ts';
-import { registerServe } from './serve.ts';
-import { registerServerClient } from './server-client.ts';
-import { registerStore } from './store.ts';
-import { registerVault } from './vault.ts';
-import { registerImage } from './image.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerKey, registerRoot, registerAccount, registerSign, registerVerify, registerPack, registerServe, registerServerClient, registerStore, registerVault, registerImage];
+/**
+ * The command modules, in the order they register (a command that two modules
+ * extend, like `root`, lists its subcommands in this order). String-literal
+ * imports, so that esbuild gives each module its own chunk.
+ */
+export const COMMAND_MODULES = {
+  key: async () => (await import('./key.ts')).registerKey,
+  root: async () => (await import('./root.ts')).registerRoot,
+  account: async () => (await import('./account.ts')).registerAccount,
+  sign: async () => (await import('./sign.ts')).registerSign,
+  verify: async () => (await import('./verify.ts')).registerVerify,
+  pack: async () => (await import('./pack.ts')).registerPack,
+  serve: async () => (await import('./serve.ts')).registerServe,
+  serverClient: async () => (await import('./server-client.ts')).registerServerClient,
+  store: async () => (await import('./store.ts')).registerStore,
+  vault: async () => (await import('./vault.ts')).registerVault,
+  image: async () => (await import('./image.ts')).registerImage,
+} satisfies Record<string, () => Promise<RegisterCommand>>;
+
+export type CommandModule = keyof typeof COMMAND_MODULES;
+
+export interface CommandEntry {
+  readonly name: string;
+  /** What `snapline --help` shows after the name: "[options]" and the arguments. */
+  readonly terms: string;
+  readonly description: string;
+  /** The modules that register the command or its subcommands. */
+  readonly modules: readonly CommandModule[];
+}
+
+/** Every top-level command, in the order `snapline --help` lists them. */
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'key', terms: '', description: 'manage signing keys in the local keyring ($SNAPLINE_KEYRING)', modules: ['key'] },
+  { name: 'root', terms: '', description: 'the root authority (trust root)', modules: ['root', 'serverClient'] },
+  { name: 'account', terms: '', description: 'accounts (brands, developers)', modules: ['account', 'serverClient'] },
+  { name: 'sign', terms: '[options] [file]', description: 'sign an assertion from JSON headers, like `snap sign`', modules: ['sign'] },
+  { name: 'verify', terms: '[options] <files...>', description: 'verify assertions: one line per assertion, non-zero exit on any failure', modules: ['verify'] },
+  { name: 'pack', terms: '[options] <dir>', description: 'pack a directory into a .snap (squashfs, xz), as `snap pack`; honours SOURCE_DATE_EPOCH', modules: ['pack'] },
+  { name: 'snap', terms: '', description: 'inspect snap files', modules: ['pack'] },
+  { name: 'serve', terms: '[options]', description: 'run the server: store, vault and console on the embedded defaults (SQLite and files under ./data)', modules: ['serve'] },
+  { name: 'login', terms: '[options]', description: 'log in to a Snapline server and remember the token (SNAPLINE_PASSWORD or a prompt gives the password)', modules: ['serverClient'] },
+  { name: 'store', terms: '', description: 'brand stores', modules: ['store'] },
+  { name: 'register', terms: '[options] <snap>', description: 'register a snap name in a store (the server signs its snap-declaration)', modules: ['store'] },
+  { name: 'push', terms: '[options] <file>', description: 'upload a .snap (the server signs its snap-revision); prints the revision', modules: ['store'] },
+  { name: 'release', terms: '[options] <snap> <revision> <channels>', description: 'release a revision to channels', modules: ['store'] },
+  { name: 'close', terms: '[options] <snap> <channels>', description: 'close channels: devices tracking them follow the next more stable risk', modules: ['store'] },
+  { name: 'status', terms: '[options] <snap>', description: 'the channel map of a snap (like snapcraft status)', modules: ['store'] },
+  { name: 'revisions', terms: '[options] <snap>', description: 'the revisions of a snap, newest first', modules: ['store'] },
+  { name: 'collaborator', terms: '', description: 'accounts that may push and release a snap besides its publisher', modules: ['store'] },
+  { name: 'vault', terms: '', description: 'the serial vault: signing keys, models, factory API keys, signing log, system-users', modules: ['vault'] },
+  { name: 'image', terms: '', description: 'build seeds and disk images from signed models', modules: ['image'] },
+];
+
+/** The registration functions of the modules behind these commands, in registration order. */
+export async function loadCommands(names: readonly string[]): Promise<RegisterCommand[]> {
+  const wanted = new Set(COMMANDS.filter((c) => names.includes(c.name)).flatMap((c) => c.modules));
+  const modules = (Object.keys(COMMAND_MODULES) as CommandModule[]).filter((m) => wanted.has(m));
+  return Promise.all(modules.map((m) => COMMAND_MODULES[m]()));
+}
