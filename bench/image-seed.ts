@@ -42,8 +42,10 @@ try {
     return o.snap.downloadUrl;
   });
   console.log(`store: ${info.url}, ${urls.length} snaps, ${(info.total / 1048576).toFixed(1)} MiB`);
-  const sha3 = loadSha3Files();
-  console.log(`builder hashes with: ${sha3 ? `the native four-lane SHA3 (${sha3.kernels().includes(process.env['SNAPLINE_SHA3'] ?? '') ? process.env['SNAPLINE_SHA3'] : sha3.kernels()[0]})` : 'node:crypto (native addon not built or not usable here)'}`);
+  // The CLI's SNAPLINE_SHA3, passed as the builder's option.
+  const sha3Choice = process.env['SNAPLINE_SHA3'];
+  const sha3 = loadSha3Files(sha3Choice);
+  console.log(`builder hashes with: ${sha3 ? `the native four-lane SHA3 (${sha3.kernels().includes(sha3Choice ?? '') ? sha3Choice : sha3.kernels()[0]})` : 'node:crypto (native addon not built or not usable here)'}`);
 
   // CPU seconds (user + system) of the store process so far, from /proc (Linux).
   const storeCpu = (): number => {
@@ -72,7 +74,7 @@ try {
     const s0 = storeCpu();
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
-    await buildImage({ model: Buffer.from(info.model), storeUrl: info.url, out, trusted, label: 'bench' });
+    await buildImage({ model: Buffer.from(info.model), storeUrl: info.url, out, trusted, label: 'bench', ...(sha3Choice ? { sha3: sha3Choice } : {}) });
     const dt = Number(process.hrtime.bigint() - t0) / 1e9;
     const c = process.cpuUsage(c0);
     cpu.oursStore += storeCpu() - s0;

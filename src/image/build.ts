@@ -16,7 +16,6 @@
 //     gadget, build the disk image if asked (disk.ts);
 //  7. rename the temporary folder to --out. On any error nothing is left.
 import { copyFile, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import {
   AssertionError,
@@ -73,6 +72,10 @@ export interface BuildOptions {
   readonly concurrency?: number;
   /** The tools a disk image needs (default DISK_TOOLS; tests name a missing one). */
   readonly diskTools?: readonly string[];
+  /** Folders to look for the disk tools in before the system's own (the CLI passes PATH's). */
+  readonly toolDirs?: readonly string[];
+  /** The SHA3-384 of downloads: `node` (node:crypto), a native kernel name (`avx2`), or default: the native hasher's best (the CLI passes SNAPLINE_SHA3). */
+  readonly sha3?: string;
 }
 
 export interface BuiltSnap {
@@ -101,8 +104,7 @@ export interface BuildResult {
   readonly image?: DiskImageResult;
 }
 
-/** Download threads besides this one (each receives, hashes and writes its snaps), and downloads in flight. */
-const DOWNLOAD_WORKERS = Math.max(0, Math.min(3, availableParallelism() - 1));
+/** Downloads in flight. */
 const DOWNLOADS_IN_FLIGHT = 4;
 const RESERVED_MODEL_HEADERS = ['core', 'os', 'class', 'allowed-modes'];
 /** Model vocabulary to snap.yaml type. */
@@ -195,14 +197,9 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   if (label !== undefined) checkLabel(label);
   const plan = planSnaps(modelA.data, { channel: opts.channel, localSnaps: opts.localSnaps, storeSnaps: opts.storeSnaps });
   if (opts.trusted.length === 0) throw new ImageError('image-model-untrusted', 'no trusted assertions: give --trusted FILE (the root account and account-key)');
-  // Started now, the download workers boot while the chain and the snap action go over the network.
   const fromStore = plan.filter((p) => p.localFile === undefined).length;
-  const downloads = fromStore > 0 ? new DownloadPool(Math.min(DOWNLOAD_WORKERS, fromStore - 1)) : undefined;
-  try {
-    return await buildPlanned(opts, { now, modelA, uc20, label, plan, downloads });
-  } finally {
-    await downloads?.close();
-  }
+  const downloads = fromStore > 0 ? new DownloadPool(opts.sha3 !== undefined ? { sha3: opts.sha3 } : {}) : undefined;
+  return await buildPlanned(opts, { now, modelA, uc20, label, plan, downloads });
 }
 
 interface Planned {
@@ -224,7 +221,7 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
     throw new ImageError('image-output', `${opts.out} already exists and is not an empty folder`);
   }
   if (opts.image !== undefined) {
-    const missing = await missingTools(opts.diskTools);
+    const missing = await missingTools(opts.diskTools, opts.toolDirs);
     if (missing.length > 0) throw new ImageError('image-tools-missing', `building a disk image needs ${missing.join(', ')}: install them (Debian: fdisk, dosfstools, e2fsprogs, mtools) or leave out --image`);
   }
 
@@ -492,7 +489,7 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
       // Other volumes of the gadget go beside it: FILE.img -> FILE.<volume>.img.
       const otherName = (p: string, v: string) => `${p.endsWith('.img') ? p.slice(0, -4) : p}.${v}.img`;
       const inside = relative(out, dest);
-      const base = { gadget, gadgetReader, seedRoot: join(tmp, seedDir(uc20)), uc20, step, ...(kernel ? { kernel } : {}) };
+      const base = { gadget, gadgetReader, seedRoot: join(tmp, seedDir(uc20)), uc20, step, ...(kernel ? { kernel } : {}), ...(opts.toolDirs ? { toolDirs: opts.toolDirs } : {}) };
       if (inside !== '' && !inside.startsWith('..') && !isAbsolute(inside)) {
         // Inside --out: written in the temporary folder, published with it.
         const at = join(tmp, inside);

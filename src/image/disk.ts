@@ -2,7 +2,9 @@
 // sfdisk for the partition table, mkfs.vfat + mcopy and mkfs.ext4 -d for
 // filesystems (content from the gadget, plus the seed in the seed's
 // structure), raw content written at its offsets. Only used when a disk image
-// is asked for; missingTools() tells what is not installed.
+// is asked for; missingTools() tells what is not installed. The folders the
+// tools are looked for in are the caller's (the CLI passes PATH), then the
+// system's own.
 import { spawn } from 'node:child_process';
 import { access, constants, copyFile, link, mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
@@ -14,12 +16,16 @@ import { layoutVolume, offsetWrites, seedStructure, sfdiskScript, SECTOR } from 
 
 export const DISK_TOOLS = ['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'mcopy'] as const;
 
-function searchPath(): string[] {
-  return [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'].filter(Boolean);
+/** Where the tools are looked for after the caller's folders (sfdisk and mkfs live in sbin, often not on a user's PATH). */
+const SYSTEM_TOOL_DIRS = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+
+/** A PATH-style value as folders to look for tools in. */
+export function toolDirs(path: string | undefined): string[] {
+  return (path ?? '').split(delimiter).filter(Boolean);
 }
 
-async function which(tool: string): Promise<string | undefined> {
-  for (const dir of searchPath()) {
+async function which(tool: string, dirs: readonly string[]): Promise<string | undefined> {
+  for (const dir of [...dirs, ...SYSTEM_TOOL_DIRS]) {
     const p = join(dir, tool);
     try {
       await access(p, constants.X_OK);
@@ -31,15 +37,15 @@ async function which(tool: string): Promise<string | undefined> {
   return undefined;
 }
 
-/** The disk tools that are not installed. */
-export async function missingTools(tools: readonly string[] = DISK_TOOLS): Promise<string[]> {
+/** The disk tools that are neither in `dirs` nor in the system's folders, in the order given. */
+export async function missingTools(tools: readonly string[] = DISK_TOOLS, dirs: readonly string[] = []): Promise<string[]> {
   const out: string[] = [];
-  for (const t of tools) if (!(await which(t))) out.push(t);
+  for (const t of tools) if (!(await which(t, dirs))) out.push(t);
   return out;
 }
 
-async function run(tool: string, args: readonly string[], input?: string): Promise<void> {
-  const path = await which(tool);
+async function run(dirs: readonly string[], tool: string, args: readonly string[], input?: string): Promise<void> {
+  const path = await which(tool, dirs);
   if (!path) throw new ImageError('image-tools-missing', `${tool} is not installed`);
   await new Promise<void>((resolve, reject) => {
     const p = spawn(path, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
@@ -86,6 +92,8 @@ export interface DiskImageOptions {
   readonly otherVolumeDest?: (volume: string) => string;
   /** The kernel snap, for `$kernel:` content. */
   readonly kernel?: KernelSnap;
+  /** Folders to look for the tools in before the system's own (the CLI passes PATH's). */
+  readonly toolDirs?: readonly string[];
 }
 
 /** A kernel snap opened for its assets. */
@@ -218,7 +226,7 @@ async function writeVolume(opts: DiskImageOptions, volume: GadgetVolume, seedS: 
     await fh.truncate(layout.size);
     await fh.close();
     opts.step?.(`volume ${volume.name}: partition table (${volume.schema}, ${layout.partitions.length} partitions)`);
-    await run('sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', dest], sfdiskScript(layout));
+    await run(opts.toolDirs ?? [], 'sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', dest], sfdiskScript(layout));
     // Raw content (bare structures, the MBR boot code, raw partitions).
     for (const s of [...layout.raw, ...layout.partitions.map((p) => p.structure).filter((x) => x.filesystem === undefined || x.filesystem === 'none')]) {
       let at = s.startOffset;
@@ -253,11 +261,11 @@ async function writeVolume(opts: DiskImageOptions, volume: GadgetVolume, seedS: 
       await f.truncate(s.size);
       await f.close();
       if (s.filesystem === 'ext4') {
-        await run('mkfs.ext4', ['-F', '-q', '-E', 'root_owner=0:0', ...(s.label ? ['-L', s.label] : []), '-d', dir, fsImg]);
+        await run(opts.toolDirs ?? [], 'mkfs.ext4', ['-F', '-q', '-E', 'root_owner=0:0', ...(s.label ? ['-L', s.label] : []), '-d', dir, fsImg]);
       } else {
-        await run('mkfs.vfat', [...(s.label ? ['-n', s.label.slice(0, 11)] : []), fsImg]);
+        await run(opts.toolDirs ?? [], 'mkfs.vfat', [...(s.label ? ['-n', s.label.slice(0, 11)] : []), fsImg]);
         const entries = await readdir(dir);
-        if (entries.length > 0) await run('mcopy', ['-s', '-p', '-Q', '-m', '-i', fsImg, ...entries.map((e) => join(dir, e)), '::/'], undefined);
+        if (entries.length > 0) await run(opts.toolDirs ?? [], 'mcopy', ['-s', '-p', '-Q', '-m', '-i', fsImg, ...entries.map((e) => join(dir, e)), '::/'], undefined);
       }
       await copyInto(fsImg, dest, p.start);
       await rm(fsImg, { force: true });

@@ -1,74 +1,70 @@
-// The downloader: one self-contained function (it uses only what it is given
-// and globals), so that the very same code runs on the main thread and, as
-// its own source text, on worker threads, whether it comes from the sources or
-// from the bundled CLI (a worker needs no loader for it). One HTTP/1.1 GET per job on a fresh
-// connection (Content-Length, chunked or until-close bodies; other statuses
-// handed back unread), its body read into the thread's one reused buffer and
-// written to the destination file before the next read; hashed (SHA3-384) on
-// the way only when no file hasher reads the files back (file-hasher.ts).
-import type { createHash, Hash } from 'node:crypto';
-import type { closeSync, openSync, writeSync } from 'node:fs';
-import type net from 'node:net';
-import type tls from 'node:tls';
+// One snap download: an HTTP/1.1 GET on a fresh connection (Content-Length,
+// chunked or until-close bodies; other statuses handed back unread), its body
+// read into one reused buffer and written to the destination file before the
+// next read; hashed (SHA3-384) on the way only when no file hasher reads the
+// file back (file-hasher.ts). Hand-written on purpose: undici, measured on
+// bench/image-seed.ts, spent twice the CPU for the same bytes (a fresh 64 KiB
+// buffer per socket read, and the garbage collection that follows) and built
+// seeds 1.5-2 times slower (docs/image.md, Speed). Redirects, retries and
+// digest checks are the caller's policy.
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
 
-export interface JobMessage {
-  readonly id: number;
+/** One download, as the download pool runs it. */
+export interface DownloadTask {
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** The file to write (created or truncated once a 200 answer arrives). */
   readonly dest: string;
-  /** Reading stops after more than this many bytes. */
+  /** Reading stops after more than this many bytes (the announced size). */
   readonly limit: number;
+  /** Idle time after which the download fails. */
   readonly timeoutMs: number;
 }
 
 /**
- * Progress (`progress`: bytes written so far), then one of: a transport
- * `error`, a non-200 `status`, or the body's `size` with its `hex` digest
- * (hashing on the way) or the bytes `written` to the file (not hashing).
+ * A 200 answer read to its end (or past `limit`: `size` then says how far):
+ * `written` bytes are in the file, and `hex` is their digest when hashed on
+ * the way. Or another status, not followed.
  */
-export interface ResultMessage {
-  readonly id: number;
-  readonly progress?: number;
-  readonly error?: string;
-  readonly size?: number;
-  readonly hex?: string;
-  readonly written?: number;
-  readonly status?: number;
-  readonly location?: string;
+export type DownloadOutcome =
+  | { readonly kind: 'body'; readonly size: number; readonly written: number; readonly hex?: string }
+  | { readonly kind: 'status'; readonly status: number; readonly location?: string };
+
+export interface DownloadContext {
+  /** Hash the body on the way (no file hasher reads the file back). */
+  readonly hashHere: boolean;
+  /** Bytes written so far, about every MiB. */
+  readonly onProgress?: (bytes: number) => void;
 }
 
-export type MakeDownloader = (deps: {
-  /** Hashes the bodies on the way; undefined: not here (the files are hashed later). */
-  createHash: typeof createHash | undefined;
-  net: typeof net;
-  tls: () => typeof tls;
-  openSync: typeof openSync;
-  writeSync: typeof writeSync;
-  closeSync: typeof closeSync;
-  post: (m: ResultMessage) => void;
-}) => (job: JobMessage) => void;
+const HEAD_LIMIT = 64 * 1024;
+const PROGRESS_STEP = 1 << 20;
+/**
+ * One read buffer for every download of this thread: each read is hashed and
+ * written before its callback returns, so the next read may reuse it (a fresh
+ * buffer per read costs an allocation, first-touch page faults and GC).
+ */
+const readBuffer = Buffer.alloc(256 * 1024);
 
-/** Makes the download function of one thread: results and progress go to deps.post. Must stay self-contained (see above). */
-export const makeDownloader: MakeDownloader = ({ createHash, net, tls, openSync, writeSync, closeSync, post }) => {
-  // One read buffer for all sockets of this thread: each read is hashed and
-  // written before the callback returns, so the next read may reuse it.
-  const readBuffer = Buffer.alloc(256 * 1024);
-  const HEAD_LIMIT = 64 * 1024;
-  const PROGRESS_STEP = 1 << 20;
+type ChunkState = { state: 'size' | 'crlf' | 'trailer'; line: string; left: number };
 
-  return function download({ id, url, headers, dest, limit, timeoutMs }: JobMessage): void {
+export function download(job: DownloadTask, { hashHere, onProgress }: DownloadContext): Promise<DownloadOutcome> {
+  return new Promise((resolve, reject) => {
     let socket: net.Socket | undefined;
     let head = Buffer.alloc(0);
     // left: bytes still to come (-1: until the connection closes); chunk: the chunked decoder's state.
-    let body: { fd: number | undefined; hash: Hash | undefined; size: number; left: number; chunk: { state: 'size' | 'crlf' | 'trailer'; line: string; left: number } | undefined } | undefined;
+    let body: { fd: number | undefined; hash: Hash | undefined; size: number; left: number; chunk: ChunkState | undefined } | undefined;
     let done = false;
     let reported = 0;
 
-    const finish = (result: Omit<ResultMessage, 'id'>): void => {
+    const finish = (result: DownloadOutcome | Error): void => {
       if (done) return;
       done = true;
-      if (socket) socket.destroy();
-      if (body && body.fd !== undefined) {
+      socket?.destroy();
+      if (body?.fd !== undefined) {
         try {
           closeSync(body.fd);
         } catch {
@@ -76,32 +72,33 @@ export const makeDownloader: MakeDownloader = ({ createHash, net, tls, openSync,
         }
         body.fd = undefined;
       }
-      post({ id, ...result });
+      if (result instanceof Error) reject(result);
+      else resolve(result);
     };
+    /** The outcome for a body of `size` bytes, of which body.size were written. */
+    const bodyOutcome = (size: number): DownloadOutcome => ({ kind: 'body', size, written: body!.size, ...(body!.hash ? { hex: body!.hash.digest('hex') } : {}) });
     const complete = (): void => {
       if (done || !body) return;
       const fd = body.fd;
       body.fd = undefined;
       if (fd !== undefined) closeSync(fd);
-      finish(bodyResult(body.size));
+      finish(bodyOutcome(body.size));
     };
-    /** The result for a body of `size` bytes, of which body.size were written. */
-    const bodyResult = (size: number): Omit<ResultMessage, 'id'> => (body!.hash ? { size, hex: body!.hash.digest('hex') } : { size, written: body!.size });
     const data = (piece: Buffer): void => {
       if (piece.length === 0 || done || !body || body.fd === undefined) return;
-      if (body.size + piece.length > limit) {
+      if (body.size + piece.length > job.limit) {
         // More than announced: stop here; the caller's size check reports it.
-        return finish(bodyResult(body.size + piece.length));
+        return finish(bodyOutcome(body.size + piece.length));
       }
       body.hash?.update(piece);
       for (let off = 0; off < piece.length; ) off += writeSync(body.fd, piece, off, piece.length - off);
       body.size += piece.length;
       if (body.size >= reported + PROGRESS_STEP) {
         reported = body.size;
-        post({ id, progress: body.size });
+        onProgress?.(body.size);
       }
     };
-    const dechunk = (bytes: Buffer, c: NonNullable<NonNullable<typeof body>['chunk']>): void => {
+    const dechunk = (bytes: Buffer, c: ChunkState): void => {
       let i = 0;
       while (i < bytes.length && !done) {
         if (c.left > 0) {
@@ -163,15 +160,15 @@ export const makeDownloader: MakeDownloader = ({ createHash, net, tls, openSync,
         if (colon > 0) fields[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
       }
       if (status < 200) return rest.length > 0 ? headBytes(rest) : undefined; // interim (100 Continue)
-      if (status !== 200) return finish({ status, ...(fields['location'] !== undefined ? { location: fields['location'] } : {}) });
+      if (status !== 200) return finish({ kind: 'status', status, ...(fields['location'] !== undefined ? { location: fields['location'] } : {}) });
       const coding = (fields['transfer-encoding'] || 'identity').toLowerCase();
       const length = fields['content-length'];
       if (coding !== 'identity' && !/(^|,)\s*chunked$/.test(coding)) throw new Error('unsupported transfer-encoding ' + coding);
       const chunked = coding !== 'identity';
       if (!chunked && length !== undefined && !/^\d+$/.test(length)) throw new Error('bad content-length ' + length);
       body = {
-        fd: openSync(dest, 'w'),
-        hash: createHash?.('sha3-384'),
+        fd: openSync(job.dest, 'w'),
+        hash: hashHere ? createHash('sha3-384') : undefined,
         size: 0,
         left: chunked || length === undefined ? -1 : Number(length),
         chunk: chunked ? { state: 'size', line: '', left: 0 } : undefined,
@@ -182,16 +179,16 @@ export const makeDownloader: MakeDownloader = ({ createHash, net, tls, openSync,
     const ended = (): void => {
       if (done) return;
       if (body && body.left === -1 && !body.chunk) return complete();
-      finish({ error: 'the connection closed before the end of the response' });
+      finish(new Error('the connection closed before the end of the response'));
     };
 
     try {
-      const u = new URL(url);
+      const u = new URL(job.url);
       const secure = u.protocol === 'https:';
       const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
       const port = Number(u.port) || (secure ? 443 : 80);
       const lines = ['GET ' + u.pathname + u.search + ' HTTP/1.1', 'Host: ' + u.host];
-      for (const [k, v] of Object.entries(headers)) {
+      for (const [k, v] of Object.entries(job.headers)) {
         if (/[\r\n]/.test(k + v)) throw new Error('invalid header ' + k);
         lines.push(k + ': ' + v);
       }
@@ -204,23 +201,23 @@ export const makeDownloader: MakeDownloader = ({ createHash, net, tls, openSync,
             if (body) bodyBytes(bytes);
             else headBytes(bytes);
           } catch (err) {
-            finish({ error: err instanceof Error ? err.message : String(err) });
+            finish(err as Error);
           }
           return !done;
         },
       };
       socket = secure
         ? // tls.connect takes onread as net.connect does (documented; missing from @types/node).
-          tls().connect({ host, port, onread, ...(net.isIP(host) ? {} : { servername: host }), ALPNProtocols: ['http/1.1'] } as tls.ConnectionOptions)
+          tls.connect({ host, port, onread, ...(net.isIP(host) ? {} : { servername: host }), ALPNProtocols: ['http/1.1'] } as tls.ConnectionOptions)
         : net.connect({ host, port, onread });
-      socket.setTimeout(timeoutMs, () => finish({ error: 'download timed out' }));
-      socket.on('error', (err) => finish({ error: err.message }));
+      socket.setTimeout(job.timeoutMs, () => finish(new Error('download timed out')));
+      socket.on('error', (err) => finish(err));
       socket.on('end', ended);
       socket.on('close', ended);
       socket.resume();
       socket.write(lines.join('\r\n'));
     } catch (err) {
-      finish({ error: err instanceof Error ? err.message : String(err) });
+      finish(err as Error);
     }
-  };
-};
+  });
+}

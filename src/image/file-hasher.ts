@@ -2,12 +2,13 @@
 // cache by the native four-lane hasher (native/sha3_lanes.c) on libuv's
 // thread pool: while several downloads are under way, their bytes are hashed
 // side by side, about four times the speed of hashing each on its own thread
-// (which one permutation after another bounds). Download threads then only
-// receive and write.
+// (which one permutation after another bounds). Downloads then only receive
+// and write.
 //
-// Without the addon (not built, another CPU, or SNAPLINE_SHA3=node),
-// DownloadPool hashes on the download threads with node:crypto, as before.
-// SNAPLINE_SHA3=avx2 picks the AVX2 kernel where AVX-512 would be used.
+// Without the addon (not built, another CPU, or the caller asks for `node`:
+// the CLI passes SNAPLINE_SHA3), DownloadPool hashes the bytes on the way
+// with node:crypto. `avx2` picks the AVX2 kernel where AVX-512
+// would be used.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -37,9 +38,9 @@ const LANES = 4;
 /** Bytes a stream that is still downloading waits for before it is worth a pump (whole blocks of it are hashed then). */
 const WORTH_A_PUMP = 1 << 20;
 
-/** The addon, or undefined when it is not built, cannot load, this CPU runs none of its kernels, or SNAPLINE_SHA3=node. */
-export function loadSha3Files(): Sha3FilesModule | undefined {
-  if (process.env['SNAPLINE_SHA3'] === 'node') return undefined;
+/** The addon, or undefined when it is not built, cannot load, this CPU runs none of its kernels, or `choice` is `node`. */
+export function loadSha3Files(choice?: string): Sha3FilesModule | undefined {
+  if (choice === 'node') return undefined;
   // From the sources (src/image/) or from the bundle (dist/): the package root is two or one folders up.
   for (const up of ['../../', '../']) {
     const path = fileURLToPath(new URL(up + ADDON, import.meta.url));
@@ -54,10 +55,9 @@ export function loadSha3Files(): Sha3FilesModule | undefined {
   return undefined;
 }
 
-/** A hasher for SHA3-384 files: the addon's best kernel, or the one SNAPLINE_SHA3 names. */
-export function newSha3Files(addon: Sha3FilesModule): Sha3Files {
-  const want = process.env['SNAPLINE_SHA3'];
-  return new addon.Sha3Files(384, want !== undefined && addon.kernels().includes(want) ? want : undefined);
+/** A hasher for SHA3-384 files: the kernel `choice` names if this CPU runs it, else the addon's best. */
+export function newSha3Files(addon: Sha3FilesModule, choice?: string): Sha3Files {
+  return new addon.Sha3Files(384, choice !== undefined && addon.kernels().includes(choice) ? choice : undefined);
 }
 
 /** A file being hashed: tell it how much is written, then end() it (or abandon() it). */

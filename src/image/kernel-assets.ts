@@ -1,11 +1,13 @@
 // Pure: the kernel snap's assets (meta/kernel.yaml) and the gadget content
-// that refers to them as `$kernel:<asset>/<path>`, resolved as snapd does
-// (gadget/validate.go splitKernelRef, gadget/layout.go
-// resolveContentPathOrRef, kernel/kernel.go): the asset must be declared, and
-// the path must be one of its content entries or lie under one that is a
-// folder. The file is then taken from the kernel snap at that path.
+// that refers to them as `$kernel:<asset>/<path>` (split by
+// src/snap/kernel-ref.ts, the check gadget.yaml's parser uses too), resolved
+// as snapd does (gadget/layout.go resolveContentPathOrRef, kernel/kernel.go):
+// the asset must be declared, and the path must be one of its content entries
+// or lie under one that is a folder. The file is then taken from the kernel
+// snap at that path.
 import { parse } from 'yaml';
 import type { GadgetYaml } from '../snap/index.ts';
+import { KERNEL_ASSET_NAME, KERNEL_REF_PREFIX, splitKernelRef, type KernelRef } from '../snap/kernel-ref.ts';
 import { ImageError } from './errors.ts';
 
 export interface KernelAsset {
@@ -15,8 +17,6 @@ export interface KernelAsset {
 
 /** Asset name -> asset; empty when the kernel snap has no meta/kernel.yaml (it is optional). */
 export type KernelAssets = ReadonlyMap<string, KernelAsset>;
-
-const ASSET_NAME = /^[a-zA-Z0-9][a-zA-Z0-9-]*$/;
 
 /** meta/kernel.yaml's assets; a kernel.yaml that is not what snapd reads is an error. */
 export function parseKernelYaml(text: string, kernel: string): KernelAssets {
@@ -34,7 +34,7 @@ export function parseKernelYaml(text: string, kernel: string): KernelAssets {
   if (raw === undefined || raw === null) return assets;
   if (typeof raw !== 'object' || Array.isArray(raw)) throw bad('assets is not a map');
   for (const [name, a] of Object.entries(raw as Record<string, unknown>)) {
-    if (!ASSET_NAME.test(name)) throw bad(`invalid asset name ${JSON.stringify(name)}, please use only alphanumeric characters and dashes`);
+    if (!KERNEL_ASSET_NAME.test(name)) throw bad(`invalid asset name ${JSON.stringify(name)}, please use only alphanumeric characters and dashes`);
     const asset = (a ?? {}) as Record<string, unknown>;
     if (typeof asset !== 'object' || Array.isArray(asset)) throw bad(`asset ${name} is not a map`);
     const update = asset['update'] ?? false;
@@ -46,28 +46,11 @@ export function parseKernelYaml(text: string, kernel: string): KernelAssets {
   return assets;
 }
 
-/** `$kernel:<asset>/<content>` split and checked as snapd does. */
-export function parseKernelRef(ref: string): { asset: string; content: string } {
-  const bad = (why: string) => new ImageError('image-gadget-invalid', `${why} in kernel ref ${JSON.stringify(ref)}`);
-  if (!ref.startsWith('$kernel:')) throw bad('not a kernel reference');
-  const rest = ref.slice('$kernel:'.length);
-  const slash = rest.indexOf('/');
-  if (slash < 0) throw bad('invalid asset and content');
-  const asset = rest.slice(0, slash);
-  const content = rest.slice(slash + 1);
-  if (asset === '' || content === '') throw bad('missing asset name or content');
-  // One trailing slash means everything under a folder.
-  const path = content.endsWith('/') ? content.slice(0, -1) : content;
-  if (!isCleanPath(path) || content.includes('..') || path === '/') throw bad('invalid content');
-  if (!ASSET_NAME.test(asset)) throw bad('invalid asset name');
-  return { asset, content };
-}
-
-/** What filepath.Clean would leave unchanged: no empty, "." or ".." elements, no trailing slash. */
-function isCleanPath(p: string): boolean {
-  if (p === '' || p === '/') return p === '/';
-  const parts = (p.startsWith('/') ? p.slice(1) : p).split('/');
-  return parts.every((x) => x !== '' && x !== '.' && x !== '..');
+/** `$kernel:<asset>/<content>` split and checked as snapd does; an image-gadget-invalid error in snapd's words otherwise. */
+export function parseKernelRef(ref: string): KernelRef {
+  const r = splitKernelRef(ref);
+  if ('error' in r) throw new ImageError('image-gadget-invalid', r.error);
+  return r;
 }
 
 /** The path inside the kernel snap that `ref` names (a trailing slash kept), or an error naming what is missing. */
@@ -92,7 +75,7 @@ export function checkGadgetKernelContent(gadget: GadgetYaml, assets: KernelAsset
   for (const volume of Object.values(gadget.volumes)) {
     for (const s of volume.structure) {
       for (const c of s.content) {
-        if (c.source === undefined || !c.source.startsWith('$kernel:')) continue;
+        if (c.source === undefined || !c.source.startsWith(KERNEL_REF_PREFIX)) continue;
         try {
           resolveKernelRef(c.source, assets, `kernel snap ${kernel}`);
         } catch (err) {

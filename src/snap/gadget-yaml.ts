@@ -5,6 +5,7 @@
 // offset rules, content, update, defaults and connections.
 import { parse as parseYaml } from 'yaml';
 import { GadgetYamlError } from './errors.ts';
+import { KERNEL_REF_PREFIX, splitKernelRef } from './kernel-ref.ts';
 
 /** Which Ubuntu Core generation the gadget is checked for (changes role rules and implicit labels). */
 export type GadgetModelKind = 'uc16' | 'uc20';
@@ -258,9 +259,9 @@ function parseStructure(s: unknown, index: number, schema: string): RawStructure
         }
         if (source === undefined) invalid(`invalid content #${ci}: missing source`);
         if (target === undefined) invalid(`invalid content #${ci}: missing target`);
-        if (source!.startsWith('$kernel:') && !/^\$kernel:[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*\/.+$/.test(source!)) {
-          invalid(`invalid content #${ci}: invalid kernel reference ${JSON.stringify(source)}`);
-        }
+        // snapd checks references only in ValidateContent, which prepare-image runs on every build: refused here already, in its words.
+        const ref = source!.startsWith(KERNEL_REF_PREFIX) ? splitKernelRef(source!) : undefined;
+        if (ref && 'error' in ref) invalid(`invalid content #${ci}: cannot use kernel reference ${JSON.stringify(source)}: ${ref.error}`);
       }
       content.push(entry);
     });

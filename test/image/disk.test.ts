@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildImage } from '../../src/image/build.ts';
 import { missingTools } from '../../src/image/disk.ts';
@@ -141,15 +141,23 @@ test('core20 disk image: ubuntu-seed vfat holds the seed, ext4 boot/save/data wi
   });
 });
 
-test('--image with a tool missing fails before anything is fetched, naming what is missing', async () => {
+test('--image with tools missing fails before anything is fetched, naming each missing one', async () => {
   await withTemp(async (tmp) => {
+    // A folder holding a stand-in sfdisk, searched first: the outcome depends on no tool installed here.
+    const bin = join(tmp, 'bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'sfdisk'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
     world.store.requests.length = 0;
     await assert.rejects(
-      buildImage({ model: core18Model().encode(), storeUrl: world.store.url, out: join(tmp, 'out'), image: join(tmp, 'x.img'), trusted: world.trusted, now: NOW, diskTools: ['sfdisk', 'no-such-mkfs'] }),
-      (err: Error & { code?: string }) => err.code === 'image-tools-missing' && /needs no-such-mkfs: install them/.test(err.message),
+      buildImage({ model: core18Model().encode(), storeUrl: world.store.url, out: join(tmp, 'out'), image: join(tmp, 'x.img'), trusted: world.trusted, now: NOW, diskTools: ['no-such-mkfs', 'sfdisk', 'no-such-mcopy'], toolDirs: [bin] }),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'image-tools-missing');
+        assert.match(err.message, /^building a disk image needs no-such-mkfs, no-such-mcopy: install them /);
+        return true;
+      },
     );
     assert.equal(world.store.requests.length, 0);
-    assert.deepEqual(await readdir(tmp), []);
+    assert.deepEqual(await readdir(tmp), ['bin']);
   });
 });
 

@@ -1,7 +1,7 @@
 // The download pool: HTTP/1.1 responses (Content-Length, chunked, until the
-// connection closes) read and written on this thread and on a worker, hashed
-// by the native file hasher or, without it, on the way with node:crypto;
-// statuses handed back unfollowed; short, long and refused transfers; TLS.
+// connection closes) read and written, hashed by the native file hasher or,
+// without it, on the way with node:crypto; statuses handed back unfollowed;
+// short, long, stalled, garbled and refused transfers; TLS.
 import { execFile, spawnSync } from 'node:child_process';
 import https from 'node:https';
 import { test } from 'node:test';
@@ -53,7 +53,7 @@ function chunked(body: Buffer, size: number): Buffer[] {
 }
 
 for (const hashing of ['native', 'node'] as const) {
-  test(`downloads: Content-Length, chunked and until-close bodies, on this thread and a worker, written and hashed (${hashing})`, async () => {
+  test(`downloads: Content-Length, chunked and until-close bodies, written and hashed (${hashing})`, async () => {
     const srv = await rawServer((path) => {
       if (path === '/length') return { parts: [head(['HTTP/1.1 200 OK', `Content-Length: ${BODY.length}`]), BODY.subarray(0, 1000), BODY.subarray(1000)] };
       if (path === '/chunked') return { parts: [head(['HTTP/1.1 100 Continue']), head(['HTTP/1.1 200 OK', 'Transfer-Encoding: chunked']), ...chunked(BODY, 70_001)] };
@@ -61,9 +61,7 @@ for (const hashing of ['native', 'node'] as const) {
       if (path === '/empty') return { parts: [head(['HTTP/1.1 200 OK', 'Content-Length: 0'])] };
       return { parts: [head(['HTTP/1.1 404 Not Found', 'Content-Length: 0'])] };
     });
-    if (hashing === 'node') process.env['SNAPLINE_SHA3'] = 'node';
-    const pool = new DownloadPool(1);
-    delete process.env['SNAPLINE_SHA3'];
+    const pool = new DownloadPool(hashing === 'node' ? { sha3: 'node' } : {});
     try {
       await withTemp(async (dir) => {
         const job = (path: string, i: number): DownloadJob => ({ url: new URL(path, srv.url), headers: { 'User-Agent': 'test', Accept: '' }, dest: join(dir, `${i}.snap`), limit: BODY.length, timeoutMs: 10_000 });
@@ -81,60 +79,58 @@ for (const hashing of ['native', 'node'] as const) {
         assert.match(srv.requests[0]!, /^GET \/length HTTP\/1\.1\r\nHost: 127\.0\.0\.1:\d+\r\nUser-Agent: test\r\nAccept: \r\nConnection: close\r\n\r\n$/);
       });
     } finally {
-      await pool.close();
       await srv.close();
     }
   });
 }
 
-test('downloads: statuses are handed back, too much stops, too little and refused connections fail', async () => {
+test('downloads: statuses are handed back, too much stops, too little, stalled, garbled and refused transfers fail', async () => {
   const srv = await rawServer((path) => {
     if (path === '/moved') return { parts: [head(['HTTP/1.1 302 Found', 'Location: /elsewhere', 'Content-Length: 0'])] };
     if (path === '/gone') return { parts: [head(['HTTP/1.1 404 Not Found', 'Content-Length: 5']), Buffer.from('nope!')] };
     if (path === '/long') return { parts: [head(['HTTP/1.1 200 OK', `Content-Length: ${BODY.length}`]), BODY] };
     if (path === '/short') return { parts: [head(['HTTP/1.1 200 OK', `Content-Length: ${BODY.length}`]), BODY.subarray(0, 5000)], close: true };
+    if (path === '/stall') return { parts: [head(['HTTP/1.1 200 OK', `Content-Length: ${BODY.length}`]), BODY.subarray(0, 5000)] };
     if (path === '/gzip') return { parts: [head(['HTTP/1.1 200 OK', 'Transfer-Encoding: gzip'])] };
+    if (path === '/bad-chunk') return { parts: [head(['HTTP/1.1 200 OK', 'Transfer-Encoding: chunked']), Buffer.from('zz\r\nhello\r\n')] };
     return { parts: [Buffer.from('SSH-2.0-hello\r\n\r\n')] };
   });
   const refused = await rawServer(() => ({ parts: [] }));
   await refused.close();
-  for (const workers of [0, 1]) {
-    const pool = new DownloadPool(workers);
-    try {
-      await withTemp(async (dir) => {
-        const job = (url: string, limit = BODY.length): DownloadJob => ({ url: new URL(url, srv.url), headers: {}, dest: join(dir, 'x.snap'), limit, timeoutMs: 10_000 });
-        assert.deepEqual(await pool.fetch(job('/moved')), { kind: 'status', status: 302, location: '/elsewhere' });
-        assert.deepEqual(await pool.fetch(job('/gone')), { kind: 'status', status: 404 });
-        const long = await pool.fetch(job('/long', 1000));
-        assert.ok(long.kind === 'body' && long.size > 1000, 'more than the limit: reading stops and the size says so');
-        await assert.rejects(pool.fetch(job('/short')), /closed before the end/);
-        await assert.rejects(pool.fetch(job('/gzip')), /unsupported transfer-encoding gzip/);
-        await assert.rejects(pool.fetch(job('/other')), /not an HTTP\/1\.1 response/);
-        await assert.rejects(pool.fetch(job(refused.url)), /ECONNREFUSED/);
-        await assert.rejects(pool.fetch({ ...job('/gone'), headers: { Evil: 'a\r\nInjected: 1' } }), /invalid header Evil/);
-      });
-    } finally {
-      await pool.close();
-    }
-  }
+  const pool = new DownloadPool();
+  await withTemp(async (dir) => {
+    const job = (url: string, limit = BODY.length, timeoutMs = 10_000): DownloadJob => ({ url: new URL(url, srv.url), headers: {}, dest: join(dir, 'x.snap'), limit, timeoutMs });
+    assert.deepEqual(await pool.fetch(job('/moved')), { kind: 'status', status: 302, location: '/elsewhere' });
+    assert.deepEqual(await pool.fetch(job('/gone')), { kind: 'status', status: 404 });
+    const long = await pool.fetch(job('/long', 1000));
+    assert.ok(long.kind === 'body' && long.size > 1000, 'more than the limit: reading stops and the size says so');
+    assert.ok((await stat(join(dir, 'x.snap'))).size <= 1000, 'nothing past the limit is written');
+    await assert.rejects(pool.fetch(job('/short')), /closed before the end/);
+    await assert.rejects(pool.fetch(job('/stall', BODY.length, 300)), /download timed out/);
+    await assert.rejects(pool.fetch(job('/gzip')), /unsupported transfer-encoding gzip/);
+    await assert.rejects(pool.fetch(job('/bad-chunk')), /bad chunked encoding/);
+    await assert.rejects(pool.fetch(job('/other')), /not an HTTP\/1\.1 response/);
+    await assert.rejects(pool.fetch(job(refused.url)), /ECONNREFUSED/);
+    await assert.rejects(pool.fetch({ ...job('/gone'), headers: { Evil: 'a\r\nInjected: 1' } }), /invalid header Evil/);
+    assert.ok(!srv.requests.some((r) => r.includes('Injected')), 'no header injected');
+  });
   await srv.close();
 });
 
-test('downloads over TLS: certificates are verified (NODE_EXTRA_CA_CERTS honoured), on this thread and a worker', async (t) => {
+test('downloads over TLS: certificates are verified (NODE_EXTRA_CA_CERTS honoured)', async (t) => {
   await withTemp(async (dir) => {
     const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
     if (gen.status !== 0) return t.skip('needs the openssl command to make a certificate');
     const server = https.createServer({ key: await readFile(join(dir, 'key.pem')), cert: await readFile(join(dir, 'cert.pem')) }, (_req, res) => res.writeHead(200, { 'content-length': BODY.length }).end(BODY));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `https://localhost:${(server.address() as AddressInfo).port}/x`;
-    // Both lanes, in a process that trusts the certificate and in this one, which does not.
+    // Two at once, in a process that trusts the certificate and in one that does not (the CA store is read at start).
     const script = `
       import { DownloadPool } from ${JSON.stringify(new URL('../../src/image/download-pool.ts', import.meta.url).href)};
-      const pool = new DownloadPool(1);
+      const pool = new DownloadPool();
       const job = { url: new URL(${JSON.stringify(url)}), headers: {}, limit: ${BODY.length}, timeoutMs: 10000 };
       const out = await Promise.allSettled([0, 1].map((i) => pool.fetch({ ...job, dest: ${JSON.stringify(dir)} + '/' + i })));
-      console.log(JSON.stringify(out.map((o) => o.status === 'fulfilled' ? o.value.hex : o.reason.message)));
-      await pool.close();`;
+      console.log(JSON.stringify(out.map((o) => o.status === 'fulfilled' ? o.value.hex : o.reason.message)));`;
     const run = (env: NodeJS.ProcessEnv) =>
       new Promise<string[]>((resolve, reject) =>
         execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, ...env } }, (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout) as string[]))),

@@ -125,7 +125,8 @@ const INVALID: [string, string, RegExp][] = [
   ['        role: system-boot\n', '        filesystem-label: ubuntu-boot\n', /label "ubuntu-boot" is reserved/],
   ['  system:', '  not-a-snap-id:', /default stanza not keyed by "system" or snap-id: not-a-snap-id/],
   ['  - plug: 99T7MUlRhtI3U0QFgl5mXXESAiSwt776:network-control', '  - plug: network-control', /expected "\(<snap-id>\|system\):name" not "network-control"/],
-  ['            target: dtbs/', '            target: dtbs/\n          - source: $kernel:/x\n            target: z', /invalid kernel reference/],
+  ['            target: dtbs/', '            target: dtbs/\n          - source: $kernel:/x\n            target: z', /invalid structure #2 \("ubuntu-seed"\): invalid content #2: cannot use kernel reference "\$kernel:\/x": missing asset name or content in kernel ref "\$kernel:\/x"/],
+  ['            target: dtbs/', '            target: dtbs/\n          - source: $kernel:dtbs/a/./\n            target: z', /cannot use kernel reference "\$kernel:dtbs\/a\/\.\/": invalid content in kernel ref/],
   ['volumes:', 'volumes: [\n', /cannot parse gadget metadata/],
 ];
 
