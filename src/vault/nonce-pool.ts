@@ -10,7 +10,7 @@
 // comes back to this process with one of them is known good without a
 // database read; the nonce is consumed in the database either way, with the
 // log row, so a nonce used elsewhere in the meantime still fails there.
-import type { IssuedNonce } from './repo.ts';
+import type { IssuedNonce } from './vault.repo.ts';
 
 export type IssueBatch = (count: number, now: Date) => Promise<IssuedNonce[]>;
 

@@ -5,7 +5,7 @@
 //   {date}        the signing day, YYYYMMDD (UTC)
 // Every template needs {uuid}, {random:N} or {counter:N}, so serials differ.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { VaultError } from './errors.ts';
+import { VaultError } from './vault.errors.ts';
 
 const PLACEHOLDER = /\{(uuid|date|random:(\d{1,2})|counter:(\d{1,2}))\}/g;
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';

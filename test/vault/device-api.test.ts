@@ -230,3 +230,29 @@ vaultTest('a device key registering again gets its serial back, and the log keep
   const rows = await db.selectFrom('vault_signing_log').select('serial').where('device_key_id', '=', device.publicKey.id).execute();
   assert.deepEqual(rows.map((r) => r.serial), [(first.assertions[0]!.data as SerialData).serial]);
 });
+
+vaultTest('an expired request-id answers request-id-expired (400), not request-id-used', async (v) => {
+  const rid = await requestId(v);
+  await new Promise((r) => setTimeout(r, 400));
+  assertVaultError(await postSerial(v, [serialRequest(device, { requestId: rid }), v.model]), 400, 'request-id-expired');
+}, { vault: { nonceTtlMs: 300 } });
+
+vaultTest('a request-id that expires between its check and its use answers request-id-expired', async (v) => {
+  // This process remembers the request-id it handed out as good (no read);
+  // the database, which consumes it with the log row, sees it expired.
+  const db = v.s.server.ctx.db.kysely.withTables<VaultTables>();
+  const expire = (rid: string) => db.updateTable('vault_nonces').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('nonce', '=', rid).execute();
+  const rid = await requestId(v);
+  await expire(rid);
+  assertVaultError(await postSerial(v, [serialRequest(device, { requestId: rid }), v.model]), 400, 'request-id-expired');
+  // The same on the path of a device key that registers again (its serial back).
+  assert.equal((await register(v, device)).status, 200);
+  const rid2 = await requestId(v);
+  await expire(rid2);
+  assertVaultError(await postSerial(v, [serialRequest(device, { requestId: rid2 }), v.model]), 400, 'request-id-expired');
+  // A used one is still "used".
+  const rid3 = await requestId(v);
+  const req = serialRequest(stranger, { requestId: rid3 });
+  assert.equal((await postSerial(v, [req, v.model])).status, 200);
+  assertVaultError(await postSerial(v, [req, v.model]), 409, 'request-id-used');
+});

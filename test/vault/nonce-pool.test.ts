@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { NoncePool } from '../../src/vault/nonce-pool.ts';
-import type { IssuedNonce } from '../../src/vault/repo.ts';
+import type { IssuedNonce } from '../../src/vault/vault.repo.ts';
 
 /** A fake store of nonces: counts the batches and hands out numbered nonces. */
 function fakeIssuer() {

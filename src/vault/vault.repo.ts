@@ -4,8 +4,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { fromDbBool, fromDbJson, fromDbTime, fromDbTimeOrNull, toDbBool, toDbJson, toDbTime, type PlatformTables } from '../platform/db/index.ts';
-import type { VaultApiKeysTable, VaultModelsTable, VaultSigningLogTable, VaultTables } from './tables.ts';
-import { VaultError } from './errors.ts';
+import type { VaultApiKeysTable, VaultModelsTable, VaultSigningLogTable, VaultTables } from './vault.tables.ts';
+import { VaultError } from './vault.errors.ts';
 
 export type VaultDb = Kysely<PlatformTables & VaultTables>;
 

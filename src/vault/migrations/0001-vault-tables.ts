@@ -1,7 +1,7 @@
-// The vault's migrations. Append only.
-import { addIdColumn, type Migration, type ServiceMigrations } from '../platform/db/index.ts';
+// The vault's tables: models, factory API keys, request-id nonces, the signing log.
+import { addIdColumn, type Migration } from '../../platform/db/index.ts';
 
-const vaultTables: Migration = {
+export const vaultTables: Migration = {
   name: '0001-vault-tables',
   async up(db, engine) {
     await addIdColumn(db.schema.createTable('vault_models'), engine)
@@ -68,13 +68,3 @@ const vaultTables: Migration = {
     await db.schema.createIndex('vault_signing_log_brand').on('vault_signing_log').columns(['brand_id', 'id']).execute();
   },
 };
-
-/** request-ids bound to their caller: an API key or a factory operator's token. */
-const nonceOwner: Migration = {
-  name: '0002-vault-nonce-owner',
-  async up(db) {
-    await db.schema.alterTable('vault_nonces').addColumn('issued_to', 'text').execute();
-  },
-};
-
-export const vaultMigrations: ServiceMigrations = { service: 'vault', migrations: [vaultTables, nonceOwner] };

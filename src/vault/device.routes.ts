@@ -1,26 +1,16 @@
 // The device API snapd calls (gadget device-service.url = <server>/v1/):
-// POST request-id, POST serial, GET version. Public routes: the factory API
-// key in the "api-key" header (set by the gadget's prepare-device hook in
-// device-service.headers) is checked by the vault itself.
+// POST request-id, POST serial, GET version: HTTP in and out of the
+// RegistrationService (registration.service.ts), which holds the rules.
+// Public routes: the factory API key in the "api-key" header (set by the
+// gadget's prepare-device hook in device-service.headers), or an operator's
+// bearer token, is checked by the service. Errors are rendered in the vault's
+// wire shape by the HTTP edge (errorShape: 'vault').
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MEDIA_TYPE } from '../assertions/index.ts';
-import type { ErrorFormatter } from '../platform/http/app.ts';
-import type { DeviceCredentials, Vault } from './vault.ts';
+import type { DeviceCredentials, RegistrationService } from './registration.service.ts';
 
 /** The header carrying the factory API key. */
 export const API_KEY_HEADER = 'api-key';
-
-/**
- * snapd reads the message only when the Content-Type is exactly
- * application/json, from {"message"} or {"error_list": [{"message"}]}; both
- * are sent. A 500 would be a permanent failure for snapd, so server faults
- * become 503 (retried from a new request-id after 60 s).
- */
-export const vaultErrorFormat: ErrorFormatter = (reply, status, code, message) => {
-  const s = status === 500 ? 503 : status;
-  if (s >= 500) reply.header('retry-after', '60');
-  void sendJson(reply, s, { code, message, error_list: [{ code, message }] });
-};
 
 /** JSON with Content-Type exactly application/json (a Buffer body keeps fastify from adding a charset). */
 function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
@@ -35,18 +25,19 @@ function credentials(h: Record<string, string | string[] | undefined>): DeviceCr
   return { apiKey: header(h[API_KEY_HEADER]), bearer };
 }
 
-export async function deviceRoutes(app: FastifyInstance, vault: Vault, version: string): Promise<void> {
+export async function deviceRoutes(app: FastifyInstance, vault: RegistrationService, version: string): Promise<void> {
   await app.register(async (child) => {
     // Raw bodies here only (assertion streams, empty bodies), whatever the content type.
     child.addContentTypeParser(MEDIA_TYPE, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     child.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    const config = { access: { kind: 'public' as const }, rawBody: true, formatError: vaultErrorFormat };
+    const config = { access: { kind: 'public' as const }, rawBody: true, errorShape: 'vault' as const };
 
     const requestId = async (req: FastifyRequest, reply: FastifyReply) => {
       const r = await vault.requestId(credentials(req.headers));
       return sendJson(reply, 200, { 'request-id': r.requestId, 'expires-at': r.expiresAt.toISOString() });
     };
     const serial = async (req: FastifyRequest, reply: FastifyReply) => {
+      // The content-type parsers above give every body as a Buffer (none: no body).
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const result = await vault.register({
         body,
@@ -68,7 +59,7 @@ export async function deviceRoutes(app: FastifyInstance, vault: Vault, version: 
     child.post('/api/v1/snaps/auth/request-id', { config, schema: { hide: true } }, requestId);
     child.post('/api/v1/snaps/auth/devices', { config, schema: { hide: true } }, serial);
 
-    child.get('/v1/version', { config: { access: { kind: 'public' as const }, formatError: vaultErrorFormat }, schema: { hide: true } }, async (_req, reply) =>
+    child.get('/v1/version', { config: { access: { kind: 'public' as const }, errorShape: 'vault' as const }, schema: { hide: true } }, async (_req, reply) =>
       sendJson(reply, 200, { version, service: 'snapline-vault' }),
     );
   });

@@ -1,7 +1,8 @@
-// The serial vault's logic: request-ids, the checks of a serial request in
-// the order the device API documents, serial signing with the duplicate
-// policy enforced by the database, remodel, and the caches that keep the
-// per-registration cost at one RSA signature plus a few queries.
+// The vault's registration service (no HTTP): request-ids, the checks of a
+// serial request in the order the device API documents, serial signing with
+// the duplicate policy enforced by the database, remodel, and the caches
+// that keep the per-registration cost at one RSA signature plus a few
+// queries. device.routes.ts adapts it to snapd's device API.
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import {
@@ -22,7 +23,7 @@ import { hasRole as authHasRole, resolveToken, type Principal as AuthPrincipal }
 import { ConflictError, platformView } from '../platform/db/index.ts';
 import { KeyCustodyError, signAssertion, type Signer } from '../platform/keys/index.ts';
 import type { PlatformContext } from '../platform/context.ts';
-import { VaultError } from './errors.ts';
+import { VaultError } from './vault.errors.ts';
 import {
   consumeNonce,
   extendNonce,
@@ -38,10 +39,11 @@ import {
   type LogRow,
   type VaultDb,
   type VaultModel,
-} from './repo.ts';
+} from './vault.repo.ts';
+import { TtlCache } from '../platform/cache/ttl-cache.ts';
 import { NoncePool } from './nonce-pool.ts';
 import { SERIAL_SYNTAX, render, usesCounter } from './serials.ts';
-import type { VaultSigningLogTable, VaultTables } from './tables.ts';
+import type { VaultSigningLogTable, VaultTables } from './vault.tables.ts';
 import type { Insertable } from 'kysely';
 import { fromDbTime, toDbTime } from '../platform/db/index.ts';
 
@@ -121,38 +123,7 @@ class Semaphore {
   }
 }
 
-class TtlCache<V> {
-  private readonly map = new Map<string, { value: V; until: number }>();
-  constructor(private readonly ms: number, private readonly max = 10_000) {}
-  get(key: string): V | undefined {
-    const e = this.map.get(key);
-    if (!e) return undefined;
-    if (e.until < Date.now()) {
-      this.map.delete(key);
-      return undefined;
-    }
-    return e.value;
-  }
-  set(key: string, value: V): void {
-    if (this.map.size >= this.max) this.map.clear();
-    this.map.set(key, { value, until: Date.now() + this.ms });
-  }
-  clear(): void {
-    this.map.clear();
-  }
-  delete(key: string): void {
-    this.map.delete(key);
-  }
-  async through(key: string, load: () => Promise<V>): Promise<V> {
-    const hit = this.get(key);
-    if (hit !== undefined) return hit;
-    const v = await load();
-    this.set(key, v);
-    return v;
-  }
-}
-
-export class Vault {
+export class RegistrationService {
   readonly db: VaultDb;
   readonly nonceTtlMs: number;
   private readonly maxPending: number;
@@ -160,13 +131,13 @@ export class Vault {
   private readonly signing: Semaphore;
   private issued = 0;
   private readonly nonces: NoncePool;
-  private readonly apiKeys: TtlCache<ApiKey | null>;
-  private readonly operators: TtlCache<AuthPrincipal | null>;
-  private readonly models: TtlCache<VaultModel | null>;
-  private readonly trust: TtlCache<TrustDatabase>;
-  private readonly verifiedModels: TtlCache<true>;
-  private readonly chains: TtlCache<Assertion[]>;
-  private readonly signers: TtlCache<Signer>;
+  private readonly apiKeys: TtlCache<string, ApiKey | null>;
+  private readonly operators: TtlCache<string, AuthPrincipal | null>;
+  private readonly models: TtlCache<string, VaultModel | null>;
+  private readonly trust: TtlCache<string, TrustDatabase>;
+  private readonly verifiedModels: TtlCache<string, true>;
+  private readonly chains: TtlCache<string, Assertion[]>;
+  private readonly signers: TtlCache<string, Signer>;
 
   constructor(
     readonly ctx: PlatformContext,
@@ -176,14 +147,19 @@ export class Vault {
     this.nonceTtlMs = opts.nonceTtlMs ?? 10 * 60_000;
     this.maxPending = opts.maxPendingSignatures ?? 512;
     this.signing = new Semaphore(opts.signingConcurrency ?? availableParallelism());
+    // Other processes' changes show within these TTLs (docs/vault.md); this
+    // process's own admin changes at once (invalidate). The per-request
+    // lookups are reloaded in the background shortly before they expire, so
+    // a busy line never waits for them.
     const ms = opts.cacheMs ?? 1000;
-    this.apiKeys = new TtlCache(ms);
-    this.operators = new TtlCache(ms);
-    this.models = new TtlCache(ms);
-    this.trust = new TtlCache(Math.max(ms, 5000));
-    this.verifiedModels = new TtlCache(60_000);
-    this.chains = new TtlCache(Math.max(ms, 5000));
-    this.signers = new TtlCache(KEY_OPEN_MS);
+    const hot = { ttlMs: ms, refreshAheadMs: ms / 4 };
+    this.apiKeys = new TtlCache(hot);
+    this.operators = new TtlCache(hot);
+    this.models = new TtlCache(hot);
+    this.trust = new TtlCache({ ttlMs: Math.max(ms, 5000) });
+    this.verifiedModels = new TtlCache({ ttlMs: 60_000 });
+    this.chains = new TtlCache({ ttlMs: Math.max(ms, 5000) });
+    this.signers = new TtlCache({ ttlMs: KEY_OPEN_MS });
     // Handed out within a tenth of their validity: a device always has at least 90% of it.
     this.nonces = new NoncePool(Math.min(this.nonceTtlMs / 10, 60_000));
   }
@@ -380,7 +356,7 @@ export class Vault {
   }
 
   /** The root plus the brand's account and account-keys, checked. */
-  private trustFor(brandId: string): Promise<TrustDatabase> {
+  private trustFor(brandId: string): Promise<TrustDatabase> | TrustDatabase {
     return this.trust.through(brandId, async () => {
       const trust = new TrustDatabase({ trusted: this.ctx.root.trusted, now: this.ctx.now });
       const db = platformView(this.db);
@@ -448,11 +424,11 @@ export class Vault {
       // between reservation and signature: then this device key, whose
       // serial it is, completes it.
       if (this.ctx.now().getTime() - fromDbTime(row.signed_at).getTime() < ABANDONED_MS) return { status: 202, retryAfterSeconds: 60 };
-      if (!(await consumeNonce(this.db, requestId, this.ctx.now()))) throw new VaultError('request-id-used', 'request-id was already used or expired: ask for a new one');
+      if (!(await consumeNonce(this.db, requestId, this.ctx.now()))) throw await this.nonceRefusal(requestId);
       return this.signReserved(row, model, request);
     }
     if (model.duplicates === 'refuse') throw new VaultError('device-registered', `this device key already has serial ${JSON.stringify(row.serial)} of ${model.brandId}/${model.model}`);
-    if (!(await consumeNonce(this.db, requestId, this.ctx.now()))) throw new VaultError('request-id-used', 'request-id was already used or expired: ask for a new one');
+    if (!(await consumeNonce(this.db, requestId, this.ctx.now()))) throw await this.nonceRefusal(requestId);
     return this.answer(decodeStream(row.assertion)[0]!, true);
   }
 
@@ -473,20 +449,32 @@ export class Vault {
       user_agent: r.input.userAgent.slice(0, 500),
       remodel_from: r.remodelFrom,
     };
-    const used = () => new VaultError('request-id-used', 'request-id was already used or expired: ask for a new one');
     const quota = r.caller.apiKey && r.caller.apiKey.maxSerials !== null ? r.caller.apiKey : undefined;
     if (this.ctx.db.engine === 'postgres' && !quota) {
       // One statement, one round trip: the nonce is consumed only if the row goes in.
       const row = await reserveWithNonce(this.db, values, r.now);
-      if (!row) throw used();
+      if (!row) throw await this.nonceRefusal(r.requestId);
       return row;
     }
-    return this.ctx.db.transaction(async (t) => {
+    const row = await this.ctx.db.transaction(async (t) => {
       const trx = t.withTables<VaultTables>();
-      if (!(await consumeNonce(trx, r.requestId, r.now))) throw used();
+      if (!(await consumeNonce(trx, r.requestId, r.now))) return undefined;
       if (quota && !(await takeQuota(trx, quota.id))) throw new VaultError('api-key-quota', `api-key ${JSON.stringify(quota.name)} has signed its ${quota.maxSerials} serials`);
       return trx.insertInto('vault_signing_log').values(values).returningAll().executeTakeFirstOrThrow();
     });
+    if (!row) throw await this.nonceRefusal(r.requestId);
+    return row;
+  }
+
+  /**
+   * Why a request-id checked good could not be consumed with the log row: a
+   * twin request used it, or it expired meanwhile (while the serial was
+   * signed, say). Read only on this failure path.
+   */
+  private async nonceRefusal(requestId: string): Promise<VaultError> {
+    const n = await findNonce(this.db, requestId);
+    if (n && n.used_at === null && n.expires_at <= toDbTime(this.ctx.now())) return new VaultError('request-id-expired', 'request-id expired: ask for a new one');
+    return new VaultError('request-id-used', 'request-id was already used: ask for a new one');
   }
 
   private async signReserved(row: LogRow, model: VaultModel, request: Assertion): Promise<RegistrationResult> {
@@ -538,7 +526,7 @@ export class Vault {
   }
 
   /** The account-key chain of a serial's signing key up to (not including) the root. */
-  private chainFor(serial: Assertion): Promise<Assertion[]> {
+  private chainFor(serial: Assertion): Promise<Assertion[]> | Assertion[] {
     return this.chains.through(serial.signKeyId, () => signingChain(platformView(this.db), [serial], new Set([this.ctx.root.rootSigner.keyId, this.ctx.root.storeSigner.keyId])));
   }
 }
