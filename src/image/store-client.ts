@@ -230,8 +230,8 @@ export class StoreClient {
   }
 
   /**
-   * GETs a snap's download URL into `dest` on one of `pool`'s workers (which
-   * hash the bytes as they arrive) and checks its size and hex SHA3-384
+   * GETs a snap's download URL into `dest` through `pool` (which hashes the
+   * file as it grows) and checks its size and hex SHA3-384
    * against the store's metadata. `onBytes` gets the bytes so far, now and
    * then, and the size at the end. Returns the base64url digest.
    */
