@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { FsBlobStore } from '../src/platform/blobs/index.ts';
 import { openDatabase, toDbTime } from '../src/platform/db/index.ts';
-import type { StoreOwnTables } from '../src/store/tables.ts';
+import type { StoreOwnTables } from '../src/store/store.tables.ts';
 import { api, build, startFixture, startSnapline, stop } from './fixtures/store-common.ts';
 
 const SIZE = 100 * 1024 * 1024;

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openDatabase, toDbTime } from '../src/platform/db/index.ts';
-import type { StoreOwnTables } from '../src/store/tables.ts';
+import type { StoreOwnTables } from '../src/store/store.tables.ts';
 import { api, build, startFixture, startSnapline, stop } from './fixtures/store-common.ts';
 import { wrk, type WrkResult } from './fixtures/wrk.ts';
 

@@ -1,7 +1,7 @@
 // The services `snapline serve` can run. Store, vault and console register
 // here as they are built (each: its migrations and routes).
 import type { Service } from './platform/services.ts';
-import { storeService } from './store/index.ts';
+import { storePlugin } from './store/index.ts';
 import { vaultService } from './vault/index.ts';
 
-export const SERVICES_AVAILABLE: readonly Service[] = [storeService, vaultService];
+export const SERVICES_AVAILABLE: readonly Service[] = [storePlugin, vaultService];

@@ -6,6 +6,7 @@
 // signature by the store key (signing and checking are in cohort-keys.ts).
 // No I/O here: time comes in as arguments, the cohort id is random bytes
 // chosen by the caller.
+import { CohortKeyError } from './store.errors.ts';
 import { parseChannelVerbatim } from '../channel/channel.ts';
 import { BRANCH_TTL_MS, resolveChannel, type Release, type Resolved } from './channels.ts';
 import type { Channel } from '../channel/channel.ts';
@@ -26,10 +27,7 @@ export interface Cohort {
   readonly id: string;
 }
 
-export class CohortKeyError extends Error {
-  override readonly name = 'CohortKeyError';
-  readonly code = 'invalid-cohort-key';
-}
+export { CohortKeyError };
 
 /** A cohort's stable identity: equal for every device in the cohort, different across cohorts; what update control hashes to bucket devices. */
 export function cohortIdentity(c: Cohort): string {

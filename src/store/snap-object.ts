@@ -1,7 +1,7 @@
 // The snap object snapd decodes (protocol 6.6): typed fields only, digests in
 // lowercase hex, `type` one snapd knows (`os` for the core snap, never `core`).
-import type { Publisher } from './visibility.ts';
-import type { Revision, Snap } from './repo.ts';
+import type { Publisher } from './catalog.repo.ts';
+import type { Revision, Snap } from './store.repo.ts';
 
 const SNAPD_TYPES = new Set(['app', 'gadget', 'kernel', 'base', 'os', 'snapd']);
 

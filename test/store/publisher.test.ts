@@ -7,7 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestServer } from '../helpers/server.ts';
-import type { StoreOwnTables } from '../../src/store/tables.ts';
+import type { StoreOwnTables } from '../../src/store/store.tables.ts';
 import { decode } from '../../src/assertions/index.ts';
 import { eachEngine } from './engines.ts';
 import { expectStatus, push, storeWorld, testSnaps, TEST_ADMIN_TOKEN } from './fixtures.ts';

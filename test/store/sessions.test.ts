@@ -1,7 +1,7 @@
 // Device sessions (protocol 6.3): what the store refuses, and what a session gives.
 import assert from 'node:assert/strict';
 import { DeviceSessionRequestType, formatTimestamp, sign, SerialType } from '../../src/assertions/index.ts';
-import type { StoreOwnTables } from '../../src/store/tables.ts';
+import type { StoreOwnTables } from '../../src/store/store.tables.ts';
 import { vectorKey } from '../helpers/vectors.ts';
 import { eachEngine } from './engines.ts';
 import { deviceIdentity, expectStatus, sessionRequest, storeWorld } from './fixtures.ts';

@@ -2,7 +2,7 @@
 // 0/1, JSON as text (see docs/platform.md, value representations).
 import type { Generated } from 'kysely';
 import type { DbTime } from '../platform/db/values.ts';
-import type { PlatformTables } from '../platform/db/platform-tables.ts';
+import type { PlatformTables } from '../platform/db/platform.tables.ts';
 
 export interface StoresTable {
   store_id: string;

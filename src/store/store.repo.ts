@@ -2,9 +2,9 @@
 // Kysely over the store's tables, so a transaction can be passed in.
 import { randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { fromDbTime, toDbTime } from '../platform/db/index.ts';
+import { ConflictError, fromDbTime, toDbTime } from '../platform/db/index.ts';
 import type { Release } from './channels.ts';
-import type { StoreTables } from './tables.ts';
+import type { StoreTables } from './store.tables.ts';
 
 export type StoreDb = Kysely<StoreTables>;
 
@@ -125,6 +125,37 @@ export async function insertStore(db: StoreDb, s: { storeId: string; brandId: st
 
 export async function snapsNamed(db: StoreDb, name: string): Promise<Snap[]> {
   return (await db.selectFrom('store_snaps').selectAll().where('name', '=', name).execute()).map(toSnap);
+}
+
+/** Snaps by name prefix or substring (at most 500, by name), or the first 500. */
+export async function findSnaps(db: StoreDb, by: { prefix?: string; substring?: string }): Promise<Snap[]> {
+  let query = db.selectFrom('store_snaps').selectAll();
+  if (by.prefix !== undefined) query = query.where('name', 'like', `${by.prefix}%`);
+  else if (by.substring) query = query.where('name', 'like', `%${by.substring}%`);
+  return (await query.orderBy('name').limit(500).execute()).map(toSnap);
+}
+
+/** The accounts that may upload and release a snap besides its publisher, sorted. */
+export async function collaboratorsOf(db: StoreDb, snapId: string): Promise<string[]> {
+  const rows = await db.selectFrom('store_snap_collaborators').select('account_id').where('snap_id', '=', snapId).orderBy('account_id').execute();
+  return rows.map((r) => r.account_id);
+}
+
+/** Adds a collaborator; false when it already was one. */
+export async function addCollaborator(db: StoreDb, snapId: string, accountId: string, now: Date): Promise<boolean> {
+  try {
+    await db.insertInto('store_snap_collaborators').values({ snap_id: snapId, account_id: accountId, created_at: toDbTime(now) }).execute();
+    return true;
+  } catch (err) {
+    if (err instanceof ConflictError) return false;
+    throw err;
+  }
+}
+
+/** Removes a collaborator; false when it was not one. */
+export async function removeCollaborator(db: StoreDb, snapId: string, accountId: string): Promise<boolean> {
+  const res = await db.deleteFrom('store_snap_collaborators').where('snap_id', '=', snapId).where('account_id', '=', accountId).executeTakeFirst();
+  return Number(res.numDeletedRows) > 0;
 }
 
 export async function snapById(db: StoreDb, snapId: string): Promise<Snap | undefined> {

@@ -1,0 +1,11 @@
+// The store's forward-only migrations (service "store"), one file each, in
+// order. Append new ones at the end; never edit one that has been released:
+// the names are the database ledger's.
+import type { ServiceMigrations } from '../../platform/db/index.ts';
+import { store } from './0001-store.ts';
+import { collaborators } from './0002-collaborators.ts';
+
+export const storeMigrations: ServiceMigrations = {
+  service: 'store',
+  migrations: [store, collaborators],
+};

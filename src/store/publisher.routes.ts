@@ -1,0 +1,222 @@
+// The publisher and admin API under /api/store (OpenAPI tag "store"): HTTP in
+// and out only. Each route names the account its access check is made on
+// (the store's brand, the snap's publisher or the collaborator the caller
+// acts as: the publishing service decides which), reads the typed params,
+// query and body, calls the service and sends its answer.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Readable } from 'node:stream';
+import type { Static } from 'typebox';
+import { actorOf } from '../platform/context.ts';
+import type { Role } from '../platform/http/access.ts';
+import { ApiError, ERROR_SCHEMA } from '../platform/http/errors.ts';
+import { COLLABORATOR_ADMIN_ROLES, PUBLISH_ROLES, READ_ROLES, type SnapTarget, type StoreTarget } from './publishing.service.ts';
+import type { StoreService } from './store.service.ts';
+import { Answers, CloseBody, CollaboratorBody, CollaboratorParams, CreateStoreBody, RegisterSnapBody, ReleaseBody, SnapParams, SnapQuery, StoreParams, UploadQuery } from './store.schemas.ts';
+
+const errors = { 400: ERROR_SCHEMA, 403: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA };
+
+// What a request names, found before its access check (onRequest) and used by its handler.
+const snapTargets = new WeakMap<FastifyRequest, SnapTarget>();
+const storeTargets = new WeakMap<FastifyRequest, StoreTarget>();
+
+function found<T>(targets: WeakMap<FastifyRequest, T>, req: FastifyRequest): T {
+  const t = targets.get(req);
+  if (!t) throw new ApiError('not-found', 'no such snap or store');
+  return t;
+}
+
+export async function publisherRoutes(fastify: FastifyInstance, store: StoreService): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const publishing = store.publishing;
+
+  // Before validation (onRequest): params and query are still raw strings here.
+  const locateSnap = async (req: FastifyRequest) => {
+    const params = req.params as { snap?: string };
+    const query = req.query as { store?: string };
+    snapTargets.set(req, await publishing.locateSnap(params.snap ?? '', query.store));
+  };
+  const locateStore = async (req: FastifyRequest) => {
+    storeTargets.set(req, await publishing.locateStore((req.params as { store?: string }).store ?? ''));
+  };
+  const snapAccess = (roles: readonly Role[]) => ({ kind: 'account' as const, roles, account: (req: FastifyRequest) => publishing.actingAccount(found(snapTargets, req), req.principal, roles) });
+  const publisherAccess = (roles: readonly Role[]) => ({ kind: 'account' as const, roles, account: (req: FastifyRequest) => publishing.publisherAccount(found(snapTargets, req)) });
+  const storeAccess = (roles: readonly Role[]) => ({ kind: 'account' as const, roles, account: (req: FastifyRequest) => publishing.storeAccount(found(storeTargets, req)) });
+
+  app.post(
+    '/api/store/stores',
+    {
+      config: { access: { kind: 'superuser' } },
+      schema: {
+        tags: ['store'],
+        summary: 'Create a brand store (snapline store create STORE-ID --brand ACCOUNT-ID); signs its store assertion',
+        body: CreateStoreBody,
+        response: { 201: Answers.storeCreated, ...errors },
+      },
+    },
+    async (req, reply) => reply.status(201).send(await publishing.createStore(actorOf(req), req.body)),
+  );
+
+  app.get(
+    '/api/store/stores',
+    { config: { access: { kind: 'authenticated' } }, schema: { tags: ['store'], summary: 'Stores whose brand the caller belongs to', response: { 200: Answers.stores } } },
+    async (req) => publishing.listStores(actorOf(req)),
+  );
+
+  app.get(
+    '/api/store/stores/:store',
+    {
+      onRequest: locateStore,
+      config: { access: storeAccess(READ_ROLES) },
+      schema: { tags: ['store'], summary: 'A store', params: StoreParams, response: { 200: Answers.store, ...errors } },
+    },
+    async (req) => publishing.store(actorOf(req), found(storeTargets, req)),
+  );
+
+  app.post(
+    '/api/store/stores/:store/snaps',
+    {
+      onRequest: locateStore,
+      config: { access: storeAccess(PUBLISH_ROLES) },
+      schema: {
+        tags: ['store'],
+        summary: 'Register a snap name in a store (snapline register SNAP --store STORE-ID); signs its snap-declaration',
+        params: StoreParams,
+        body: RegisterSnapBody,
+        response: { 201: Answers.snapRegistered, ...errors },
+      },
+    },
+    async (req, reply) => reply.status(201).send(await publishing.registerSnap(actorOf(req), found(storeTargets, req), req.body)),
+  );
+
+  app.get(
+    '/api/store/snaps/:snap',
+    {
+      onRequest: locateSnap,
+      config: { access: snapAccess(READ_ROLES) },
+      schema: { tags: ['store'], summary: 'A snap and its channel map (snapline status SNAP)', params: SnapParams, querystring: SnapQuery, response: { 200: Answers.status, ...errors } },
+    },
+    async (req) => publishing.status(actorOf(req), found(snapTargets, req)),
+  );
+
+  app.get(
+    '/api/store/snaps/:snap/revisions',
+    {
+      onRequest: locateSnap,
+      config: { access: snapAccess(READ_ROLES) },
+      schema: {
+        tags: ['store'],
+        summary: 'Revisions of a snap, newest first, with the channels each is released to (snapline revisions SNAP)',
+        params: SnapParams,
+        querystring: SnapQuery,
+        response: { 200: Answers.revisions, ...errors },
+      },
+    },
+    async (req) => publishing.revisions(actorOf(req), found(snapTargets, req)),
+  );
+
+  await app.register(async (plain) => {
+    // Uploads stream straight to the blob store: no buffering, size-limited
+    // there. The one parser here hands the handler the request stream,
+    // whatever its content type (after the access check, which comes first);
+    // a POST without a body has none.
+    const scope = plain.withTypeProvider<TypeBoxTypeProvider>();
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_req, payload: Readable, done: (err: null, body: UploadBody) => void) => done(null, payload));
+    scope.post<{ Body: UploadBody | undefined; Querystring: Static<typeof UploadQuery> }>(
+      '/api/store/snaps/:snap/revisions',
+      {
+        onRequest: locateSnap,
+        config: { access: snapAccess(PUBLISH_ROLES), rawBody: true },
+        schema: {
+          tags: ['store'],
+          summary: 'Upload a .snap (body: the file, Content-Type application/octet-stream); signs its snap-revision; optionally releases it (snapline push)',
+          params: SnapParams,
+          querystring: UploadQuery,
+          response: { 201: Answers.uploaded, ...errors },
+        },
+      },
+      async (req, reply) => {
+        const file = req.body;
+        if (!file || !UPLOAD_TYPES.has(req.headers['content-type']?.split(';')[0]?.trim().toLowerCase() ?? '')) throw new ApiError('bad-request', 'send the .snap file as the body with Content-Type application/octet-stream');
+        const length = req.headers['content-length'];
+        const abort = new AbortController();
+        req.raw.once('aborted', () => abort.abort());
+        req.raw.once('close', () => {
+          if (!req.raw.complete) abort.abort();
+        });
+        const res = await publishing.upload(actorOf(req), found(snapTargets, req), file, {
+          release: req.query.release?.split(',').map((c) => c.trim()).filter(Boolean),
+          size: length === undefined ? undefined : Number(length),
+          signal: abort.signal,
+        });
+        return reply.status(201).send(res);
+      },
+    );
+  });
+
+  app.post(
+    '/api/store/snaps/:snap/releases',
+    {
+      onRequest: locateSnap,
+      config: { access: snapAccess(PUBLISH_ROLES) },
+      schema: {
+        tags: ['store'],
+        summary: 'Release a revision to channels (snapline release SNAP REV CHANNELS)',
+        params: SnapParams,
+        querystring: SnapQuery,
+        body: ReleaseBody,
+        response: { 200: Answers.released, ...errors },
+      },
+    },
+    async (req) => publishing.release(actorOf(req), found(snapTargets, req), req.body),
+  );
+
+  app.post(
+    '/api/store/snaps/:snap/close',
+    {
+      onRequest: locateSnap,
+      config: { access: snapAccess(PUBLISH_ROLES) },
+      schema: {
+        tags: ['store'],
+        summary: 'Close channels (snapline close SNAP CHANNELS): they follow the next more stable risk',
+        params: SnapParams,
+        querystring: SnapQuery,
+        body: CloseBody,
+        response: { 200: Answers.closed, ...errors },
+      },
+    },
+    async (req) => publishing.close(actorOf(req), found(snapTargets, req), req.body),
+  );
+
+  app.post(
+    '/api/store/snaps/:snap/collaborators',
+    {
+      onRequest: locateSnap,
+      config: { access: publisherAccess(COLLABORATOR_ADMIN_ROLES) },
+      schema: {
+        tags: ['store'],
+        summary: "Let another account upload and release the snap (its publishers and admins may then push and release; the publisher's admins decide)",
+        params: SnapParams,
+        querystring: SnapQuery,
+        body: CollaboratorBody,
+        response: { 200: Answers.collaborators, ...errors },
+      },
+    },
+    async (req) => publishing.addCollaborator(actorOf(req), found(snapTargets, req), req.body),
+  );
+
+  app.delete(
+    '/api/store/snaps/:snap/collaborators/:account',
+    {
+      onRequest: locateSnap,
+      config: { access: publisherAccess(COLLABORATOR_ADMIN_ROLES) },
+      schema: { tags: ['store'], summary: 'Remove a collaborator account from the snap', params: CollaboratorParams, querystring: SnapQuery, response: { 200: Answers.collaborators, ...errors } },
+    },
+    async (req) => publishing.removeCollaborator(actorOf(req), found(snapTargets, req), req.params.account),
+  );
+}
+
+/** An upload's body: the request stream, as the upload scope's content-type parser passes it on. */
+type UploadBody = Readable;
+const UPLOAD_TYPES = new Set(['application/octet-stream', 'application/vnd.snap']);

@@ -1,0 +1,169 @@
+// The store's route schemas (TypeBox): what fastify validates, what the
+// OpenAPI document at /api/docs shows, and, through the type provider, the
+// types of the route handlers' inputs. The service takes the same types
+// (`Static<typeof X>`). The publisher API refuses properties it does not
+// know; snapd-facing bodies are typed field by field but take the fields
+// snapd sends that the store ignores.
+import { Type, type Static } from 'typebox';
+
+// --- shared pieces -----------------------------------------------------------
+
+export const STORE_ID = /^[a-zA-Z0-9](?:[a-zA-Z0-9._-]{0,62}[a-zA-Z0-9])?$/;
+
+const Name = Type.String({ maxLength: 64 });
+const Channels = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 50 });
+
+export const SnapParams = Type.Object({ snap: Name });
+export const SnapQuery = Type.Object({ store: Type.Optional(Name) }, { additionalProperties: false });
+export const StoreParams = Type.Object({ store: Name });
+export const CollaboratorParams = Type.Object({ snap: Name, account: Name });
+
+// --- publisher API: bodies ---------------------------------------------------
+
+export const CreateStoreBody = Type.Object(
+  {
+    storeId: Type.String({ pattern: STORE_ID.source }),
+    brand: Name,
+    includes: Type.Optional(Type.Array(Type.String(), { maxItems: 20 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateStoreInput = Static<typeof CreateStoreBody>;
+
+export const RegisterSnapBody = Type.Object(
+  {
+    name: Name,
+    publisher: Type.Optional(Name),
+    private: Type.Optional(Type.Boolean()),
+    defaultTrack: Type.Optional(Type.String({ maxLength: 28 })),
+  },
+  { additionalProperties: false },
+);
+export type RegisterSnapInput = Static<typeof RegisterSnapBody>;
+
+export const UploadQuery = Type.Object({ store: Type.Optional(Name), release: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false });
+
+export const ReleaseBody = Type.Object(
+  {
+    revision: Type.Integer({ minimum: 1 }),
+    channels: Channels,
+    progressivePercentage: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  },
+  { additionalProperties: false },
+);
+export type ReleaseInput = Static<typeof ReleaseBody>;
+
+export const CloseBody = Type.Object({ channels: Channels }, { additionalProperties: false });
+export type CloseInput = Static<typeof CloseBody>;
+
+export const CollaboratorBody = Type.Object({ account: Name }, { additionalProperties: false });
+export type CollaboratorInput = Static<typeof CollaboratorBody>;
+
+// --- publisher API: answers (for OpenAPI and the serializer; all fields optional, as before) ---
+
+const StoreJson = Type.Partial(Type.Object({ storeId: Type.String(), brandId: Type.String(), includes: Type.Array(Type.String()), createdAt: Type.String() }));
+const SnapJson = Type.Partial(
+  Type.Object({ snapId: Type.String(), storeId: Type.String(), name: Type.String(), publisherId: Type.String(), private: Type.Boolean(), defaultTrack: Type.String(), createdAt: Type.String() }),
+);
+const RevisionJson = Type.Object(
+  {
+    revision: Type.Optional(Type.Integer()),
+    version: Type.Optional(Type.String()),
+    type: Type.Optional(Type.String()),
+    architectures: Type.Optional(Type.Array(Type.String())),
+    sha3_384: Type.Optional(Type.String()),
+    size: Type.Optional(Type.Integer()),
+  },
+  { additionalProperties: true },
+);
+const ChannelMapJson = Type.Array(Type.Object({}, { additionalProperties: true }));
+const Collaborators = Type.Object({ collaborators: Type.Optional(Type.Array(Type.String())) });
+
+export const Answers = {
+  storeCreated: Type.Object({ store: Type.Optional(StoreJson), assertion: Type.Optional(Type.String()) }),
+  stores: Type.Object({ stores: Type.Optional(Type.Array(StoreJson)) }),
+  store: Type.Object({ store: Type.Optional(StoreJson) }),
+  snapRegistered: Type.Object({ snap: Type.Optional(SnapJson), assertion: Type.Optional(Type.String()) }),
+  status: Type.Object({ snap: Type.Optional(SnapJson), collaborators: Type.Optional(Type.Array(Type.String())), channelMap: Type.Optional(ChannelMapJson) }),
+  revisions: Type.Object({ revisions: Type.Optional(Type.Array(RevisionJson)) }),
+  uploaded: Type.Object({ revision: Type.Optional(RevisionJson), assertion: Type.Optional(Type.String()), released: Type.Optional(Type.Array(Type.String())) }),
+  released: Type.Object({ released: Type.Optional(Type.Array(Type.String())), channelMap: Type.Optional(ChannelMapJson) }),
+  closed: Type.Object({ closed: Type.Optional(Type.Array(Type.String())), channelMap: Type.Optional(ChannelMapJson) }),
+  collaborators: Collaborators,
+};
+
+// --- snapd-facing API ---------------------------------------------------------
+
+export const SessionRequestBody = Type.Object({
+  'device-session-request': Type.String(),
+  'serial-assertion': Type.String(),
+  'model-assertion': Type.String(),
+});
+export type SessionRequestInput = Static<typeof SessionRequestBody>;
+
+const Epoch = Type.Object({
+  read: Type.Optional(Type.Union([Type.Array(Type.Number()), Type.Null()])),
+  write: Type.Optional(Type.Union([Type.Array(Type.Number()), Type.Null()])),
+});
+
+/** What an installed snap tells the store (snapd's currentSnapV2JSON); snapd's other fields are taken and ignored. */
+export const RefreshContext = Type.Object({
+  'snap-id': Type.Optional(Type.String()),
+  'instance-key': Type.Optional(Type.String()),
+  revision: Type.Optional(Type.Number()),
+  'tracking-channel': Type.Optional(Type.String()),
+  'cohort-key': Type.Optional(Type.String()),
+  epoch: Type.Optional(Epoch),
+});
+export type RefreshContextEntry = Static<typeof RefreshContext>;
+
+/** One assertion a fetch-assertions action asks for (snapd's AssertionQuery). */
+export const AssertionQuery = Type.Object({
+  type: Type.Optional(Type.String()),
+  'primary-key': Type.Optional(Type.Array(Type.String())),
+  'sequence-key': Type.Optional(Type.Array(Type.String())),
+  sequence: Type.Optional(Type.Number()),
+  'if-newer-than': Type.Optional(Type.Number()),
+  'if-sequence-equal-or-newer-than': Type.Optional(Type.Number()),
+});
+export type AssertionQueryInput = Static<typeof AssertionQuery>;
+
+/** One action (snapd's SnapActionJSON). An unknown `action` is answered in the error-list, as the snap store does. */
+export const RefreshAction = Type.Object({
+  action: Type.Optional(Type.String()),
+  'instance-key': Type.Optional(Type.String()),
+  name: Type.Optional(Type.String()),
+  'snap-id': Type.Optional(Type.String()),
+  channel: Type.Optional(Type.String()),
+  revision: Type.Optional(Type.Number()),
+  'cohort-key': Type.Optional(Type.String()),
+  key: Type.Optional(Type.String()),
+  assertions: Type.Optional(Type.Array(AssertionQuery, { maxItems: 5000 })),
+});
+export type RefreshActionInput = Static<typeof RefreshAction>;
+
+export const SnapActionBody = Type.Object({
+  context: Type.Optional(Type.Array(RefreshContext, { maxItems: 5000 })),
+  actions: Type.Array(RefreshAction, { maxItems: 5000 }),
+  fields: Type.Optional(Type.Array(Type.String())),
+  'assertion-max-formats': Type.Optional(Type.Record(Type.String(), Type.Number())),
+});
+export type SnapActionInput = Static<typeof SnapActionBody>;
+
+export const MAX_COHORT_SNAPS = 100;
+export const CohortsBody = Type.Object({ snaps: Type.Array(Type.String({ minLength: 1, maxLength: 40 }), { minItems: 1, maxItems: MAX_COHORT_SNAPS }) });
+export type CohortsInput = Static<typeof CohortsBody>;
+
+export const AssertionQueryString = Type.Object({ 'max-format': Type.Optional(Type.Integer({ minimum: 0 })), chain: Type.Optional(Type.Boolean()), sequence: Type.Optional(Type.String()) });
+export const AssertionParams = Type.Object({ '*': Type.String() });
+export const InfoParams = Type.Object({ name: Type.String() });
+export const InfoQuery = Type.Object({ architecture: Type.Optional(Type.String()), fields: Type.Optional(Type.String()) });
+export const FindQuery = Type.Object({
+  q: Type.Optional(Type.String({ maxLength: 200 })),
+  name: Type.Optional(Type.String({ maxLength: 200 })),
+  architecture: Type.Optional(Type.String()),
+  channel: Type.Optional(Type.String()),
+  private: Type.Optional(Type.String()),
+});
+export type FindInput = Static<typeof FindQuery>;
+export const DownloadParams = Type.Object({ digest: Type.String(), file: Type.String() });

@@ -1,0 +1,32 @@
+// The brand store's rules, for every caller: the HTTP routes (device,
+// publisher and cohort routes translate requests into these calls), and
+// later update control, the web console and the device agent. Inputs are
+// plain values (the route schemas' types, Buffers, Readables, a
+// `DeviceContext` for what a device's headers say, an `Actor` for who asks);
+// failures are StoreErrors with codes from the error catalog.
+import type { PlatformContext } from '../platform/context.ts';
+import { Catalog } from './catalog.repo.ts';
+import { CohortKeys } from './cohort-keys.ts';
+import { PublishingService } from './publishing.service.ts';
+import { SessionsService } from './sessions.service.ts';
+import { SnapActionService } from './snap-action.service.ts';
+import type { StoreOwnTables } from './store.tables.ts';
+
+export class StoreService {
+  /** Stores, registration, uploads, releases, collaborators (the publisher API). */
+  readonly publishing: PublishingService;
+  /** Nonces, device sessions, and who a device request is. */
+  readonly sessions: SessionsService;
+  /** Snap actions, info, find, assertions, downloads and cohorts (the device API). */
+  readonly devices: SnapActionService;
+  /** The per-process read caches of the device API (invalidated by this process's writes). */
+  readonly catalog: Catalog;
+
+  constructor(ctx: PlatformContext) {
+    const db = ctx.db.kysely.withTables<StoreOwnTables>();
+    this.catalog = new Catalog(db);
+    this.publishing = new PublishingService(ctx, db, this.catalog);
+    this.sessions = new SessionsService(ctx, db, this.catalog);
+    this.devices = new SnapActionService(ctx, db, this.catalog, new CohortKeys(ctx.root.storeSigner));
+  }
+}
