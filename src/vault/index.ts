@@ -4,7 +4,7 @@
 // The service API (no HTTP): createVault(ctx) gives the registration service
 // (request-ids, serial requests) and the admin service (keys, models, factory
 // API keys, signing log, system-users); their inputs are the admin API's
-// schema types. The routes are adapters over it; `vaultService` mounts them
+// schema types. The routes are adapters over it; `vaultPlugin` mounts them
 // in `snapline serve`.
 export { createVault, type Vault } from './vault.service.ts';
 export {
@@ -20,7 +20,7 @@ export * from './vault.schemas.ts';
 export type { VaultModel, ApiKey, LogEntry, DuplicatePolicy } from './vault.repo.ts';
 export { DUPLICATE_POLICIES } from './vault.repo.ts';
 export { VaultError, isVaultError, type VaultErrorCode } from './vault.errors.ts';
-export { vaultService, createVaultService } from './vault.plugin.ts';
+export { vaultPlugin, createVaultPlugin, vaultService, createVaultService } from './vault.plugin.ts';
 export { vaultMigrations } from './migrations/index.ts';
 export { API_KEY_HEADER } from './device.routes.ts';
 export type { VaultTables } from './vault.tables.ts';

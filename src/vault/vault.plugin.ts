@@ -7,7 +7,7 @@ import { vaultMigrations } from './migrations/index.ts';
 import type { VaultOptions } from './registration.service.ts';
 import { createVault } from './vault.service.ts';
 
-export function createVaultService(options: VaultOptions = {}): Service {
+export function createVaultPlugin(options: VaultOptions = {}): Service {
   return {
     name: 'vault',
     migrations: vaultMigrations,
@@ -19,4 +19,8 @@ export function createVaultService(options: VaultOptions = {}): Service {
   };
 }
 
-export const vaultService: Service = createVaultService();
+export const vaultPlugin: Service = createVaultPlugin();
+
+/** The names `snapline serve` and the tests have used so far. */
+export const vaultService = vaultPlugin;
+export const createVaultService = createVaultPlugin;
