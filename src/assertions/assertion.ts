@@ -3,7 +3,7 @@
 // are the database's job (database.ts).
 import { isUtf8 } from 'node:buffer';
 import { AssertionError, HeaderError, quote } from './errors.ts';
-import { appendEntry, compareBytes, isHeaderList, isHeaderMap, normalizeHeaderValue, parseHeaders } from './headers.ts';
+import { appendEntry, compareBytes, isHeaderList, isHeaderMap, normalizeHeaderValue, parseHeaders, sameHeaderValue } from './headers.ts';
 import type { HeaderMap, HeaderValue } from './headers.ts';
 import { checkDigest, checkIntWithDefault, checkNotEmptyString, checkPrimaryKey } from './checks.ts';
 import type { PrivateKey } from './crypto.ts';
@@ -408,9 +408,43 @@ export function buildContent(type: AssertionType, input: SignInput, signKeyId: s
   else delete headers['body-length'];
   write('sign-key-sha3-384');
   let text = out.join('');
+  checkDecodesAsSigned(type, text, headers, body, refuse);
   if (body.length > 0) text += '\n\n';
   const content = Buffer.concat([Buffer.from(text, 'utf8'), body]);
   return { content, headers, body: body.length > 0 ? body : undefined };
+}
+
+/**
+ * What is about to be signed must read back exactly as given with snapd's
+ * decoder (ours follows it): within its size limits, and every header equal
+ * after a round trip (a value with leading or trailing blanks, or a
+ * multi-line value ending in a newline, would come back changed).
+ */
+function checkDecodesAsSigned(type: AssertionType, head: string, headers: Record<string, HeaderValue>, body: Buffer, refuse: (msg: string) => never): void {
+  if (Buffer.byteLength(head) > MAX_HEADERS_SIZE) refuse(`headers are larger than snapd's limit of ${MAX_HEADERS_SIZE} bytes`);
+  const bodyLimit = SIGNING_BODY_LIMITS[type.name] ?? MAX_BODY_SIZE;
+  if (body.length > bodyLimit) refuse(`body is larger than snapd's limit of ${bodyLimit} bytes`);
+  let decoded: Record<string, HeaderValue>;
+  try {
+    decoded = parseHeaders(head);
+  } catch (err) {
+    if (err instanceof HeaderError) refuse(`the headers would not decode: ${err.message}`);
+    throw err;
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    if (Object.hasOwn(decoded, name) ? sameHeaderValue(decoded[name]!, value) : isLeftOut(type, name, value)) continue;
+    refuse(`header ${quote(name)} would not decode as given (leading or trailing blanks, or a trailing newline?)`);
+  }
+}
+
+/** Bodies larger than the stream default that snapd reads for a type (snap-repair's scripts). */
+const SIGNING_BODY_LIMITS: Readonly<Record<string, number>> = { repair: 24 * 1024 * 1024 };
+
+/** Headers snapd leaves out of the text: empty lists and maps, and a primary key equal to its default. */
+function isLeftOut(type: AssertionType, name: string, value: HeaderValue): boolean {
+  if (isHeaderList(value)) return value.length === 0;
+  if (isHeaderMap(value)) return Object.keys(value).length === 0;
+  return type.optionalPrimaryKeyDefaults?.[name] === value;
 }
 
 /**

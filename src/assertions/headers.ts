@@ -160,9 +160,35 @@ export function appendEntry(out: string[], intro: string, value: HeaderValue, ba
   for (const key of keys) appendEntry(out, `${prefix}${key}:`, value[key]!, prefix.length);
 }
 
+/** Whether two header values are equal (strings, lists and maps, deeply). */
+export function sameHeaderValue(a: HeaderValue, b: HeaderValue): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
+  if (isHeaderList(a) || isHeaderList(b)) return isHeaderList(a) && isHeaderList(b) && a.length === b.length && a.every((x, i) => sameHeaderValue(x, b[i]!));
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && sameHeaderValue(a[k]!, b[k]!));
+}
+
 /** Byte-order comparison of ASCII strings (Go's sort.Strings). */
 export function compareBytes(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** C0 and C1 control characters and DEL, except the newline of multi-line values. */
+const CONTROL_CHARACTER = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * A string that may go into a signed header: well-formed Unicode (a lone
+ * surrogate would be written as U+FFFD, not as given) and no control
+ * character but the newline. snapd's decoder takes a NUL or an escape
+ * sequence as it is, so nothing downstream would stop a signed assertion that
+ * puts them in front of an operator's terminal or a device's logs.
+ */
+function checkSignableText(value: string, where: string): string {
+  if (LONE_SURROGATE.test(value)) throw new HeaderError(`header ${quote(where)}: not valid UTF-8 (a lone surrogate)`);
+  const bad = CONTROL_CHARACTER.exec(value);
+  if (bad) throw new HeaderError(`header ${quote(where)}: control character U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} not allowed`);
+  return value;
 }
 
 /**
@@ -172,7 +198,7 @@ export function compareBytes(a: string, b: string): number {
  */
 export function normalizeHeaderValue(value: unknown, where: string, depth = 0): HeaderValue {
   if (depth > MAX_HEADER_NESTING) throw new HeaderError(`header ${quote(where)}: nesting deeper than ${MAX_HEADER_NESTING} levels`);
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') return checkSignableText(value, where);
   if (Array.isArray(value)) return value.map((v) => normalizeHeaderValue(v, where, depth + 1));
   if (typeof value === 'object' && value !== null) {
     const map = newMap();
