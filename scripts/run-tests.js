@@ -23,6 +23,7 @@ const concurrency = Math.max(2, availableParallelism());
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files],
-  { stdio: 'inherit' },
+  // Tests that spawn the CLI run the current sources, whatever the state of dist/.
+  { stdio: 'inherit', env: { ...process.env, SNAPLINE_FROM_SOURCE: '1' } },
 );
 process.exit(result.status ?? 1);
