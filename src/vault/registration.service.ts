@@ -123,6 +123,10 @@ class Semaphore {
   }
 }
 
+/**
+ * Device registration: `requestId` then `register`, as snapd's device
+ * manager drives them. Throws VaultErrors with the codes of docs/vault.md.
+ */
 export class RegistrationService {
   readonly db: VaultDb;
   readonly nonceTtlMs: number;
@@ -171,6 +175,7 @@ export class RegistrationService {
 
   // ---- request-id
 
+  /** A request-id for the caller (a factory API key or an operator's token), bound to it and single use. */
   async requestId(creds: DeviceCredentials): Promise<{ requestId: string; expiresAt: Date }> {
     const caller = await this.checkCaller(creds);
     const now = this.ctx.now();
@@ -209,6 +214,11 @@ export class RegistrationService {
 
   // ---- serial
 
+  /**
+   * Checks a serial request (the stream serial-request, model, and on remodel
+   * the old serial) and answers the device's serial with its key chain, or
+   * 202 when the signing queue is full (the same request succeeds later).
+   */
   async register(input: RegistrationInput): Promise<RegistrationResult> {
     // 1. the API key (scope checked once the request names brand and model)
     const caller = await this.checkCaller(input);
