@@ -1,5 +1,5 @@
 // Wire compatibility with snapd's own output: the serial-request and the
-// model in ../shared/vectors were made by snapd's code (device key, brand key
+// model in test/fixtures/snapd-vectors were made by snapd's code (device key, brand key
 // and root of the vectors). The vault accepts them as snapd sends them, and
 // its serial verifies against the vectors' trusted root.
 import assert from 'node:assert/strict';
