@@ -30,6 +30,13 @@ export interface Config {
   masterKeyFile: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   limits: { jsonBodyBytes: number; uploadBytes: number; tokenRequestsPerSecond: number };
+  /** Key custody: sealed in the database, or in a PKCS#11 token (the PIN comes from SNAPLINE_PKCS11_PIN or pinFile, never the config file). */
+  keys: KeysConfig;
+}
+
+export interface KeysConfig {
+  custody: 'database' | 'pkcs11';
+  pkcs11?: { module: string; token?: string; slot?: number; pinFile?: string };
 }
 
 export class ConfigError extends Error {
@@ -67,6 +74,18 @@ const FILE_SCHEMA = {
         jsonBodyBytes: { type: 'integer', minimum: 1024 },
         uploadBytes: { type: 'integer', minimum: 4096 },
         tokenRequestsPerSecond: { type: 'integer', minimum: 1 },
+      },
+    },
+    keys: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        custody: { enum: ['database', 'pkcs11'] },
+        pkcs11: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { module: { type: 'string', minLength: 1 }, token: { type: 'string', minLength: 1 }, slot: { type: 'integer', minimum: 0 }, pinFile: { type: 'string', minLength: 1 } },
+        },
       },
     },
   },
@@ -166,6 +185,26 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd = pro
     masterKeyFile: masterFile ? resolve(cwd, masterFile) : undefined,
     logLevel,
     limits: { jsonBodyBytes: limits.jsonBodyBytes ?? 1024 * 1024, uploadBytes: limits.uploadBytes ?? 4 * 1024 * 1024 * 1024, tokenRequestsPerSecond: tokenRate },
+    keys: keysConfig(pick, (f['keys'] ?? {}) as { custody?: string; pkcs11?: Record<string, unknown> }, cwd),
+  };
+}
+
+/** keys: from SNAPLINE_KEY_CUSTODY and SNAPLINE_PKCS11_{MODULE,TOKEN,SLOT,PIN_FILE}, or the file's keys section. */
+function keysConfig(pick: (flag: undefined, envName: string, fromFile: unknown) => [string | undefined, string], f: { custody?: string; pkcs11?: Record<string, unknown> }, cwd: string): KeysConfig {
+  const [custody, where] = pick(undefined, 'SNAPLINE_KEY_CUSTODY', f.custody);
+  if (custody === undefined || custody === 'database') return { custody: 'database' };
+  if (custody !== 'pkcs11') throw new ConfigError(`${where}: key custody is "database" or "pkcs11", got ${JSON.stringify(custody)}`);
+  const p = f.pkcs11 ?? {};
+  const [module] = pick(undefined, 'SNAPLINE_PKCS11_MODULE', p['module']);
+  if (!module) throw new ConfigError('pkcs11 key custody needs the PKCS#11 module: SNAPLINE_PKCS11_MODULE or keys.pkcs11.module (e.g. /usr/lib/softhsm/libsofthsm2.so)');
+  const [token] = pick(undefined, 'SNAPLINE_PKCS11_TOKEN', p['token']);
+  const [slotRaw, slotWhere] = pick(undefined, 'SNAPLINE_PKCS11_SLOT', typeof p['slot'] === 'number' ? String(p['slot']) : undefined);
+  const slot = slotRaw === undefined ? undefined : /^\d+$/.test(slotRaw) ? Number(slotRaw) : NaN;
+  if (Number.isNaN(slot)) throw new ConfigError(`${slotWhere}: expected a slot number, got ${JSON.stringify(slotRaw)}`);
+  const [pinFile] = pick(undefined, 'SNAPLINE_PKCS11_PIN_FILE', p['pinFile']);
+  return {
+    custody: 'pkcs11',
+    pkcs11: { module: resolve(cwd, module), ...(token ? { token } : {}), ...(slot !== undefined ? { slot } : {}), ...(pinFile ? { pinFile: resolve(cwd, pinFile) } : {}) },
   };
 }
 

@@ -8,7 +8,7 @@ import type { Config } from './config.ts';
 import { describeConfig } from './config.ts';
 import { migrate, openDatabase, platformMigrations, type Database } from './db/index.ts';
 import { FsBlobStore } from './blobs/index.ts';
-import { KeyCustody } from './keys/index.ts';
+import { KeyCustody, importRootBundle, openConfiguredToken, type Pkcs11Token, type RootBundle } from './keys/index.ts';
 import { resolveToken } from './auth/index.ts';
 import { ensureRootAuthority } from './root-authority.ts';
 import { ensureAdmin, masterKeysFor, type AdminCredentials } from './bootstrap.ts';
@@ -35,6 +35,8 @@ export interface StartOptions {
   tokenRateLimit?: number;
   /** An already open database (tests); opened from config.db otherwise. */
   database?: Database;
+  /** An offline root ceremony's bundle to import before the root authority loads (`snapline root import`). */
+  rootBundle?: { bundle: RootBundle; passphrase: string };
 }
 
 export interface RunningServer {
@@ -59,12 +61,15 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
 
   const db: Database = opts.database ?? openDatabase(config.db);
   let closed = false;
+  let token: Pkcs11Token | undefined;
   try {
     // Every service's tables exist whatever this process serves: one schema.
     await migrate(db, [platformMigrations, ...(opts.services ?? []).flatMap((s) => (s.migrations ? [s.migrations] : []))], now);
     const blobs = await FsBlobStore.open(join(config.dataDir, 'blobs'));
     await blobs.removeStaleUploads(24 * 3600_000);
-    const keys = new KeyCustody(db.kysely, ring, now);
+    if (config.keys.custody === 'pkcs11') token = openConfiguredToken(config.keys.pkcs11!, env);
+    const keys = new KeyCustody(db.kysely, ring, now, token ? { token } : {});
+    if (opts.rootBundle) await importRootBundle(db.kysely, keys, config.rootId, opts.rootBundle.bundle, opts.rootBundle.passphrase, now());
     const root = await ensureRootAuthority(db, keys, config.rootId, now);
     const admin = await ensureAdmin(db, config.rootId, env, now());
     const metrics = new Metrics();
@@ -112,10 +117,12 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
         // Stops accepting, lets requests in flight finish, then releases the database.
         await app.close();
         await db.close();
+        token?.close();
       },
     };
   } catch (err) {
     await db.close().catch(() => undefined);
+    token?.close();
     throw err;
   }
 }

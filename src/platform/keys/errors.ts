@@ -18,7 +18,9 @@ export type KeyCustodyErrorCode =
   /** the key cannot be used: unreadable PEM, not RSA, under 4096 bits, or a bad name */
   | 'key-invalid'
   /** a signer produced a signature that does not verify with its public key */
-  | 'key-signature-invalid';
+  | 'key-signature-invalid'
+  /** the key cannot sign now: its PKCS#11 token is unavailable (module, login, session) or refused */
+  | 'key-unusable';
 
 /** An error of key custody; `code` is stable, `message` is for humans and never holds key material. */
 export class KeyCustodyError extends CodedError<KeyCustodyErrorCode> {

@@ -1,6 +1,7 @@
 // Key custody: the server's signing keys (root, store, brand keys) kept in
 // the database, sealed under a master key, and opened in memory only for the
-// moment of a signature.
+// moment of a signature; or, with a PKCS#11 token, generated and kept in the
+// token, the database row holding only the public part and the token's name.
 import { createPrivateKey } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { PrivateKey, PublicKey } from '../../assertions/index.ts';
@@ -12,11 +13,31 @@ import type { SigningKeysTable } from './keys.tables.ts';
 import type { MasterKeyRing } from './master-key.ts';
 import { openSealedKey, sealKey, type SealedKey } from './sealed-key.ts';
 import type { Signer } from './signer.ts';
+import type { Pkcs11Token, TokenKey } from './pkcs11-token.ts';
+import { signWithRawRsa } from './openpgp-signature.ts';
 
 /** snapd signs with RSA keys of at least this size; smaller ones are refused on import. */
 export const MIN_KEY_BITS = 4096;
 
 const KEY_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
+
+/**
+ * master_key_id of a row whose private key is in a PKCS#11 token (followed by
+ * the token label); its iv, ciphertext and auth_tag are empty.
+ */
+export const TOKEN_KEY_PREFIX = 'pkcs11:';
+/** master_key_id of a row holding only a public key: the private key is offline (the root key after an offline root ceremony). */
+export const OFFLINE_KEY = 'offline';
+
+/** Where a stored key's private part is. */
+export function keyCustodyOf(info: Pick<SigningKeyInfo, 'masterKeyId'>): 'database' | 'pkcs11' | 'offline' {
+  return info.masterKeyId === OFFLINE_KEY ? 'offline' : info.masterKeyId.startsWith(TOKEN_KEY_PREFIX) ? 'pkcs11' : 'database';
+}
+
+export interface KeyCustodyOptions {
+  /** Generate and import keys in this token instead of sealing them in the database. */
+  token?: Pkcs11Token;
+}
 
 /** A stored signing key, without its private part. */
 export interface SigningKeyInfo {
@@ -62,12 +83,33 @@ export class KeyCustody {
     private readonly db: Kysely<PlatformTables>,
     private readonly masterKeys: MasterKeyRing,
     private readonly now: () => Date = () => new Date(),
+    private readonly options: KeyCustodyOptions = {},
   ) {}
 
-  /** Generates an RSA key (4096 bits), off the event loop, and stores it sealed. */
+  /** The PKCS#11 token new keys go to, if any. */
+  get token(): Pkcs11Token | undefined {
+    return this.options.token;
+  }
+
+  /** Generates an RSA key (4096 bits), off the event loop, and stores it sealed (or in the token, which never lets it out). */
   async generate(name: string, options: AddKeyOptions = {}): Promise<SigningKeyInfo> {
     checkName(name);
+    const token = this.options.token;
+    if (token) {
+      await this.checkFree(name);
+      return this.storeInToken(token, name, await token.generate(name, MIN_KEY_BITS), options);
+    }
     return this.store(name, await PrivateKey.generateAsync(MIN_KEY_BITS), options);
+  }
+
+  /**
+   * Records a public key whose private part this server does not hold (the
+   * root key of an offline root ceremony): listed and usable as a key id, but
+   * its signer refuses to sign with key-not-found, explaining why.
+   */
+  async addOfflineKey(name: string, publicKey: PublicKey, options: AddKeyOptions = {}): Promise<SigningKeyInfo> {
+    checkName(name);
+    return this.insert(this.publicRow(name, publicKey, OFFLINE_KEY, options));
   }
 
   /** Stores an existing private key given as PEM (PKCS#1 or PKCS#8, optionally passphrase-encrypted). */
@@ -82,7 +124,45 @@ export class KeyCustody {
     if (key.publicKey.bits < MIN_KEY_BITS) {
       throw new KeyCustodyError('key-invalid', `cannot import key ${JSON.stringify(name)}: ${key.publicKey.bits}-bit RSA, at least ${MIN_KEY_BITS} bits are needed`);
     }
+    const token = this.options.token;
+    if (token) {
+      await this.checkFree(name, key.id);
+      return this.storeInToken(token, name, token.importKey(name, key), options);
+    }
     return this.store(name, key, options);
+  }
+
+  /** key-exists early, before a key is made in the token only to be destroyed. */
+  private async checkFree(name: string, keyId?: string): Promise<void> {
+    const query = this.db.selectFrom('signing_keys').select('key_id');
+    const row = await (keyId === undefined ? query.where('name', '=', name) : query.where((eb) => eb.or([eb('name', '=', name), eb('key_id', '=', keyId)]))).executeTakeFirst();
+    if (row) throw new KeyCustodyError('key-exists', `a key named ${JSON.stringify(name)}${keyId ? ` or the key ${keyId}` : ''} is already stored`);
+  }
+
+  /** The row of a key made in (or imported into) the token; the token's objects are removed if the row cannot be written. */
+  private async storeInToken(token: Pkcs11Token, name: string, key: TokenKey, options: AddKeyOptions): Promise<SigningKeyInfo> {
+    try {
+      return await this.insert(this.publicRow(name, key.publicKey, TOKEN_KEY_PREFIX + token.label, options));
+    } catch (err) {
+      token.destroy(key);
+      throw err;
+    }
+  }
+
+  private publicRow(name: string, publicKey: PublicKey, marker: string, options: AddKeyOptions): KeyRow {
+    return {
+      key_id: publicKey.id,
+      name,
+      account_id: options.accountId ?? null,
+      public_key: publicKey.encode(),
+      bits: publicKey.bits,
+      master_key_id: marker,
+      iv: '',
+      ciphertext: '',
+      auth_tag: '',
+      created_at: toDbTime(this.now()),
+      disabled_at: null,
+    };
   }
 
   private async store(name: string, key: PrivateKey, options: AddKeyOptions): Promise<SigningKeyInfo> {
@@ -106,11 +186,15 @@ export class KeyCustody {
       created_at: toDbTime(this.now()),
       disabled_at: null,
     };
+    return this.insert(row);
+  }
+
+  private async insert(row: KeyRow): Promise<SigningKeyInfo> {
     try {
       await this.db.insertInto('signing_keys').values(row).execute();
     } catch (err) {
       if (err instanceof ConflictError) {
-        throw new KeyCustodyError('key-exists', `a key named ${JSON.stringify(name)} or the key ${key.id} is already stored`, { cause: err });
+        throw new KeyCustodyError('key-exists', `a key named ${JSON.stringify(row.name)} or the key ${row.key_id} is already stored`, { cause: err });
       }
       throw err;
     }
@@ -139,6 +223,8 @@ export class KeyCustody {
     const keyId = row.key_id;
     const publicKey = PublicKey.decode(row.public_key);
     const keepOpenMs = options.keepOpenMs ?? 0;
+    if (row.master_key_id === OFFLINE_KEY) return { keyId, publicKey, sign: () => Promise.reject(offline(row)) };
+    if (row.master_key_id.startsWith(TOKEN_KEY_PREFIX)) return this.tokenSigner(row, publicKey, keepOpenMs);
     // selfChecking: openKey checks the key against keyId; OpenSSL checks each signature.
     if (keepOpenMs <= 0) return { keyId, publicKey, selfChecking: true, sign: async (content, when) => (await this.openKey(keyId)).signAsync(content, when) };
     // Opened at most once per keepOpenMs (each opening re-reads the row, so a
@@ -160,6 +246,49 @@ export class KeyCustody {
           });
         }
         return (await open.key).signAsync(content, when);
+      },
+    };
+  }
+
+  /**
+   * A Signer over a key in the token: the token signs (CKM_SHA512_RSA_PKCS) and
+   * each signature is verified before use (selfChecking false). The row is
+   * re-read for each signature, or at most once per keepOpenMs, so a disable
+   * takes effect as for sealed keys.
+   */
+  private tokenSigner(row: KeyRow, publicKey: PublicKey, keepOpenMs: number): Signer {
+    const label = row.master_key_id.slice(TOKEN_KEY_PREFIX.length);
+    const token = this.options.token;
+    if (!token || token.label !== label) {
+      throw new KeyCustodyError(
+        'key-unusable',
+        `signing key ${JSON.stringify(row.name)} (${row.key_id}) is in PKCS#11 token ${JSON.stringify(label)}, ` +
+          (token ? `but this server uses token ${JSON.stringify(token.label)}` : 'but this server runs with database key custody: configure keys.custody pkcs11 with that token'),
+      );
+    }
+    const keyId = row.key_id;
+    const find = (): TokenKey => {
+      const key = token.find(keyId);
+      if (!key) throw new KeyCustodyError('key-not-found', `signing key ${JSON.stringify(row.name)} (${keyId}) is not in PKCS#11 token ${JSON.stringify(label)}`);
+      // The key id is computed from the public key read from the token.
+      if (key.publicKey.id !== keyId) throw new KeyCustodyError('key-unusable', `the token's object with id ${keyId} holds another key (${key.publicKey.id})`);
+      return key;
+    };
+    let key = find();
+    let checkedUntil = Date.now() + keepOpenMs;
+    return {
+      keyId,
+      publicKey,
+      selfChecking: false,
+      sign: async (content, when) => {
+        if (keepOpenMs <= 0 || checkedUntil <= Date.now()) {
+          const current = await this.row({ keyId });
+          if (current.disabled_at !== null) throw disabled(current);
+          key = find();
+          checkedUntil = Date.now() + keepOpenMs;
+        }
+        const k = key;
+        return signWithRawRsa(content, when, (signed) => token.sign(k, signed));
       },
     };
   }
@@ -192,6 +321,8 @@ export class KeyCustody {
           .selectFrom('signing_keys')
           .select(['key_id', 'master_key_id', 'iv', 'ciphertext', 'auth_tag'])
           .where('master_key_id', '<>', current)
+          .where('master_key_id', 'not like', `${TOKEN_KEY_PREFIX}%`)
+          .where('master_key_id', '<>', OFFLINE_KEY)
           .where('key_id', '>', after)
           .orderBy('key_id')
           .limit(batchSize)
@@ -222,11 +353,13 @@ export class KeyCustody {
     }
   }
 
-  /** How many stored keys each master key seals: rotation is done when only the current one is left. */
+  /** How many stored keys each master key seals: rotation is done when only the current one is left. Keys in a token or offline are not counted. */
   async countByMasterKey(): Promise<Record<string, number>> {
     const rows = await this.db
       .selectFrom('signing_keys')
       .select((eb) => ['master_key_id', eb.fn.countAll<number>().as('n')])
+      .where('master_key_id', 'not like', `${TOKEN_KEY_PREFIX}%`)
+      .where('master_key_id', '<>', OFFLINE_KEY)
       .groupBy('master_key_id')
       .execute();
     return Object.fromEntries(rows.map((r) => [r.master_key_id, Number(r.n)]));
@@ -242,6 +375,7 @@ export class KeyCustody {
   private async openKey(keyId: string): Promise<PrivateKey> {
     const row = await this.row({ keyId });
     if (row.disabled_at !== null) throw disabled(row);
+    if (row.master_key_id === OFFLINE_KEY) throw offline(row);
     const der = openSealedKey(this.masterKeys, keyId, fromRow(row));
     let key: PrivateKey;
     try {
@@ -262,6 +396,17 @@ function checkName(name: string): void {
 
 function disabled(row: KeyRow): KeyCustodyError {
   return new KeyCustodyError('key-disabled', `signing key ${JSON.stringify(row.name)} (${row.key_id}) is disabled`);
+}
+
+function offline(row: KeyRow): KeyCustodyError {
+  return new KeyCustodyError(
+    'key-not-found',
+    `signing key ${JSON.stringify(row.name)} (${row.key_id}) is kept offline: this server holds only its public part. ` +
+      (row.name === 'root'
+        ? 'Sign on the offline root machine instead (docs/root-ceremony.md): `snapline key register NAME --account ACCOUNT` there (the root keyring), then give the account-key to the server.'
+        : 'Sign with it where its private key is.'),
+    { details: { offline: true, keyId: row.key_id } },
+  );
 }
 
 function fromRow(row: Pick<KeyRow, 'master_key_id' | 'iv' | 'ciphertext' | 'auth_tag'>): SealedKey {
