@@ -15,6 +15,7 @@ export type RegisterCommand = (program: Command) => void;
 export const COMMAND_MODULES = {
   key: async () => (await import('./key.ts')).registerKey,
   root: async () => (await import('./root.ts')).registerRoot,
+  rootImport: async () => (await import('./root-import.ts')).registerRootImport,
   account: async () => (await import('./account.ts')).registerAccount,
   sign: async () => (await import('./sign.ts')).registerSign,
   verify: async () => (await import('./verify.ts')).registerVerify,
@@ -40,7 +41,7 @@ export interface CommandEntry {
 /** Every top-level command, in the order `snapline --help` lists them. */
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'key', terms: '', description: 'manage signing keys in the local keyring ($SNAPLINE_KEYRING)', modules: ['key'] },
-  { name: 'root', terms: '', description: 'the root authority (trust root)', modules: ['root', 'serverClient'] },
+  { name: 'root', terms: '', description: 'the root authority (trust root)', modules: ['root', 'rootImport', 'serverClient'] },
   { name: 'account', terms: '', description: 'accounts (brands, developers)', modules: ['account', 'serverClient'] },
   { name: 'sign', terms: '[options] [file]', description: 'sign an assertion from JSON headers, like `snap sign`', modules: ['sign'] },
   { name: 'verify', terms: '[options] <files...>', description: 'verify assertions: one line per assertion, non-zero exit on any failure', modules: ['verify'] },

@@ -1,10 +1,27 @@
 // snapline root init ROOT-ID [--out FILE]: a self-hosted root authority in the local keyring.
+// On the offline root machine of a root ceremony (docs/root-ceremony.md):
+// snapline root bundle (what a server needs, without the root key) and
+// snapline root certify (an account-key from an account-key-request).
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { PrivateKey, createRootAuthority, encodeStream } from '../../assertions/index.ts';
-import { CliError, io, parseTimeOption } from '../io.ts';
-import { passphrase } from '../passphrase.ts';
+import { PrivateKey, createRootAuthority, decode, encodeStream, issueAccountKeyFromRequest } from '../../assertions/index.ts';
+import { makeRootBundle } from '../../platform/keys/root-bundle.ts';
+import { CliError, io, parseTimeOption, readInput } from '../io.ts';
+import { askLine, passphrase } from '../passphrase.ts';
 import { keyring } from './keyring.ts';
+
+/** The passphrase protecting the store key in a root bundle: $SNAPLINE_TRANSFER_PASSPHRASE, else asked. */
+export async function transferPassphrase(opts: { confirm?: boolean } = {}): Promise<string> {
+  const fromEnv = io.env['SNAPLINE_TRANSFER_PASSPHRASE'];
+  if (fromEnv !== undefined) {
+    if (fromEnv === '') throw new CliError('SNAPLINE_TRANSFER_PASSPHRASE is empty: the store key never travels unencrypted');
+    return fromEnv;
+  }
+  const first = await askLine('Transfer passphrase (protects the store key in the bundle): ');
+  if (first === '') throw new CliError('empty transfer passphrase: the store key never travels unencrypted');
+  if (opts.confirm && (await askLine('Transfer passphrase again: ')) !== first) throw new CliError('passphrases do not match');
+  return first;
+}
 
 export function registerRoot(program: Command): void {
   const root = program.command('root').description('the root authority (trust root)');
@@ -35,5 +52,48 @@ export function registerRoot(program: Command): void {
       const stream = encodeStream([authority.account, authority.rootAccountKey, authority.storeAccountKey]);
       if (opts.out) await writeFile(opts.out, stream);
       else io.out(stream.toString());
+    });
+  root
+    .command('bundle')
+    .requiredOption('--trusted <file>', 'the trusted stream `root init` printed')
+    .option('--out <file>', 'write the bundle here instead of standard output')
+    .description('offline root machine: write what a server needs (trusted stream, store key under a transfer passphrase; never the root key) for `snapline root import`')
+    .action(async (opts: { trusted: string; out?: string }) => {
+      const ring = keyring();
+      await ring.publicKey('store'); // a clear "no such key" before asking for passphrases
+      const trusted = await readInput(opts.trusted);
+      const storeKey = await ring.privateKey('store', await passphrase());
+      let bundle;
+      try {
+        bundle = makeRootBundle(trusted, storeKey, await transferPassphrase({ confirm: true }));
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+      const text = JSON.stringify(bundle, null, 2) + '\n';
+      if (opts.out) await writeFile(opts.out, text, { mode: 0o600 });
+      else io.out(text);
+    });
+  root
+    .command('certify')
+    .argument('<request>', 'an account-key-request (`snapline key export NAME --account ACCOUNT`), or - for stdin')
+    .requiredOption('--root <root-id>', 'the root authority whose "root" key (in this keyring) signs')
+    .option('--since <time>', 'start of validity (default: the request\'s)')
+    .option('--until <time>', 'end of validity (default: the request\'s)')
+    .description('offline root machine: print the account-key certifying the key of an account-key-request, signed by the root key')
+    .action(async (file: string, opts: { root: string; since?: string; until?: string }) => {
+      const request = decode(await readInput(file));
+      if (request.type !== 'account-key-request') throw new CliError(`expected an account-key-request, got a ${request.type}`);
+      const ring = keyring();
+      await ring.publicKey('root');
+      const signer = await ring.privateKey('root', await passphrase());
+      const accountKey = issueAccountKeyFromRequest({
+        rootId: opts.root,
+        signer,
+        request,
+        now: io.now(),
+        ...(opts.since ? { since: parseTimeOption(opts.since, '--since') } : {}),
+        ...(opts.until ? { until: parseTimeOption(opts.until, '--until') } : {}),
+      });
+      io.out(accountKey.toString());
     });
 }

@@ -28,13 +28,14 @@ import { loadConfig } from '../../../src/platform/config.ts';
 import { startServer } from '../../../src/platform/server.ts';
 import { forEachEngine } from '../../helpers/databases.ts';
 import { vectorKey } from '../../helpers/vectors.ts';
-import { USER_PIN, softHsm, softHsmUnavailable } from './softhsm.ts';
+import { USER_PIN, cleanupSoftHsm, softHsm, softHsmUnavailable } from './softhsm.ts';
 
 const CONTENT = Buffer.from('type: account\nauthority-id: root\n');
 const WHEN = new Date('2025-02-01T00:00:00Z');
 const ring = new MasterKeyRing(masterKeyFromBase64(generateMasterKey()));
 const unavailable = softHsmUnavailable();
 if (unavailable) console.log(`# PKCS#11 tests skipped: ${unavailable}`);
+test.after(() => cleanupSoftHsm());
 
 let tokens = 0;
 /** A fresh SoftHSM2 token, opened and logged in; closed after the test. */

@@ -60,3 +60,8 @@ export async function softHsm(): Promise<SoftHsm> {
   };
   return current;
 }
+
+/** Removes this process's token directory, if one was made. */
+export async function cleanupSoftHsm(): Promise<void> {
+  await current?.cleanup();
+}
