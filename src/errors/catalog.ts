@@ -72,6 +72,7 @@ export const ERROR_CATALOG = {
   'migration-failed': entry(500, 'a migration threw; nothing of that run was kept'),
   'migration-unknown': entry(500, 'the database holds migrations this code does not know'),
   'migration-invalid': entry(500, "a service's migration list is malformed, or the ledger has gaps"),
+  'database-unavailable': entry(503, 'the database cannot serve now (connection lost or refused, pool exhausted, locked, I/O error, file or schema gone): retry after Retry-After'),
 
   // assertions (the caller's input being wrong, unless said otherwise)
   'assertion-malformed': entry(400, 'the text is not an assertion: separators, header syntax, body length, UTF-8'),

@@ -30,6 +30,8 @@ export interface Config {
   masterKeyFile: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   limits: { jsonBodyBytes: number; uploadBytes: number; tokenRequestsPerSecond: number };
+  /** Bounds on HTTP connections (docs/platform.md, Timeouts and connection limits); 0 turns a bound off. */
+  http: HttpLimits;
   /** Key custody: sealed in the database, or in a PKCS#11 token (the PIN comes from SNAPLINE_PKCS11_PIN or pinFile, never the config file). */
   keys: KeysConfig;
 }
@@ -38,6 +40,35 @@ export interface KeysConfig {
   custody: 'database' | 'pkcs11';
   pkcs11?: { module: string; token?: string; slot?: number; pinFile?: string };
 }
+
+export interface HttpLimits {
+  /** Time to receive a request's headers, from its first byte. */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request, body included (a backstop sized for the largest upload). */
+  requestTimeoutMs: number;
+  /** Time a request body may go without a byte arriving (stalled or never-ending bodies). */
+  bodyIdleTimeoutMs: number;
+  /** Time an idle kept-alive connection stays open between requests. */
+  keepAliveTimeoutMs: number;
+  /** Open connections per process; more are closed at once. */
+  maxConnections: number;
+  /** Requests served on one connection before it is closed. */
+  maxRequestsPerSocket: number;
+}
+
+/** The HTTP bounds: environment variable and default of each (the config file's `http` section uses the key). */
+const HTTP_LIMITS: Record<keyof HttpLimits, { env: string; default: number }> = {
+  headersTimeoutMs: { env: 'SNAPLINE_HEADERS_TIMEOUT_MS', default: 20_000 },
+  // 2 hours: the 4 GiB upload limit at 5 Mbit/s. Stalled bodies are caught
+  // sooner by bodyIdleTimeoutMs, which does not grow with the upload's size.
+  requestTimeoutMs: { env: 'SNAPLINE_REQUEST_TIMEOUT_MS', default: 2 * 3600_000 },
+  bodyIdleTimeoutMs: { env: 'SNAPLINE_BODY_IDLE_TIMEOUT_MS', default: 60_000 },
+  // Longer than the 60 s idle timeout of common load balancers, so that the
+  // proxy, not the server, closes an idle connection (no request lost in a race).
+  keepAliveTimeoutMs: { env: 'SNAPLINE_KEEP_ALIVE_TIMEOUT_MS', default: 72_000 },
+  maxConnections: { env: 'SNAPLINE_MAX_CONNECTIONS', default: 8192 },
+  maxRequestsPerSocket: { env: 'SNAPLINE_MAX_REQUESTS_PER_SOCKET', default: 0 },
+};
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -75,6 +106,11 @@ const FILE_SCHEMA = {
         uploadBytes: { type: 'integer', minimum: 4096 },
         tokenRequestsPerSecond: { type: 'integer', minimum: 1 },
       },
+    },
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      properties: Object.fromEntries(Object.keys(HTTP_LIMITS).map((k) => [k, { type: 'integer', minimum: 0 }])),
     },
     keys: {
       type: 'object',
@@ -174,6 +210,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd = pro
   const [rateRaw] = pick(undefined, 'SNAPLINE_TOKEN_RATE', undefined);
   const tokenRate = rateRaw !== undefined ? Number(rateRaw) : (limits.tokenRequestsPerSecond ?? 500);
   if (!Number.isInteger(tokenRate) || tokenRate < 1) throw new ConfigError(`SNAPLINE_TOKEN_RATE: expected a positive integer, got ${JSON.stringify(rateRaw)}`);
+  const http = httpLimits(pick, (f['http'] ?? {}) as Partial<HttpLimits>);
   return {
     dataDir,
     listen,
@@ -185,6 +222,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd = pro
     masterKeyFile: masterFile ? resolve(cwd, masterFile) : undefined,
     logLevel,
     limits: { jsonBodyBytes: limits.jsonBodyBytes ?? 1024 * 1024, uploadBytes: limits.uploadBytes ?? 4 * 1024 * 1024 * 1024, tokenRequestsPerSecond: tokenRate },
+    http,
     keys: keysConfig(pick, (f['keys'] ?? {}) as { custody?: string; pkcs11?: Record<string, unknown> }, cwd),
   };
 }
@@ -206,6 +244,21 @@ function keysConfig(pick: (flag: undefined, envName: string, fromFile: unknown) 
     custody: 'pkcs11',
     pkcs11: { module: resolve(cwd, module), ...(token ? { token } : {}), ...(slot !== undefined ? { slot } : {}), ...(pinFile ? { pinFile: resolve(cwd, pinFile) } : {}) },
   };
+}
+
+/** http: each bound from its SNAPLINE_* variable, else the file's http section, else its default. */
+function httpLimits(pick: (flag: undefined, envName: string, fromFile: unknown) => [string | undefined, string], f: Partial<HttpLimits>): HttpLimits {
+  const http = {} as HttpLimits;
+  for (const [key, setting] of Object.entries(HTTP_LIMITS) as [keyof HttpLimits, { env: string; default: number }][]) {
+    const [raw, where] = pick(undefined, setting.env, undefined);
+    const value = raw !== undefined ? (/^\d+$/.test(raw) ? Number(raw) : NaN) : (f[key] ?? setting.default);
+    if (!Number.isSafeInteger(value)) throw new ConfigError(`${where}: expected a whole number of ${key.endsWith('Ms') ? 'milliseconds' : 'connections or requests'} (0 turns the bound off), got ${JSON.stringify(raw)}`);
+    http[key] = value;
+  }
+  if (http.requestTimeoutMs > 0 && http.headersTimeoutMs > http.requestTimeoutMs) {
+    throw new ConfigError(`the headers timeout (${http.headersTimeoutMs} ms) must not exceed the request timeout (${http.requestTimeoutMs} ms)`);
+  }
+  return http;
 }
 
 /** The configuration with secrets and credentials masked, for logs. */

@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { describeConfig } from './config.ts';
-import { migrate, openDatabase, platformMigrations, type Database } from './db/index.ts';
+import { DatabaseUnavailableError, migrate, openDatabase, parseDatabaseUrl, pendingMigrations, platformMigrations, type Database } from './db/index.ts';
 import { FsBlobStore } from './blobs/index.ts';
 import { KeyCustody, importRootBundle, openConfiguredToken, type Pkcs11Token, type RootBundle } from './keys/index.ts';
 import { resolveToken } from './auth/index.ts';
 import { ensureRootAuthority } from './root-authority.ts';
-import { ensureAdmin, masterKeysFor, type AdminCredentials } from './bootstrap.ts';
+import { ensureAdmin, masterKeyPlacementWarning, masterKeysFor, writeAdminCredentials, type AdminCredentials } from './bootstrap.ts';
 import { createHttpApp, type RouteInfo } from './http/app.ts';
 import { Metrics } from './http/metrics.ts';
 import { PrincipalCache } from './http/principal-cache.ts';
@@ -45,8 +45,12 @@ export interface RunningServer {
   routes: RouteInfo[];
   /** Where it listens, when it does. */
   url?: string;
-  /** First start only: the administrator's credentials, to print once. */
+  /** First start only: the administrator's credentials (also written to `adminCredentialsFile`). */
   admin?: AdminCredentials;
+  /** First start only: the owner-only file holding the administrator's credentials; print its path, not its content. */
+  adminCredentialsFile?: string;
+  /** Problems of the setup worth telling the operator at start (also logged). */
+  warnings: string[];
   /** First start only: the generated master key file, to back up. */
   generatedMasterKey?: string;
   close(): Promise<void>;
@@ -57,14 +61,19 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const now = opts.now ?? (() => new Date());
   const services = (opts.services ?? []).filter((s) => config.only.includes(s.name));
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const { ring, generatedFile } = await masterKeysFor(config.dataDir, env, config.masterKeyFile);
+  const { ring, generatedFile, file: masterKeyFile } = await masterKeysFor(config.dataDir, env, config.masterKeyFile);
+  const location = opts.database ? undefined : parseDatabaseUrl(config.db);
+  const warnings: string[] = [];
+  const placement = masterKeyPlacementWarning(masterKeyFile, config.dataDir, location?.engine === 'sqlite' && location.path !== ':memory:' ? location.path : undefined);
+  if (placement) warnings.push(placement);
 
   const db: Database = opts.database ?? openDatabase(config.db);
   let closed = false;
   let token: Pkcs11Token | undefined;
   try {
     // Every service's tables exist whatever this process serves: one schema.
-    await migrate(db, [platformMigrations, ...(opts.services ?? []).flatMap((s) => (s.migrations ? [s.migrations] : []))], now);
+    const migrationLists = [platformMigrations, ...(opts.services ?? []).flatMap((s) => (s.migrations ? [s.migrations] : []))];
+    await migrate(db, migrationLists, now);
     const blobs = await FsBlobStore.open(join(config.dataDir, 'blobs'));
     await blobs.removeStaleUploads(24 * 3600_000);
     if (config.keys.custody === 'pkcs11') token = openConfiguredToken(config.keys.pkcs11!, env);
@@ -72,6 +81,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     if (opts.rootBundle) await importRootBundle(db.kysely, keys, config.rootId, opts.rootBundle.bundle, opts.rootBundle.passphrase, now());
     const root = await ensureRootAuthority(db, keys, config.rootId, now);
     const admin = await ensureAdmin(db, config.rootId, env, now());
+    const adminCredentialsFile = admin ? await writeAdminCredentials(config.dataDir, admin, config.rootId, now()) : undefined;
     const metrics = new Metrics();
     metrics.watchPool(() => db.poolStats());
     const principals = new PrincipalCache();
@@ -85,12 +95,21 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       ...(opts.logStream ? { logStream: opts.logStream } : {}),
       tokenRateLimit: opts.tokenRateLimit ?? config.limits.tokenRequestsPerSecond,
       authenticate: (token) => principals.get(token, async (t) => toHttpPrincipal(await resolveToken(db.kysely, t, now()))),
+      connectionLimits: config.http,
+      // Ready: not stopping, the database answers, and it holds every
+      // migration this code has (an empty or restored-too-old database is
+      // not ready). A lost connection is made anew by the next check.
       isReady: async () => {
         if (closed) return false;
         await db.ping();
+        const missing = await pendingMigrations(db, migrationLists);
+        if (missing.length > 0) {
+          throw new DatabaseUnavailableError(`the database lacks ${missing.length} migration(s) (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}): it is empty or older than this Snapline`);
+        }
         return true;
       },
     });
+    for (const w of warnings) app.log.warn(w);
     await rootRoutes(app, ctx);
     await accountRoutes(app, ctx);
     await userRoutes(app, ctx);
@@ -110,6 +129,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       routes,
       ...(url ? { url } : {}),
       ...(admin ? { admin } : {}),
+      ...(adminCredentialsFile ? { adminCredentialsFile } : {}),
+      warnings,
       ...(generatedFile ? { generatedMasterKey: generatedFile } : {}),
       async close() {
         if (closed) return;

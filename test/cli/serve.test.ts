@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -58,6 +58,18 @@ function get(url: string, headers: Record<string, string> = {}, method = 'GET', 
   });
 }
 
+/** The first start's token, from the owner-only file whose path serve prints (the secrets themselves are printed nowhere). */
+function adminToken(stderr: string, stdout: string): string {
+  const file = /in (\S+admin-credentials\.txt) \(readable by you only\)/.exec(stderr)?.[1];
+  assert.ok(file, `no credentials file named in:\n${stderr}`);
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  const text = readFileSync(file, 'utf8');
+  const token = /^token: (\S+)$/m.exec(text)![1]!;
+  const password = /^password: (\S+)$/m.exec(text)![1]!;
+  for (const secret of [token, password]) assert.ok(!stderr.includes(secret) && !stdout.includes(secret), 'the credentials are not printed or logged');
+  return token;
+}
+
 function childrenOf(pid: number): number[] {
   const out: number[] = [];
   for (const p of readdirSync('/proc')) {
@@ -93,7 +105,7 @@ test('serve --workers 2: one first start, requests spread over both workers, met
   const url = await s.url;
   assert.match(s.stderr(), /2 worker processes/);
   assert.equal(s.stderr().match(/First start: created the administrator/g)?.length, 1, 'credentials are printed once');
-  const token = /API token: (\S+)/.exec(s.stderr())![1]!;
+  const token = adminToken(s.stderr(), s.stdout());
   const workers = childrenOf(s.child.pid!);
   assert.equal(workers.length, 2);
 
@@ -143,7 +155,7 @@ test('serve --workers 2 on PostgreSQL: what one worker writes, every worker read
   });
   const url = await s.url;
   assert.equal(s.stderr().match(/First start: created the administrator/g)?.length, 1);
-  const token = /API token: (\S+)/.exec(s.stderr())![1]!;
+  const token = adminToken(s.stderr(), s.stdout());
   const auth = { authorization: `Bearer ${token}` };
   assert.equal((await get(`${url}/api/accounts`, auth, 'POST', JSON.stringify({ accountId: 'acme' }))).status, 201);
   for (let i = 0; i < 6; i++) assert.equal((await get(`${url}/api/accounts/acme`, auth)).status, 200);

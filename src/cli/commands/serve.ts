@@ -73,12 +73,15 @@ function announceFirstStart(server: RunningServer, config: Config): void {
     io.err(`First start: generated the master key ${server.generatedMasterKey}. Back it up: without it the signing keys cannot be opened.\n`);
   }
   if (server.admin) {
-    const lines = [`First start: created the administrator "${server.admin.username}" of root authority ${config.rootId}.`];
-    if (server.admin.password) lines.push(`  password: ${server.admin.password}`);
-    lines.push(server.admin.token ? `  API token: ${server.admin.token}` : '  API token: the value of SNAPLINE_ADMIN_TOKEN');
-    lines.push('These are shown once and stored only as hashes.');
-    io.err(lines.join('\n') + '\n');
+    // The password and token go to an owner-only file, never to the terminal
+    // (or to whatever collects its output: journald, CI logs).
+    io.err(
+      `First start: created the administrator "${server.admin.username}" of root authority ${config.rootId}.\n` +
+        `  Its password${server.admin.token ? ' and API token are' : ' is (the API token is the value of SNAPLINE_ADMIN_TOKEN)'} in ${server.adminCredentialsFile} (readable by you only).\n` +
+        '  The database keeps only hashes: read the file, then delete it.\n',
+    );
   }
+  for (const w of server.warnings) io.err(`warning: ${w}\n`);
 }
 
 /**

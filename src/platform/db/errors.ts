@@ -16,7 +16,9 @@ export type DatabaseErrorCode =
   /** the database holds migrations this code does not know: it is newer than the code */
   | 'migration-unknown'
   /** a service's migration list is malformed (duplicate names) or the ledger has gaps */
-  | 'migration-invalid';
+  | 'migration-invalid'
+  /** the database cannot serve now (connection lost or refused, pool timeout, locked, I/O error, file gone, schema missing): retry later */
+  | 'database-unavailable';
 
 /** An error of the data layer; `code` is stable, `message` is for humans. */
 export class DatabaseError extends CodedError<DatabaseErrorCode> {
@@ -43,6 +45,21 @@ export class ReferenceMissingError extends DatabaseError {
   declare readonly code: 'reference-missing';
   constructor(message: string, options?: { cause?: unknown }) {
     super('reference-missing', message, options);
+  }
+}
+
+/** Seconds a client is told to wait before retrying when the database is unavailable. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The database cannot serve now, through no fault of the caller: the HTTP
+ * edge answers 503 with Retry-After. `message` names the cause for the log.
+ */
+export class DatabaseUnavailableError extends DatabaseError {
+  override readonly name = 'DatabaseUnavailableError';
+  declare readonly code: 'database-unavailable';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('database-unavailable', message, { ...options, retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS });
   }
 }
 

@@ -5,7 +5,7 @@
 // file could both apply a migration. Here a whole run is one transaction that
 // first takes a cross-process lock (engine.ts: migrationLock / BEGIN
 // IMMEDIATE); a second process waits, then finds nothing left to do.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from './open-database.ts';
 import { migrationLock, type DatabaseEngine } from './engine.ts';
 import { DatabaseError } from './errors.ts';
@@ -87,6 +87,27 @@ export async function migrate(
     }
     return applied;
   });
+}
+
+/**
+ * The migrations of `lists` that the database has not applied, as
+ * "service/name" (all of them when there is no ledger at all): readiness
+ * checks use it so that an empty or older database is not taken for a
+ * ready one. Reads only; rejects when the database is unreachable.
+ */
+export async function pendingMigrations(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  db: Database<any>,
+  lists: readonly ServiceMigrations[],
+): Promise<string[]> {
+  const ledger = db.kysely.withTables<LedgerTables>();
+  const exists =
+    db.engine === 'postgres'
+      ? (await sql<{ t: string | null }>`select to_regclass(${MIGRATIONS_TABLE}) as t`.execute(ledger)).rows[0]?.t != null
+      : (await sql<{ n: number }>`select count(*) as n from sqlite_master where type = 'table' and name = ${MIGRATIONS_TABLE}`.execute(ledger)).rows[0]?.n === 1;
+  const rows = exists ? await ledger.selectFrom(MIGRATIONS_TABLE).select(['service', 'name']).execute() : [];
+  const done = new Set(rows.map((r) => `${r.service}/${r.name}`));
+  return lists.flatMap((list) => list.migrations.map((m) => `${list.service}/${m.name}`)).filter((id) => !done.has(id));
 }
 
 function checkLists(lists: readonly ServiceMigrations[]): void {

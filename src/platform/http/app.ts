@@ -2,14 +2,14 @@
 // body limits and schema validation, JSON errors with stable codes, access
 // control on every route, metrics, health and the OpenAPI document.
 import { randomUUID } from 'node:crypto';
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import AjvCompiler, { type ValidatorFactory } from '@fastify/ajv-compiler';
 import { authorize, type Access, type Principal } from './access.ts';
 import { ApiError } from './errors.ts';
-import { internalProblem, problemOf, sendProblem, type ErrorShape, type Problem } from './error-shapes.ts';
+import { internalProblem, problemOf, sendProblem, unavailableCause, type ErrorShape, type Problem } from './error-shapes.ts';
 import type { Metrics } from './metrics.ts';
 import { TokenRateLimiter } from './rate-limit.ts';
 
@@ -19,8 +19,14 @@ export interface HttpAppOptions {
   metrics: Metrics;
   /** Resolves a bearer token to its principal; throws ApiError('unauthorized') when invalid. */
   authenticate(token: string, req: FastifyRequest): Promise<Principal>;
-  /** Whether the process can serve (database reachable, not shutting down). */
+  /**
+   * Whether the process can serve (database reachable and migrated, not
+   * shutting down). May throw a coded error saying why not (its code and
+   * Retry-After are sent).
+   */
   isReady(): Promise<boolean>;
+  /** Bounds on connections (config `http`); node's and fastify's defaults when absent. */
+  connectionLimits?: ConnectionLimits;
   /** Requests per second allowed per API token, per process (burst twice that). */
   tokenRateLimit?: number;
   /** Log destination; pino's default (stdout) when absent. */
@@ -44,6 +50,59 @@ declare module 'fastify' {
     /** The route reads a raw body (upload, assertion stream) and needs no JSON schema. */
     rawBody?: boolean;
   }
+}
+
+/** What `Config['http']` holds (milliseconds; 0 turns a bound off). */
+export interface ConnectionLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  bodyIdleTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+  maxRequestsPerSocket: number;
+}
+
+/**
+ * Node checks the headers and request timeouts of open connections on an
+ * interval (30 s by default, which would let a 5 s bound run to 35 s): a
+ * quarter of the shortest bound, between 50 ms and 5 s.
+ */
+function checkingInterval(l: ConnectionLimits): number {
+  const bounds = [l.headersTimeoutMs, l.requestTimeoutMs].filter((ms) => ms > 0);
+  return bounds.length === 0 ? 5000 : Math.min(5000, Math.max(50, Math.floor(Math.min(...bounds) / 4)));
+}
+
+/**
+ * Closes the connection of a request whose body goes `ms` without a byte
+ * arriving: a stalled or never-ending upload holds no connection for long,
+ * however large the upload limit. Watches the socket's byte count, so the
+ * body is not touched (it streams to whoever reads it).
+ */
+function watchBodyProgress(raw: IncomingMessage, ms: number, onStall: () => void): void {
+  const socket = raw.socket;
+  let seen = socket.bytesRead;
+  let lastProgress = Date.now();
+  const timer = setInterval(
+    () => {
+      if (socket.bytesRead !== seen) {
+        seen = socket.bytesRead;
+        lastProgress = Date.now();
+      } else if (Date.now() - lastProgress >= ms) {
+        stop();
+        onStall();
+        socket.destroy();
+      }
+    },
+    Math.max(10, Math.min(1000, Math.floor(ms / 4))),
+  );
+  timer.unref();
+  const stop = () => {
+    clearInterval(timer);
+    raw.removeListener('end', stop);
+    socket.removeListener('close', stop);
+  };
+  raw.once('end', stop);
+  socket.once('close', stop);
 }
 
 export interface RouteInfo {
@@ -87,7 +146,31 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    ...(opts.connectionLimits
+      ? {
+          // Whole request (node answers 408 and closes); 0 = off.
+          requestTimeout: opts.connectionLimits.requestTimeoutMs,
+          keepAliveTimeout: opts.connectionLimits.keepAliveTimeoutMs,
+          maxRequestsPerSocket: opts.connectionLimits.maxRequestsPerSocket,
+          http: {
+            // Headers from their first byte (a slowloris sending them byte by byte is closed).
+            headersTimeout: opts.connectionLimits.headersTimeoutMs,
+            requestTimeout: opts.connectionLimits.requestTimeoutMs,
+            connectionsCheckingInterval: checkingInterval(opts.connectionLimits),
+          },
+        }
+      : {}),
   });
+  const limits = opts.connectionLimits;
+  // Connections past the cap are closed as soon as they are accepted.
+  if (limits && limits.maxConnections > 0) app.server.maxConnections = limits.maxConnections;
+  if (limits && limits.bodyIdleTimeoutMs > 0) {
+    app.addHook('onRequest', async (req) => {
+      const h = req.raw.headers;
+      if (h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0')) return;
+      watchBodyProgress(req.raw, limits.bodyIdleTimeoutMs, () => req.log.info({ idleMs: limits.bodyIdleTimeoutMs }, 'request body stalled: connection closed'));
+    });
+  }
 
   // JSON only, unless a route registers its own parser (uploads, assertion streams).
   app.removeContentTypeParser('text/plain');
@@ -176,9 +259,20 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
 
   app.get('/healthz', { config: { access: { kind: 'public' } }, schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { config: { access: { kind: 'public' } }, schema: { hide: true } }, async (_req, reply) => {
-    const ready = await opts.isReady().catch(() => false);
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable' });
+  app.get('/readyz', { config: { access: { kind: 'public' } }, schema: { hide: true } }, async (req, reply) => {
+    let problem: Problem | undefined;
+    try {
+      if (!(await opts.isReady())) problem = { status: 503, code: 'unavailable', message: 'not ready', retryAfterSeconds: 5 };
+    } catch (err) {
+      problem = classify(err as Error);
+      if (problem.status < 500 || problem.code === 'internal-error') problem = { status: 503, code: 'unavailable', message: 'not ready (see the server log)', retryAfterSeconds: 5 };
+      req.log.warn({ err }, 'not ready');
+    }
+    if (!problem) return reply.status(200).send({ status: 'ready' });
+    return reply
+      .status(503)
+      .header('retry-after', String(problem.retryAfterSeconds ?? 5))
+      .send({ status: 'unavailable', code: problem.code, reason: problem.message });
   });
   app.get('/metrics', { config: { access: { kind: 'superuser' } }, schema: { hide: true } }, async (_req, reply) => {
     reply.type(opts.metrics.registry.contentType);
@@ -191,6 +285,11 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
 /** Maps any error to a problem safe for clients: coded errors through the catalog, fastify's own by their kind. */
 function classify(err: FastifyError | Error): Problem {
   const coded = problemOf(err);
+  // A fault the database caused, even when a service wrapped it: 503, retried.
+  if (!coded || coded.status >= 500) {
+    const unavailable = unavailableCause(err);
+    if (unavailable) return unavailable;
+  }
   if (coded) return coded;
   const fe = err as FastifyError;
   if (fe.validation) return { status: 400, code: 'validation-failed', message: fe.message };

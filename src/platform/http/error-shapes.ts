@@ -37,6 +37,22 @@ export function problemOf(err: unknown): Problem | undefined {
 
 export const internalProblem = (): Problem => ({ ...INTERNAL });
 
+/**
+ * The `database-unavailable` problem when `err`, or an error in its `cause`
+ * chain (a service may wrap what the data layer threw), is that code; its
+ * message is generic, the cause goes to the log only.
+ */
+export function unavailableCause(err: unknown): Problem | undefined {
+  const seen = new Set<unknown>();
+  for (let e: unknown = err; e instanceof Error && !seen.has(e); e = e.cause) {
+    seen.add(e);
+    if (e instanceof CodedError && e.code === 'database-unavailable') {
+      return { status: 503, code: e.code, message: 'the database is unavailable: retry later', retryAfterSeconds: e.retryAfterSeconds ?? 5 };
+    }
+  }
+  return undefined;
+}
+
 /** JSON with Content-Type exactly application/json: snapd refuses "; charset=utf-8" on some answers, so a Buffer body. */
 function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
   return reply.status(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify(body)));

@@ -2,7 +2,9 @@
 // current (seals new rows); older ones stay configured, decrypt-only, until
 // `KeyCustody.rotate` has re-sealed every row (docs/platform.md).
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { KeyCustodyError } from './errors.ts';
 
 const KEY_BYTES = 32;
@@ -78,9 +80,15 @@ export interface MasterKeySources {
   previousKeyFiles?: readonly string[];
 }
 
+/** The name of the systemd credential holding the master key (`LoadCredential=snapline-master-key:/path`). */
+export const MASTER_KEY_CREDENTIAL = 'snapline-master-key';
+
 /**
  * The sources named by the environment: SNAPLINE_MASTER_KEY or
- * SNAPLINE_MASTER_KEY_FILE for the current key, and comma-separated
+ * SNAPLINE_MASTER_KEY_FILE for the current key, else the systemd credential
+ * `$CREDENTIALS_DIRECTORY/snapline-master-key` when that file exists
+ * (systemd's LoadCredential= or SetCredentialEncrypted=: the key stays out
+ * of the environment and of the data folder); and comma-separated
  * SNAPLINE_MASTER_KEY_PREVIOUS / SNAPLINE_MASTER_KEY_PREVIOUS_FILES for
  * decrypt-only keys. Takes the environment as a parameter: config loading
  * decides where it comes from.
@@ -93,6 +101,11 @@ export function masterKeySourcesFromEnv(env: Readonly<Record<string, string | un
   };
   if (env['SNAPLINE_MASTER_KEY']) sources.key = env['SNAPLINE_MASTER_KEY'];
   if (env['SNAPLINE_MASTER_KEY_FILE']) sources.keyFile = env['SNAPLINE_MASTER_KEY_FILE'];
+  const credentials = env['CREDENTIALS_DIRECTORY'];
+  if (sources.key === undefined && sources.keyFile === undefined && credentials) {
+    const file = join(credentials, MASTER_KEY_CREDENTIAL);
+    if (existsSync(file)) sources.keyFile = file;
+  }
   return sources;
 }
 
