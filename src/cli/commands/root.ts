@@ -4,7 +4,7 @@
 // snapline root certify (an account-key from an account-key-request).
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { PrivateKey, createRootAuthority, decode, encodeStream, issueAccountKeyFromRequest } from '../../assertions/index.ts';
+import { PrivateKey, PublicKey, createRootAuthority, decode, encodeStream, issueAccountKey, issueAccountKeyFromRequest } from '../../assertions/index.ts';
 import { makeRootBundle } from '../../platform/keys/root-bundle.ts';
 import { CliError, io, parseTimeOption, readInput } from '../io.ts';
 import { askLine, passphrase } from '../passphrase.ts';
@@ -75,25 +75,36 @@ export function registerRoot(program: Command): void {
     });
   root
     .command('certify')
-    .argument('<request>', 'an account-key-request (`snapline key export NAME --account ACCOUNT`), or - for stdin')
+    .argument('[request]', 'an account-key-request (`snapline key export NAME --account ACCOUNT`), or - for stdin')
     .requiredOption('--root <root-id>', 'the root authority whose "root" key (in this keyring) signs')
-    .option('--since <time>', 'start of validity (default: the request\'s)')
-    .option('--until <time>', 'end of validity (default: the request\'s)')
-    .description('offline root machine: print the account-key certifying the key of an account-key-request, signed by the root key')
-    .action(async (file: string, opts: { root: string; since?: string; until?: string }) => {
-      const request = decode(await readInput(file));
-      if (request.type !== 'account-key-request') throw new CliError(`expected an account-key-request, got a ${request.type}`);
+    .option('--public-key <file>', "instead of a request: a public key in snapd's encoding (a vault key's publicKey, made in a server's HSM)")
+    .option('--account <account-id>', 'with --public-key: the account the key belongs to')
+    .option('--name <name>', 'with --public-key: the name of the key')
+    .option('--since <time>', "start of validity (default: the request's, or now)")
+    .option('--until <time>', "end of validity (default: the request's, or none)")
+    .description('offline root machine: print the account-key certifying a key (from its account-key-request, or its public key), signed by the root key')
+    .action(async (file: string | undefined, opts: { root: string; publicKey?: string; account?: string; name?: string; since?: string; until?: string }) => {
+      const since = opts.since ? parseTimeOption(opts.since, '--since') : undefined;
+      const until = opts.until ? parseTimeOption(opts.until, '--until') : undefined;
+      let certify: (signer: PrivateKey) => ReturnType<typeof issueAccountKey>;
+      if (opts.publicKey !== undefined) {
+        if (file !== undefined) throw new CliError('give an account-key-request or --public-key, not both');
+        if (!opts.account || !opts.name) throw new CliError('--public-key needs --account and --name');
+        let publicKey: PublicKey;
+        try {
+          publicKey = PublicKey.decode((await readInput(opts.publicKey)).toString().trim());
+        } catch (err) {
+          throw new CliError(`${opts.publicKey}: ${(err as Error).message}`);
+        }
+        const { account, name } = opts;
+        certify = (signer) => issueAccountKey({ rootId: opts.root, signer, accountId: account, name, publicKey, since: since ?? io.now(), ...(until ? { until } : {}), now: io.now() });
+      } else {
+        const request = decode(await readInput(file));
+        if (request.type !== 'account-key-request') throw new CliError(`expected an account-key-request, got a ${request.type}`);
+        certify = (signer) => issueAccountKeyFromRequest({ rootId: opts.root, signer, request, now: io.now(), ...(since ? { since } : {}), ...(until ? { until } : {}) });
+      }
       const ring = keyring();
       await ring.publicKey('root');
-      const signer = await ring.privateKey('root', await passphrase());
-      const accountKey = issueAccountKeyFromRequest({
-        rootId: opts.root,
-        signer,
-        request,
-        now: io.now(),
-        ...(opts.since ? { since: parseTimeOption(opts.since, '--since') } : {}),
-        ...(opts.until ? { until: parseTimeOption(opts.until, '--until') } : {}),
-      });
-      io.out(accountKey.toString());
+      io.out(certify(await ring.privateKey('root', await passphrase())).toString());
     });
 }
