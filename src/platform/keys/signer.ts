@@ -1,5 +1,5 @@
 // The Signer contract: what signs assertions. Key custody implements it over
-// sealed database rows; an HSM (PKCS#11) implementation can plug in later.
+// sealed database rows and over keys in a PKCS#11 token (key-custody.ts).
 import type { PrivateKey, PublicKey } from '../../assertions/index.ts';
 
 /** Something that signs with one RSA key, off the event loop. */
