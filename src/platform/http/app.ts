@@ -168,6 +168,8 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
     app.addHook('onRequest', async (req) => {
       const h = req.raw.headers;
       if (h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0')) return;
+      // A small body that came with the headers is already whole: nothing to watch.
+      if (req.raw.complete) return;
       watchBodyProgress(req.raw, limits.bodyIdleTimeoutMs, () => req.log.info({ idleMs: limits.bodyIdleTimeoutMs }, 'request body stalled: connection closed'));
     });
   }
@@ -239,7 +241,9 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
 
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
     const problem = classify(err);
-    if (problem.status >= 500) req.log.error({ err }, 'request failed');
+    // A database outage fails every request: a warning each, not an error report each.
+    if (problem.code === 'database-unavailable') req.log.warn({ err }, 'database unavailable');
+    else if (problem.status >= 500) req.log.error({ err }, 'request failed');
     else req.log.info({ code: problem.code, status: problem.status }, problem.message);
     return sendProblem(reply, req.routeOptions?.config?.errorShape ?? 'platform', problem);
   });
