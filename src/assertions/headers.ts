@@ -174,6 +174,7 @@ export function compareBytes(a: string, b: string): number {
 }
 
 /** C0 and C1 control characters and DEL, except the newline of multi-line values. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
