@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readdir, writeFile } from 'node:fs/promises';
 import { createAccountKeyRequest, encodeStream, formatTimestamp, ModelType, sign } from '../../src/assertions/index.ts';
-import { storeService } from '../../src/store/index.ts';
+import { storePlugin } from '../../src/store/index.ts';
 import { buildImage } from '../../src/image/build.ts';
 import { startTestServer, TEST_ADMIN_TOKEN, TEST_ROOT_ID } from '../helpers/server.ts';
 import { vectorKey } from '../helpers/vectors.ts';
@@ -26,7 +26,7 @@ async function ok<T extends { status: number; body: string }>(p: Promise<T>, sta
 test('core18 and core20 seeds built from a running Snapline store pass the seed loading rules', async (t) => {
   const px = await proxy();
   t.after(() => px.close());
-  const s = await startTestServer('sqlite', { services: [storeService], listen: true, env: { SNAPLINE_PUBLIC_URL: px.url } });
+  const s = await startTestServer('sqlite', { services: [storePlugin], listen: true, env: { SNAPLINE_PUBLIC_URL: px.url } });
   t.after(() => s.close());
   px.target(s.server.url!);
   const admin = TEST_ADMIN_TOKEN;

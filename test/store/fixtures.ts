@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createAccountKeyRequest, formatTimestamp, sign, type Assertion } from '../../src/assertions/index.ts';
 import { ModelType, SerialType, DeviceSessionRequestType } from '../../src/assertions/index.ts';
 import { packSnap } from '../../src/snap/index.ts';
-import { storeService } from '../../src/store/index.ts';
+import { storePlugin } from '../../src/store/index.ts';
 import { startTestServer, TEST_ADMIN_TOKEN, TEST_ROOT_ID, type TestServer } from '../helpers/server.ts';
 import { vectorKey } from '../helpers/vectors.ts';
 import type { DatabaseEngine } from '../../src/platform/db/index.ts';
@@ -70,7 +70,7 @@ export const KEY_SINCE = new Date('2020-01-01T00:00:00Z');
 
 /** A server with the store, account "acme" (brand key = the vectors' brand key), and a store per brand. */
 export async function storeWorld(engine: DatabaseEngine, opts: { listen?: boolean; now?: () => Date } = {}): Promise<TestServer> {
-  const s = await startTestServer(engine, { services: [storeService], ...(opts.listen ? { listen: true } : {}), ...(opts.now ? { now: opts.now } : {}) });
+  const s = await startTestServer(engine, { services: [storePlugin], ...(opts.listen ? { listen: true } : {}), ...(opts.now ? { now: opts.now } : {}) });
   try {
     const admin = TEST_ADMIN_TOKEN;
     for (const id of ['acme', 'other']) await expectStatus(s.request('POST', '/api/accounts', { token: admin, body: { accountId: id } }), 201);

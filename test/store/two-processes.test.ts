@@ -10,7 +10,7 @@ import { createAccountKeyRequest } from '../../src/assertions/index.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { KeyCustody, loadMasterKeyRing } from '../../src/platform/keys/index.ts';
 import { startServer, type RunningServer } from '../../src/platform/server.ts';
-import { storeService } from '../../src/store/index.ts';
+import { storePlugin } from '../../src/store/index.ts';
 import { createTestDatabase } from '../helpers/databases.ts';
 import { TEST_ADMIN_TOKEN, TEST_MASTER_KEY, TEST_ROOT_ID } from '../helpers/server.ts';
 import { VECTORS_DIR, vectorKey } from '../helpers/vectors.ts';
@@ -34,7 +34,7 @@ eachEngine('sessions and releases are shared by every process on the database', 
   for (let i = 0; i < 2; i++) {
     // One data folder (blobs on shared storage), one database, two servers.
     const config = loadConfig({ data: blobDir, db: 'sqlite:/unused', listen: '127.0.0.1:0' }, { ...env, SNAPLINE_LOG_LEVEL: 'silent' }, blobDir);
-    servers.push(await startServer({ config, env, database: i === 0 ? tdb.db : tdb.reopen(), listen: false, tokenRateLimit: 100_000, services: [storeService] }));
+    servers.push(await startServer({ config, env, database: i === 0 ? tdb.db : tdb.reopen(), listen: false, tokenRateLimit: 100_000, services: [storePlugin] }));
   }
   const [a, b] = servers as [RunningServer, RunningServer];
   const call = async (s: RunningServer, method: string, url: string, o: { body?: unknown; payload?: Buffer; headers?: Record<string, string>; token?: string } = {}) => {
