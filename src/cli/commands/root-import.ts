@@ -51,12 +51,14 @@ export function registerRootImport(program: Command): void {
         io.err(`Imported root authority ${rootId}: root key ${rootSigner.keyId} (offline), store key ${storeSigner.keyId} (${config.keys.custody === 'pkcs11' ? 'in the PKCS#11 token' : 'sealed in the database'}).\n`);
         if (server.generatedMasterKey) io.err(`Generated the master key ${server.generatedMasterKey}. Back it up: without it the sealed keys cannot be opened.\n`);
         if (server.admin) {
-          const lines = [`Created the administrator "${server.admin.username}" of root authority ${rootId}.`];
-          if (server.admin.password) lines.push(`  password: ${server.admin.password}`);
-          lines.push(server.admin.token ? `  API token: ${server.admin.token}` : '  API token: the value of SNAPLINE_ADMIN_TOKEN');
-          lines.push('These are shown once and stored only as hashes.');
-          io.err(lines.join('\n') + '\n');
+          // As `serve` does: the credentials go to an owner-only file, never to the terminal.
+          io.err(
+            `Created the administrator "${server.admin.username}" of root authority ${rootId}.\n` +
+              `  Its password${server.admin.token ? ' and API token are' : ' is (the API token is the value of SNAPLINE_ADMIN_TOKEN)'} in ${server.adminCredentialsFile} (readable by you only).\n` +
+              '  The database keeps only hashes: read the file, then delete it.\n',
+          );
         }
+        for (const w of server.warnings) io.err(`warning: ${w}\n`);
       } finally {
         await server.close();
       }
