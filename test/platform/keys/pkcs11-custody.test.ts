@@ -152,6 +152,18 @@ forEachEngine('pkcs11: a server without the token refuses token keys with a clea
   assert.throws(() => Pkcs11Token.open({ module: hsm.module, token: token.label, pin: '000000' }), fails('key-unusable', /cannot log in/));
 });
 
+forEachEngine('pkcs11: keys sealed before the switch to a token still sign; new ones go to the token', async (db, { t }) => {
+  if (unavailable) return t.skip(unavailable);
+  const token = await freshToken(t);
+  const brand = vectorKey('brand');
+  await new KeyCustody(db.kysely, ring, () => WHEN).import('sealed', brand.toPem());
+  const custody = new KeyCustody(db.kysely, ring, () => WHEN, { token });
+  assert.equal(await (await custody.signer({ name: 'sealed' })).sign(CONTENT, WHEN), brand.sign(CONTENT, WHEN));
+  const added = await custody.import('added', vectorKey('store').toPem());
+  assert.deepEqual((await custody.list()).map((k) => [k.name, k.masterKeyId]), [['added', `pkcs11:${token.label}`], ['sealed', ring.current.id]]);
+  assert.equal(added.keyId, vectorKey('store').id);
+});
+
 test('pkcs11: a server started with pkcs11 custody creates its root and store keys in the token and serves a root that verifies', async (t) => {
   if (unavailable) return t.skip(unavailable);
   const hsm = await softHsm();
