@@ -3,14 +3,19 @@
 // forged or edited without it, and every process of the server accepts the
 // keys any other made. The cohort maths is in cohorts.ts.
 import { randomBytes } from 'node:crypto';
+import { TtlCache } from '../platform/cache/ttl-cache.ts';
 import type { Signer } from '../platform/keys/index.ts';
 import { CohortKeyError, cohortContent, formatCohortKey, parseCohortKey, type Cohort } from './cohorts.ts';
 
 const VERIFIED_CACHE_SIZE = 10_000;
 
 export class CohortKeys {
-  /** Keys whose signature checked out: a device presents the same key on every refresh. */
-  private verified = new Map<string, Cohort>();
+  /**
+   * Keys whose signature checked out: a device presents the same key on
+   * every refresh. A signature stays good, so the time only bounds how long
+   * an unused key takes room.
+   */
+  private readonly verified = new TtlCache<string, Cohort>({ ttlMs: 24 * 3600_000, maxEntries: VERIFIED_CACHE_SIZE });
   constructor(private readonly signer: Signer) {}
 
   /** A new cohort of `snapId` created at `now`, as the key devices will carry. */
@@ -30,7 +35,6 @@ export class CohortKeys {
     } catch {
       throw new CohortKeyError('cohort key is not signed by this store');
     }
-    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified = new Map();
     this.verified.set(key as string, cohort);
     return cohort;
   }

@@ -1,7 +1,7 @@
 // The brand store (docs/store.md). `StoreService` holds the store's rules for
 // every caller (routes, update control, the web console, the device agent);
 // `storePlugin` is what `snapline serve` mounts.
-export { storePlugin, storeService } from './store.plugin.ts';
+export { storePlugin } from './store.plugin.ts';
 export { StoreService } from './store.service.ts';
 export { PublishingService, PUBLISH_ROLES, READ_ROLES, COLLABORATOR_ADMIN_ROLES, type SnapTarget, type StoreTarget, type RevisionView } from './publishing.service.ts';
 export { SessionsService, type Device, type DeviceContext, type DeviceSession } from './sessions.service.ts';
