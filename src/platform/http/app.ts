@@ -3,6 +3,7 @@
 // control on every route, metrics, health and the OpenAPI document.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -164,6 +165,21 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
   const limits = opts.connectionLimits;
   // Connections past the cap are closed as soon as they are accepted.
   if (limits && limits.maxConnections > 0) app.server.maxConnections = limits.maxConnections;
+  if (limits && limits.headersTimeoutMs > 0) {
+    // Node's headers timeout starts at a request's first byte: a connection
+    // that never sends one would stay open for good. Until its first request
+    // arrives, a connection may be silent for the headers timeout at most.
+    const awaitingFirstRequest = new WeakSet<object>();
+    app.server.on('connection', (socket: Socket) => {
+      awaitingFirstRequest.add(socket);
+      socket.setTimeout(limits.headersTimeoutMs, () => socket.destroy());
+    });
+    app.addHook('onRequest', async (req) => {
+      const socket = req.raw.socket;
+      // Later requests on the connection: node's keep-alive timeout takes over.
+      if (awaitingFirstRequest.delete(socket)) socket.setTimeout(0);
+    });
+  }
   if (limits && limits.bodyIdleTimeoutMs > 0) {
     app.addHook('onRequest', async (req) => {
       const h = req.raw.headers;

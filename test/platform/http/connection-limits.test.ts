@@ -100,6 +100,13 @@ test('headers sent byte by byte, slower than headersTimeoutMs, are cut off (408)
   assert.match(c.received(), /^HTTP\/1\.1 408 /);
 });
 
+test('a connection that never sends a byte is closed after headersTimeoutMs', async (t) => {
+  const port = await listen(t, { headersTimeoutMs: 300, requestTimeoutMs: 5000 });
+  const c = await connect(t, port);
+  const ms = await c.closed;
+  assert.ok(ms >= 250 && ms < 2000, `closed after ${ms} ms`);
+});
+
 test('an idle kept-alive connection is closed after keepAliveTimeoutMs; a fast request on it is served', async (t) => {
   const port = await listen(t, { keepAliveTimeoutMs: 300 });
   const c = await connect(t, port);
