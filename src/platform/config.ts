@@ -34,7 +34,18 @@ export interface Config {
   http: HttpLimits;
   /** Key custody: sealed in the database, or in a PKCS#11 token (the PIN comes from SNAPLINE_PKCS11_PIN or pinFile, never the config file). */
   keys: KeysConfig;
+  /** Blob sweeps (docs/store.md, Uploads and blobs); defaults when absent. */
+  blobs?: BlobSweepConfig;
 }
+
+export interface BlobSweepConfig {
+  /** A stored blob no revision references is removed once it is this old (default 1 h). */
+  orphanGraceMs: number;
+  /** How often the store looks for such blobs (default 10 min; 0: never). */
+  sweepIntervalMs: number;
+}
+
+export const BLOB_SWEEP_DEFAULTS: BlobSweepConfig = { orphanGraceMs: 3600_000, sweepIntervalMs: 600_000 };
 
 export interface KeysConfig {
   custody: 'database' | 'pkcs11';
@@ -112,6 +123,7 @@ const FILE_SCHEMA = {
       additionalProperties: false,
       properties: Object.fromEntries(Object.keys(HTTP_LIMITS).map((k) => [k, { type: 'integer', minimum: 0 }])),
     },
+    blobs: { type: 'object', additionalProperties: false, properties: { orphanGraceMs: { type: 'integer', minimum: 0 }, sweepIntervalMs: { type: 'integer', minimum: 0 } } },
     keys: {
       type: 'object',
       additionalProperties: false,
@@ -224,7 +236,20 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd = pro
     limits: { jsonBodyBytes: limits.jsonBodyBytes ?? 1024 * 1024, uploadBytes: limits.uploadBytes ?? 4 * 1024 * 1024 * 1024, tokenRequestsPerSecond: tokenRate },
     http,
     keys: keysConfig(pick, (f['keys'] ?? {}) as { custody?: string; pkcs11?: Record<string, unknown> }, cwd),
+    blobs: blobSweepConfig(pick, (f['blobs'] ?? {}) as Partial<BlobSweepConfig>),
   };
+}
+
+/** blobs: SNAPLINE_ORPHAN_BLOB_GRACE_MS and SNAPLINE_BLOB_SWEEP_INTERVAL_MS, else the file's blobs section, else the defaults. */
+function blobSweepConfig(pick: (flag: undefined, envName: string, fromFile: unknown) => [string | undefined, string], f: Partial<BlobSweepConfig>): BlobSweepConfig {
+  const out = { ...BLOB_SWEEP_DEFAULTS };
+  for (const [key, env] of [['orphanGraceMs', 'SNAPLINE_ORPHAN_BLOB_GRACE_MS'], ['sweepIntervalMs', 'SNAPLINE_BLOB_SWEEP_INTERVAL_MS']] as const) {
+    const [raw, where] = pick(undefined, env, undefined);
+    const value = raw !== undefined ? (/^\d+$/.test(raw) ? Number(raw) : NaN) : (f[key] ?? out[key]);
+    if (!Number.isSafeInteger(value)) throw new ConfigError(`${where}: expected a whole number of milliseconds, got ${JSON.stringify(raw)}`);
+    out[key] = value;
+  }
+  return out;
 }
 
 /** keys: from SNAPLINE_KEY_CUSTODY and SNAPLINE_PKCS11_{MODULE,TOKEN,SLOT,PIN_FILE}, or the file's keys section. */

@@ -74,8 +74,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     // Every service's tables exist whatever this process serves: one schema.
     const migrationLists = [platformMigrations, ...(opts.services ?? []).flatMap((s) => (s.migrations ? [s.migrations] : []))];
     await migrate(db, migrationLists, now);
+    // Removes dead uploads' temporary files now and every minute (docs/platform.md, Blobs).
     const blobs = await FsBlobStore.open(join(config.dataDir, 'blobs'));
-    await blobs.removeStaleUploads(24 * 3600_000);
     if (config.keys.custody === 'pkcs11') token = openConfiguredToken(config.keys.pkcs11!, env);
     const keys = new KeyCustody(db.kysely, ring, now, token ? { token } : {});
     if (opts.rootBundle) await importRootBundle(db.kysely, keys, config.rootId, opts.rootBundle.bundle, opts.rootBundle.passphrase, now());
@@ -137,6 +137,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
         closed = true;
         // Stops accepting, lets requests in flight finish, then releases the database.
         await app.close();
+        blobs.close();
         await db.close();
         token?.close();
       },

@@ -5,6 +5,8 @@
 // `DeviceContext` for what a device's headers say, an `Actor` for who asks);
 // failures are StoreErrors with codes from the error catalog.
 import type { PlatformContext } from '../platform/context.ts';
+import { BLOB_SWEEP_DEFAULTS } from '../platform/config.ts';
+import { sweepOrphanBlobs, type SweepResult } from './blob-sweep.ts';
 import { Catalog } from './catalog.repo.ts';
 import { CohortKeys } from './cohort-keys.ts';
 import { PublishingService } from './publishing.service.ts';
@@ -22,11 +24,23 @@ export class StoreService {
   /** The per-process read caches of the device API (invalidated by this process's writes). */
   readonly catalog: Catalog;
 
-  constructor(ctx: PlatformContext) {
+  private readonly sweepDb;
+
+  constructor(private readonly ctx: PlatformContext) {
     const db = ctx.db.kysely.withTables<StoreOwnTables>();
+    this.sweepDb = db;
     this.catalog = new Catalog(db);
     this.publishing = new PublishingService(ctx, db, this.catalog);
     this.sessions = new SessionsService(ctx, db, this.catalog);
     this.devices = new SnapActionService(ctx, db, this.catalog, new CohortKeys(ctx.root.storeSigner));
+  }
+
+  /**
+   * Removes stored blobs that no revision references once they are older
+   * than the grace period (config `blobs.orphanGraceMs`): what an upload
+   * killed between storing its file and committing its revision leaves.
+   */
+  sweepOrphanBlobs(graceMs = this.ctx.config.blobs?.orphanGraceMs ?? BLOB_SWEEP_DEFAULTS.orphanGraceMs): Promise<SweepResult> {
+    return sweepOrphanBlobs(this.sweepDb, this.ctx.blobs, { graceMs, now: this.ctx.now() });
   }
 }

@@ -26,6 +26,20 @@ export interface PutOptions {
   signal?: AbortSignal;
 }
 
+export interface DeleteOptions {
+  /** Delete only a blob stored before this time (the orphan sweep's grace period); a blob stored again since is kept. */
+  storedBefore?: Date;
+}
+
+/** A stored blob as `list()` gives it. */
+export interface StoredBlob {
+  /** SHA3-384, lowercase hex. */
+  hex: string;
+  size: number;
+  /** When it was last stored (put again: the later time). */
+  storedAt: Date;
+}
+
 /** A byte range; `end` is inclusive, as in HTTP Range and fs streams. Omitted `end`: to the last byte. */
 export interface ByteRange {
   start: number;
@@ -62,6 +76,8 @@ export interface BlobStore {
   get(digest: string, range?: ByteRange): Promise<BlobRead>;
   /** The blob's info, or undefined when it is not stored. */
   stat(digest: string): Promise<BlobInfo | undefined>;
-  /** Removes a blob; resolves false when it was not stored. */
-  delete(digest: string): Promise<boolean>;
+  /** Removes a blob; resolves false when it was not stored (or, with `storedBefore`, stored since). */
+  delete(digest: string, options?: DeleteOptions): Promise<boolean>;
+  /** Every stored blob (for sweeps; the order is the store's). */
+  list(): AsyncIterable<StoredBlob>;
 }

@@ -1,12 +1,16 @@
 // BlobStore in memory, for tests and single-process experiments.
 import { Readable } from 'node:stream';
-import type { BlobInfo, BlobRead, BlobStore, ByteRange, PutOptions } from './blob-store.contract.ts';
+import type { BlobInfo, BlobRead, BlobStore, ByteRange, DeleteOptions, PutOptions, StoredBlob } from './blob-store.contract.ts';
 import { BlobMeter, parseBlobDigest, resolveRange } from './blob-digest.ts';
 import { BlobError } from './errors.ts';
 import { writeChunk } from './send-file.ts';
 
 export class MemoryBlobStore implements BlobStore {
   readonly #blobs = new Map<string, Buffer>();
+  readonly #storedAt = new Map<string, Date>();
+
+  /** `now`: the clock of stored times (tests of grace periods). */
+  constructor(private readonly now: () => Date = () => new Date()) {}
 
   async put(source: Readable | AsyncIterable<Uint8Array>, options: PutOptions): Promise<BlobInfo> {
     const meter = new BlobMeter(options.maxSize);
@@ -24,6 +28,7 @@ export class MemoryBlobStore implements BlobStore {
     }
     const digest = meter.finish(options.expectedSha3_384);
     this.#blobs.set(digest.hex, Buffer.concat(chunks));
+    this.#storedAt.set(digest.hex, this.now());
     return { sha3_384: digest, size: meter.size };
   }
 
@@ -52,7 +57,15 @@ export class MemoryBlobStore implements BlobStore {
     return data && { sha3_384: digest, size: data.length };
   }
 
-  async delete(name: string): Promise<boolean> {
-    return this.#blobs.delete(parseBlobDigest(name).hex);
+  async delete(name: string, options: DeleteOptions = {}): Promise<boolean> {
+    const { hex } = parseBlobDigest(name);
+    const at = this.#storedAt.get(hex);
+    if (options.storedBefore !== undefined && (at === undefined || at.getTime() >= options.storedBefore.getTime())) return false;
+    this.#storedAt.delete(hex);
+    return this.#blobs.delete(hex);
+  }
+
+  async *list(): AsyncIterable<StoredBlob> {
+    for (const [hex, data] of [...this.#blobs]) yield { hex, size: data.length, storedAt: this.#storedAt.get(hex)! };
   }
 }
