@@ -403,7 +403,8 @@ function offline(row: KeyRow): KeyCustodyError {
     'key-not-found',
     `signing key ${JSON.stringify(row.name)} (${row.key_id}) is kept offline: this server holds only its public part. ` +
       (row.name === 'root'
-        ? 'Sign on the offline root machine instead (docs/root-ceremony.md): `snapline key register NAME --account ACCOUNT` there (the root keyring), then give the account-key to the server.'
+        ? 'Certify keys on the offline root machine instead (docs/root-ceremony.md): `snapline root certify REQUEST --root ROOT-ID` there ' +
+          '(or `--public-key FILE --account ACCOUNT --name NAME` for a vault key), then give the account-key to its owner or upload it to the vault key.'
         : 'Sign with it where its private key is.'),
     { details: { offline: true, keyId: row.key_id } },
   );
