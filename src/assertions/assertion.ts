@@ -432,9 +432,17 @@ function checkDecodesAsSigned(type: AssertionType, head: string, headers: Record
     throw err;
   }
   for (const [name, value] of Object.entries(headers)) {
-    if (Object.hasOwn(decoded, name) ? sameHeaderValue(decoded[name]!, value) : isLeftOut(type, name, value)) continue;
+    if (Object.hasOwn(decoded, name) ? sameHeaderValue(decoded[name]!, asWritten(value)) : isLeftOut(type, name, value)) continue;
     refuse(`header ${quote(name)} would not decode as given (leading or trailing blanks, or a trailing newline?)`);
   }
+}
+
+/** A value as snapd's encoder writes it: empty lists and maps inside lists and maps are left out, like empty headers. */
+function asWritten(value: HeaderValue): HeaderValue {
+  const isEmpty = (v: HeaderValue) => typeof v !== 'string' && (isHeaderList(v) ? v.length === 0 : Object.keys(v).length === 0);
+  if (typeof value === 'string') return value;
+  if (isHeaderList(value)) return value.filter((v) => !isEmpty(v)).map(asWritten);
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => !isEmpty(v)).map(([k, v]) => [k, asWritten(v)]));
 }
 
 /** Bodies larger than the stream default that snapd reads for a type (snap-repair's scripts). */

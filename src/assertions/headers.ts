@@ -173,15 +173,19 @@ export function compareBytes(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** C0 and C1 control characters and DEL, except the newline of multi-line values. */
+/**
+ * C0 and C1 control characters and DEL, except the newline of multi-line
+ * values and the tab (plain text, harmless on a terminal, and written as it
+ * is by snap sign).
+ */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL_CHARACTER = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
+const CONTROL_CHARACTER = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * A string that may go into a signed header: well-formed Unicode (a lone
  * surrogate would be written as U+FFFD, not as given) and no control
- * character but the newline. snapd's decoder takes a NUL or an escape
+ * character but the newline and the tab. snapd's decoder takes a NUL or an escape
  * sequence as it is, so nothing downstream would stop a signed assertion that
  * puts them in front of an operator's terminal or a device's logs.
  */
