@@ -79,6 +79,28 @@ export function authorizationFromEnv(value: string | undefined): string | undefi
   throw new ImageError('image-store-error', 'UBUNTU_STORE_AUTH: unsupported credentials form');
 }
 
+/**
+ * The content of an auth file (UBUNTU_STORE_AUTH_DATA_FILENAME, as snapd's
+ * tooling reads it): the base64 form of UBUNTU_STORE_AUTH, or JSON with a
+ * macaroon and its discharges.
+ */
+export function authorizationFromFile(text: string, file: string): string {
+  const data = text.trim();
+  if (data === '') throw new ImageError('image-store-error', `auth file ${file} is empty`);
+  if (data.startsWith('{')) {
+    let j: { macaroon?: unknown; discharges?: unknown };
+    try {
+      j = JSON.parse(data) as typeof j;
+    } catch (err) {
+      throw new ImageError('image-store-error', `auth file ${file}: ${(err as Error).message}`);
+    }
+    const d = Array.isArray(j.discharges) ? (j.discharges[0] as unknown) : undefined;
+    if (typeof j.macaroon !== 'string' || typeof d !== 'string') throw new ImageError('image-store-error', `auth file ${file}: expected "macaroon" and "discharges"`);
+    return `Macaroon root="${j.macaroon}", discharge="${d}"`;
+  }
+  return authorizationFromEnv(data)!;
+}
+
 const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 16 }), https: new https.Agent({ keepAlive: true, maxSockets: 16 }) };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -21,6 +21,8 @@ export interface PlatformContext {
   readonly version: string;
   /** Resolved tokens, kept a second; clear it after changing tokens or roles. */
   readonly principals: PrincipalCache;
+  /** Who an API token is (through `principals`); unknown, expired or revoked tokens throw AuthError. */
+  readonly authenticate: (token: string) => Promise<Principal>;
 }
 
 /**

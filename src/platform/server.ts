@@ -36,7 +36,7 @@ export interface StartOptions {
   /** An already open database (tests); opened from config.db otherwise. */
   database?: Database;
   /** An offline root ceremony's bundle to import before the root authority loads (`snapline root import`). */
-  rootBundle?: { bundle: RootBundle; passphrase: string };
+  rootBundle?: { bundle: RootBundle; passphrase?: string };
 }
 
 export interface RunningServer {
@@ -85,7 +85,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     const metrics = new Metrics();
     metrics.watchPool(() => db.poolStats());
     const principals = new PrincipalCache();
-    const ctx: PlatformContext = { config, db, blobs, keys, metrics, root, now, version: VERSION, principals };
+    const authenticate = (token: string) => principals.get(token, async (t) => toHttpPrincipal(await resolveToken(db.kysely, t, now())));
+    const ctx: PlatformContext = { config, db, blobs, keys, metrics, root, now, version: VERSION, principals, authenticate };
 
     const { app, routes } = await createHttpApp({
       logLevel: config.logLevel,
@@ -94,7 +95,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       version: VERSION,
       ...(opts.logStream ? { logStream: opts.logStream } : {}),
       tokenRateLimit: opts.tokenRateLimit ?? config.limits.tokenRequestsPerSecond,
-      authenticate: (token) => principals.get(token, async (t) => toHttpPrincipal(await resolveToken(db.kysely, t, now()))),
+      authenticate,
       connectionLimits: config.http,
       // Ready: not stopping, the database answers, and it holds every
       // migration this code has (an empty or restored-too-old database is

@@ -7,13 +7,14 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { deviceOf, sendJson, SNAPD } from './device.routes.ts';
 import type { StoreService } from './store.service.ts';
+import { SnapdRequest } from './device.schemas.ts';
 import { CohortsBody } from './store.schemas.ts';
 
 export { MAX_COHORT_SNAPS } from './store.schemas.ts';
 
 export async function cohortRoutes(fastify: FastifyInstance, store: StoreService): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  app.post('/v2/cohorts', { config: SNAPD, schema: { hide: true, body: CohortsBody } }, async (req, reply) => {
+  app.post('/v2/cohorts', { config: SNAPD, schema: { hide: true, ...SnapdRequest, body: CohortsBody } }, async (req, reply) => {
     const d = await deviceOf(store, req);
     return sendJson(reply, 200, { 'cohort-keys': await store.devices.createCohorts(d, req.body.snaps) });
   });

@@ -12,6 +12,7 @@ import { encodeStream, MEDIA_TYPE } from '../assertions/index.ts';
 import { cohortRoutes } from './cohort.routes.ts';
 import type { Device, DeviceContext, DeviceSession } from './sessions.service.ts';
 import type { StoreService } from './store.service.ts';
+import { SnapdHeaders, SnapdRequest } from './device.schemas.ts';
 import { AssertionParams, AssertionQueryString, DownloadParams, FindQuery, InfoParams, InfoQuery, SessionRequestBody, SnapActionBody } from './store.schemas.ts';
 
 const PUBLIC = { kind: 'public' } as const;
@@ -52,7 +53,19 @@ export function deviceContext(req: FastifyRequest): DeviceContext {
     series: header(req, 'snap-device-series') ?? header(req, 'x-ubuntu-series'),
     classic: classic === undefined ? undefined : classic !== 'false',
     origin: req.headers.host ? `${req.protocol}://${req.headers.host}` : undefined,
+    credential: storeCredential(header(req, 'authorization')),
   };
+}
+
+/**
+ * A store credential in `Authorization`: `Macaroon <token>` (what snapd's
+ * prepare-image sends for UBUNTU_STORE_AUTH {"t":"macaroon","v":…}) or
+ * `Bearer <token>`. snapd's own user macaroons (`Macaroon root="…",
+ * discharge="…"`, a login to another store) are not ours: ignored.
+ */
+function storeCredential(auth: string | undefined): string | undefined {
+  const m = auth === undefined ? null : /^(?:Macaroon|Bearer)\s+([^\s",=]+)\s*$/i.exec(auth);
+  return m?.[1];
 }
 
 /** The device a request comes from, noted on the request for the server's log and metrics. */
@@ -63,6 +76,29 @@ export async function deviceOf(store: StoreService, req: FastifyRequest): Promis
     if (req.log.level === 'debug' || req.log.level === 'trace') req.log.debug({ device: `${d.session.brandId}/${d.session.model}/${d.session.serial}` }, 'device request');
   }
   return d;
+}
+
+const ASSERTIONS_PREFIX = '/v2/assertions/';
+
+/**
+ * The type and key of an assertion URL: its path segments, each decoded
+ * once. The router's wildcard is decoded already (an escaped "/" in a key
+ * would look like a separator, and decoding it again fails on a "%"), so the
+ * segments are cut from the raw path.
+ */
+function assertionPath(url: string, decoded: string): string[] {
+  const path = url.split('?', 1)[0]!;
+  if (!path.startsWith(ASSERTIONS_PREFIX)) return decoded.split('/');
+  return path
+    .slice(ASSERTIONS_PREFIX.length)
+    .split('/')
+    .map((segment) => {
+      try {
+        return decodeURIComponent(segment);
+      } catch {
+        return segment; // not an escape: no assertion has such a key
+      }
+    });
 }
 
 /** A `Range: bytes=…` header against a file of `size` bytes: the whole file, a part, or unsatisfiable. */
@@ -89,45 +125,45 @@ export async function deviceRoutes(fastify: FastifyInstance, store: StoreService
     // The nonce request has no body; accept (and ignore) whatever content type a client sends with it.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 4096 }, (_req, _body, done) => done(null, undefined));
-    scope.post('/api/v1/snaps/auth/nonces', { config: { ...SNAPD, rawBody: true }, schema: { hide: true } }, async (_req, reply) => {
+    scope.post('/api/v1/snaps/auth/nonces', { config: { ...SNAPD, rawBody: true }, schema: { hide: true, ...SnapdRequest } }, async (_req, reply) => {
       return sendJson(reply, 200, { nonce: await store.sessions.nonce() });
     });
   });
 
-  app.post('/api/v1/snaps/auth/sessions', { config: SNAPD, bodyLimit: 256 * 1024, schema: { hide: true, body: SessionRequestBody } }, async (req, reply) => {
+  app.post('/api/v1/snaps/auth/sessions', { config: SNAPD, bodyLimit: 256 * 1024, schema: { hide: true, ...SnapdRequest, body: SessionRequestBody } }, async (req, reply) => {
     return sendJson(reply, 200, { macaroon: await store.sessions.open(req.body) });
   });
 
   // --- snap action (6.5) ---
-  app.post('/v2/snaps/refresh', { config: SNAPD, schema: { hide: true, body: SnapActionBody } }, async (req, reply) => {
+  app.post('/v2/snaps/refresh', { config: SNAPD, schema: { hide: true, ...SnapdRequest, body: SnapActionBody } }, async (req, reply) => {
     return sendJsonBytes(reply, 200, await store.devices.snapAction(await deviceOf(store, req), req.body));
   });
 
   await cohortRoutes(app, store);
 
   // --- assertions (6.9) ---
-  app.get('/v2/assertions/*', { config: SNAPD, schema: { hide: true, params: AssertionParams, querystring: AssertionQueryString } }, async (req, reply) => {
+  app.get('/v2/assertions/*', { config: SNAPD, schema: { hide: true, headers: SnapdHeaders, params: AssertionParams, querystring: AssertionQueryString } }, async (req, reply) => {
     const d = await deviceOf(store, req);
-    const [type = '', ...key] = req.params['*'].split('/').map((p) => decodeURIComponent(p));
+    const [type = '', ...key] = assertionPath(req.url, req.params['*']);
     const q = req.query;
     const stream = await store.devices.assertion(d, type, key, { maxFormat: q['max-format'], chain: q.chain, sequence: q.sequence });
     return reply.status(200).header('content-type', MEDIA_TYPE).send(encodeStream(stream));
   });
 
   // --- info (6.7) ---
-  app.get('/v2/snaps/info/:name', { config: SNAPD, schema: { hide: true, params: InfoParams, querystring: InfoQuery } }, async (req, reply) => {
+  app.get('/v2/snaps/info/:name', { config: SNAPD, schema: { hide: true, headers: SnapdHeaders, params: InfoParams, querystring: InfoQuery } }, async (req, reply) => {
     const d = await deviceOf(store, req);
     return sendJson(reply, 200, await store.devices.info(d, req.params.name, { architecture: req.query.architecture }));
   });
 
   // --- find (6.8) ---
-  app.get('/v2/snaps/find', { config: SNAPD, schema: { hide: true, querystring: FindQuery } }, async (req, reply) => {
+  app.get('/v2/snaps/find', { config: SNAPD, schema: { hide: true, headers: SnapdHeaders, querystring: FindQuery } }, async (req, reply) => {
     const d = await deviceOf(store, req);
     return sendJson(reply, 200, await store.devices.find(d, req.query));
   });
 
   // --- downloads (6.10): the digest in the URL names the file; Range and resume ---
-  app.get('/api/v1/snaps/download/:digest/:file', { config: SNAPD, schema: { hide: true, params: DownloadParams } }, async (req, reply) => {
+  app.get('/api/v1/snaps/download/:digest/:file', { config: SNAPD, schema: { hide: true, ...SnapdRequest, params: DownloadParams } }, async (req, reply) => {
     const file = await store.devices.download(req.params.digest);
     const size = file.size;
     const headers: Record<string, string> = { 'accept-ranges': 'bytes', etag: `"${file.digest}"`, 'content-type': 'application/octet-stream' };

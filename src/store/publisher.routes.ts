@@ -10,9 +10,9 @@ import type { Static } from 'typebox';
 import { actorOf } from '../platform/context.ts';
 import type { Role } from '../platform/http/access.ts';
 import { ApiError, ERROR_SCHEMA } from '../platform/http/errors.ts';
-import { COLLABORATOR_ADMIN_ROLES, PUBLISH_ROLES, READ_ROLES, type SnapTarget, type StoreTarget } from './publishing.service.ts';
+import { COLLABORATOR_ADMIN_ROLES, PUBLISH_ROLES, READ_ROLES, STORE_ADMIN_ROLES, type SnapTarget, type StoreTarget } from './publishing.service.ts';
 import type { StoreService } from './store.service.ts';
-import { Answers, CloseBody, CollaboratorBody, CollaboratorParams, CreateStoreBody, RegisterSnapBody, ReleaseBody, SnapParams, SnapQuery, StoreParams, UploadQuery } from './store.schemas.ts';
+import { Answers, CloseBody, CollaboratorBody, CollaboratorParams, CreateStoreBody, RegisterSnapBody, ReleaseBody, SnapParams, SnapQuery, StoreParams, StoreSettingsBody, UploadQuery } from './store.schemas.ts';
 
 const errors = { 400: ERROR_SCHEMA, 403: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA };
 
@@ -71,6 +71,22 @@ export async function publisherRoutes(fastify: FastifyInstance, store: StoreServ
       schema: { tags: ['store'], summary: 'A store', params: StoreParams, response: { 200: Answers.store, ...errors } },
     },
     async (req) => publishing.store(actorOf(req), found(storeTargets, req)),
+  );
+
+  app.patch(
+    '/api/store/stores/:store',
+    {
+      onRequest: locateStore,
+      config: { access: storeAccess(STORE_ADMIN_ROLES) },
+      schema: {
+        tags: ['store'],
+        summary: "Change a store's settings (snapline store set STORE-ID --private-access verified|store-id)",
+        params: StoreParams,
+        body: StoreSettingsBody,
+        response: { 200: Answers.store, ...errors },
+      },
+    },
+    async (req) => publishing.updateStore(actorOf(req), found(storeTargets, req), req.body),
   );
 
   app.post(

@@ -21,7 +21,7 @@ import { audit, type Actor } from '../platform/context.ts';
 import { accountsWithRole, hasRole, type Principal, type Role } from '../platform/http/access.ts';
 import { channelMap, type ChannelMapRow } from './channels.ts';
 import type { Catalog } from './catalog.repo.ts';
-import { STORE_ID, type CloseInput, type CollaboratorInput, type CreateStoreInput, type RegisterSnapInput, type ReleaseInput } from './store.schemas.ts';
+import { STORE_ID, type CloseInput, type CollaboratorInput, type CreateStoreInput, type RegisterSnapInput, type ReleaseInput, type StoreSettingsInput } from './store.schemas.ts';
 import {
   addCollaborator,
   collaboratorsOf,
@@ -34,9 +34,11 @@ import {
   revisionByDigest,
   revisionOf,
   revisionsOf,
+  setPrivateAccess,
   snapsNamed,
   toRevision,
   toSnap,
+  type PrivateAccess,
   type Revision,
   type Snap,
   type Store,
@@ -49,7 +51,7 @@ async function hasAccountAssertion(db: StoreDb, accountId: string): Promise<bool
   return (await findAssertion(platformView(db), 'account', [accountId])) !== undefined;
 }
 
-async function createStore(ctx: PlatformContext, db: StoreDb, input: { storeId: string; brandId: string; includes: string[] }): Promise<{ store: Store; assertion: string }> {
+async function createStore(ctx: PlatformContext, db: StoreDb, input: { storeId: string; brandId: string; includes: string[]; privateAccess?: PrivateAccess }): Promise<{ store: Store; assertion: string }> {
   if (!STORE_ID.test(input.storeId)) throw new StoreError('validation-failed', `invalid store id ${JSON.stringify(input.storeId)}`);
   if (!(await hasAccountAssertion(db, input.brandId))) throw new StoreError('account-not-found', `no account ${JSON.stringify(input.brandId)} (create it with snapline account add)`);
   if (await getStore(db, input.storeId)) throw new StoreError('store-exists', `store ${JSON.stringify(input.storeId)} already exists`);
@@ -331,6 +333,8 @@ export async function closeIn(t: StoreDb, snap: Snap, channels: readonly Channel
 export const PUBLISH_ROLES: readonly Role[] = ['admin', 'publisher'];
 /** Roles on an account that let a caller see its stores and snaps. */
 export const READ_ROLES: readonly Role[] = ['admin', 'publisher', 'viewer'];
+/** Roles on the brand that let a caller change its store's settings. */
+export const STORE_ADMIN_ROLES: readonly Role[] = ['admin'];
 /** Roles on the publisher that let a caller add and remove collaborators. */
 export const COLLABORATOR_ADMIN_ROLES: readonly Role[] = ['admin'];
 
@@ -438,7 +442,7 @@ export class PublishingService {
   async createStore(actor: Actor, input: CreateStoreInput): Promise<{ store: Store; assertion: string }> {
     if (!actor.principal) throw new StoreError('unauthorized', 'authentication required');
     if (!actor.principal.superuser) throw new StoreError('forbidden', 'only the operator administrator may do this');
-    const res = await createStore(this.ctx, this.db, { storeId: input.storeId, brandId: input.brand, includes: input.includes ?? [] });
+    const res = await createStore(this.ctx, this.db, { storeId: input.storeId, brandId: input.brand, includes: input.includes ?? [], privateAccess: input.privateAccess ?? 'verified' });
     this.catalog.invalidate();
     await audit(this.ctx, actor, { action: 'store.create', target: input.storeId, accountId: input.brand });
     return res;
@@ -454,6 +458,20 @@ export class PublishingService {
 
   async store(actor: Actor, target: StoreTarget): Promise<{ store: Store }> {
     return { store: this.storeOf(actor, target, READ_ROLES) };
+  }
+
+  /**
+   * Changes a store's settings (its brand's admins): `privateAccess`, who
+   * sees its private snaps (docs/store.md, Visibility).
+   */
+  async updateStore(actor: Actor, target: StoreTarget, input: StoreSettingsInput): Promise<{ store: Store }> {
+    const store = this.storeOf(actor, target, STORE_ADMIN_ROLES);
+    if (input.privateAccess !== undefined && input.privateAccess !== store.privateAccess) {
+      await setPrivateAccess(this.db, store.storeId, input.privateAccess);
+      this.catalog.invalidate();
+      await audit(this.ctx, actor, { action: 'store.update', target: store.storeId, accountId: store.brandId, details: { privateAccess: input.privateAccess } });
+    }
+    return { store: (await getStore(this.db, store.storeId))! };
   }
 
   /**

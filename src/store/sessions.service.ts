@@ -19,7 +19,11 @@ import { TtlCache } from '../platform/cache/ttl-cache.ts';
 import type { Catalog } from './catalog.repo.ts';
 import type { StoreDb } from './store.repo.ts';
 import { SessionError } from './store.errors.ts';
+import { hasRole, type Role } from '../platform/http/access.ts';
 import type { SessionRequestInput } from './store.schemas.ts';
+
+/** The role on a store's brand that lets a credential see the store's private snaps (image builds). */
+export const STORE_DOWNLOAD_ROLES: readonly Role[] = ['store-download'];
 
 export const NONCE_TTL_MS = 5 * 60_000;
 export const SESSION_TTL_MS = 7 * 24 * 3600_000;
@@ -182,14 +186,23 @@ export interface DeviceContext {
   classic?: boolean | undefined;
   /** `scheme://host` the request came to: the base of absolute URLs when the public URL names an ephemeral port. */
   origin?: string | undefined;
+  /**
+   * A store credential: an API token (`Authorization: Macaroon <token>`, as
+   * snapd's prepare-image sends UBUNTU_STORE_AUTH, or `Bearer <token>`). With
+   * the `store-download` role on the named store's brand it sees the store's
+   * private snaps like the store's devices do.
+   */
+  credential?: string | undefined;
 }
 
 /** A device request as the store serves it: who (its session), which stores it sees, what it runs. */
 export interface Device {
   session: DeviceSession | undefined;
   storeId: string | undefined;
-  /** The stores whose private snaps it sees, in preference order. */
+  /** The store it names and the stores that one includes, in preference order. */
   seen: string[];
+  /** Of `seen`, the stores whose private snaps it sees (docs/store.md, Visibility). */
+  privateIn: string[];
   arch: string;
   series: string;
   classic: boolean;
@@ -230,14 +243,34 @@ export class SessionsService {
     return stored.session;
   }
 
+  /**
+   * The private snaps a request without a device session sees, of the store
+   * it names (`seen[0]`) and the stores that one includes: all of them with a
+   * store credential (`store-download` on the named store's brand), else only
+   * those of stores whose `privateAccess` is 'store-id' (stores made before
+   * that setting existed, unless changed). An unknown, expired or revoked
+   * token is refused (401), not taken as anonymous.
+   */
+  private async privateIn(seen: string[], credential: string | undefined): Promise<string[]> {
+    const stores = await this.catalog.allStores();
+    if (credential !== undefined) {
+      const p = await this.ctx.authenticate(credential);
+      const named = stores.get(seen[0]!);
+      if (named && hasRole(p, named.brandId, STORE_DOWNLOAD_ROLES)) return seen;
+    }
+    return seen.filter((id) => stores.get(id)?.privateAccess === 'store-id');
+  }
+
   /** Who a device request is and what it sees. */
   async device(c: DeviceContext): Promise<Device> {
     const session = await this.session(c.sessionToken);
     const storeId = session?.storeId ?? c.store;
+    const seen = await this.catalog.storesSeenBy(storeId);
     return {
       session,
       storeId,
-      seen: await this.catalog.storesSeenBy(storeId),
+      seen,
+      privateIn: session || seen.length === 0 ? seen : await this.privateIn(seen, c.credential),
       arch: c.architecture ?? 'amd64',
       classic: c.classic ?? true,
       series: c.series ?? SNAP_SERIES,

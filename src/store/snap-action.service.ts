@@ -116,7 +116,7 @@ export class SnapActionService {
         const list = typeof a.name === 'string' ? (byName.get(a.name) ?? []) : [];
         const snap = pickVisible(
           list.map((e) => e.snap),
-          d.seen,
+          d,
         );
         const entry = snap ? list.find((e) => e.snap === snap) : undefined;
         if (!entry) {
@@ -132,7 +132,7 @@ export class SnapActionService {
       if (a.action === 'refresh') {
         const entry = typeof a['snap-id'] === 'string' ? byId.get(a['snap-id']) : undefined;
         const c = ik ? context.get(ik) : undefined;
-        if (!entry || !visible(entry.snap, d.seen)) {
+        if (!entry || !visible(entry.snap, d)) {
           results.push({ result: 'error', 'instance-key': ik, 'snap-id': a['snap-id'], error: err('id-not-found', `snap not found: ${a['snap-id']}`) });
           continue;
         }
@@ -284,7 +284,7 @@ export class SnapActionService {
     if (!a) return undefined;
     if (type === 'snap-declaration' || type === 'snap-revision') {
       const snap = await snapById(this.db, a.headerString('snap-id'));
-      if (snap && !visible(snap, d.seen)) return undefined;
+      if (snap && !visible(snap, d)) return undefined;
     }
     return a;
   }
@@ -316,7 +316,7 @@ export class SnapActionService {
     const list = (await this.catalog.entries.byNames([name])).get(name) ?? [];
     const snap = pickVisible(
       list.map((e) => e.snap),
-      d.seen,
+      d,
     );
     const entry = snap ? list.find((e) => e.snap === snap) : undefined;
     const notFound = () => new StoreError('resource-not-found', `No snap named '${name}' found`);
@@ -346,14 +346,14 @@ export class SnapActionService {
     const arch = q.architecture ?? d.arch;
     const now = this.ctx.now();
     const term = (q.name ?? q.q ?? '').replace(/[%_\\]/g, '');
-    const rows = (await findSnaps(this.db, q.name ? { prefix: term.replace(/\*$/, '') } : term ? { substring: term } : {})).filter((s) => visible(s, d.seen) && (q.private !== 'true' || s.private));
+    const rows = (await findSnaps(this.db, q.name ? { prefix: term.replace(/\*$/, '') } : term ? { substring: term } : {})).filter((s) => visible(s, d) && (q.private !== 'true' || s.private));
     // One snap per name: the one this request sees first.
     const picked = [...new Set(rows.map((s) => s.name))]
       .map(
         (n) =>
           pickVisible(
             rows.filter((s) => s.name === n),
-            d.seen,
+            d,
           )!,
       )
       .filter(Boolean)
@@ -405,7 +405,7 @@ export class SnapActionService {
     for (const name of names) {
       const snap = pickVisible(
         (entries.get(name) ?? []).map((e) => e.snap),
-        d.seen,
+        d,
       );
       if (!snap) throw new StoreError('name-not-found', `snap not found: ${name}`);
       snapIds.set(name, snap.snapId);

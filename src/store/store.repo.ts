@@ -8,11 +8,17 @@ import type { StoreTables } from './store.tables.ts';
 
 export type StoreDb = Kysely<StoreTables>;
 
+/** Who sees a store's private snaps (docs/store.md, Visibility). */
+export const PRIVATE_ACCESS = ['verified', 'store-id'] as const;
+export type PrivateAccess = (typeof PRIVATE_ACCESS)[number];
+
 export interface Store {
   storeId: string;
   brandId: string;
   includes: string[];
   createdAt: string;
+  /** 'verified': device sessions of the store's models and store-download credentials; 'store-id': any request naming the store. */
+  privateAccess: PrivateAccess;
 }
 
 export interface Snap {
@@ -58,7 +64,13 @@ export function newSnapId(): string {
 type StoreRow = StoreTables['store_stores'];
 type SnapRow = StoreTables['store_snaps'];
 
-export const toStore = (r: StoreRow): Store => ({ storeId: r.store_id, brandId: r.brand_id, includes: JSON.parse(r.includes) as string[], createdAt: r.created_at });
+export const toStore = (r: Omit<StoreRow, 'private_access'> & { private_access: string }): Store => ({
+  storeId: r.store_id,
+  brandId: r.brand_id,
+  includes: JSON.parse(r.includes) as string[],
+  createdAt: r.created_at,
+  privateAccess: r.private_access === 'verified' ? 'verified' : 'store-id',
+});
 export const toSnap = (r: SnapRow): Snap => ({
   snapId: r.snap_id,
   storeId: r.store_id,
@@ -113,12 +125,16 @@ export async function getStore(db: StoreDb, storeId: string): Promise<Store | un
   return r ? toStore(r) : undefined;
 }
 
+export async function setPrivateAccess(db: StoreDb, storeId: string, access: PrivateAccess): Promise<void> {
+  await db.updateTable('store_stores').set({ private_access: access }).where('store_id', '=', storeId).execute();
+}
+
 export async function listStores(db: StoreDb): Promise<Store[]> {
   return (await db.selectFrom('store_stores').selectAll().orderBy('store_id').execute()).map(toStore);
 }
 
-export async function insertStore(db: StoreDb, s: { storeId: string; brandId: string; includes: string[] }, now: Date): Promise<Store> {
-  const row = { store_id: s.storeId, brand_id: s.brandId, includes: JSON.stringify(s.includes), created_at: toDbTime(now) };
+export async function insertStore(db: StoreDb, s: { storeId: string; brandId: string; includes: string[]; privateAccess?: PrivateAccess }, now: Date): Promise<Store> {
+  const row = { store_id: s.storeId, brand_id: s.brandId, includes: JSON.stringify(s.includes), created_at: toDbTime(now), private_access: s.privateAccess ?? 'verified' };
   await db.insertInto('store_stores').values(row).execute();
   return toStore(row);
 }

@@ -20,15 +20,23 @@ export const CollaboratorParams = Type.Object({ snap: Name, account: Name });
 
 // --- publisher API: bodies ---------------------------------------------------
 
+/** Who sees a store's private snaps: 'verified' (device sessions of its models, store-download credentials; the default) or 'store-id' (any request naming the store). */
+const PrivateAccessSchema = Type.Union([Type.Literal('verified'), Type.Literal('store-id')]);
+
 export const CreateStoreBody = Type.Object(
   {
     storeId: Type.String({ pattern: STORE_ID.source }),
     brand: Name,
     includes: Type.Optional(Type.Array(Type.String(), { maxItems: 20 })),
+    privateAccess: Type.Optional(PrivateAccessSchema),
   },
   { additionalProperties: false },
 );
 export type CreateStoreInput = Static<typeof CreateStoreBody>;
+
+/** What a brand's admin may change about its store (PATCH /api/store/stores/{store}). */
+export const StoreSettingsBody = Type.Object({ privateAccess: Type.Optional(PrivateAccessSchema) }, { additionalProperties: false });
+export type StoreSettingsInput = Static<typeof StoreSettingsBody>;
 
 export const RegisterSnapBody = Type.Object(
   {
@@ -61,7 +69,7 @@ export type CollaboratorInput = Static<typeof CollaboratorBody>;
 
 // --- publisher API: answers (for OpenAPI and the serializer; all fields optional, as before) ---
 
-const StoreJson = Type.Partial(Type.Object({ storeId: Type.String(), brandId: Type.String(), includes: Type.Array(Type.String()), createdAt: Type.String() }));
+const StoreJson = Type.Partial(Type.Object({ storeId: Type.String(), brandId: Type.String(), includes: Type.Array(Type.String()), createdAt: Type.String(), privateAccess: Type.String() }));
 const SnapJson = Type.Partial(
   Type.Object({ snapId: Type.String(), storeId: Type.String(), name: Type.String(), publisherId: Type.String(), private: Type.Boolean(), defaultTrack: Type.String(), createdAt: Type.String() }),
 );
@@ -154,16 +162,21 @@ export const MAX_COHORT_SNAPS = 100;
 export const CohortsBody = Type.Object({ snaps: Type.Array(Type.String({ minLength: 1, maxLength: 40 }), { minItems: 1, maxItems: MAX_COHORT_SNAPS }) });
 export type CohortsInput = Static<typeof CohortsBody>;
 
-export const AssertionQueryString = Type.Object({ 'max-format': Type.Optional(Type.Integer({ minimum: 0 })), chain: Type.Optional(Type.Boolean()), sequence: Type.Optional(Type.String()) });
+export const AssertionQueryString = Type.Object({
+  'max-format': Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+  chain: Type.Optional(Type.Boolean()),
+  sequence: Type.Optional(Type.String({ maxLength: 32 })),
+});
 export const AssertionParams = Type.Object({ '*': Type.String() });
 export const InfoParams = Type.Object({ name: Type.String() });
-export const InfoQuery = Type.Object({ architecture: Type.Optional(Type.String()), fields: Type.Optional(Type.String()) });
+export const InfoQuery = Type.Object({ architecture: Type.Optional(Type.String({ maxLength: 64 })), fields: Type.Optional(Type.String({ maxLength: 4096 })) });
 export const FindQuery = Type.Object({
   q: Type.Optional(Type.String({ maxLength: 200 })),
   name: Type.Optional(Type.String({ maxLength: 200 })),
-  architecture: Type.Optional(Type.String()),
-  channel: Type.Optional(Type.String()),
-  private: Type.Optional(Type.String()),
+  architecture: Type.Optional(Type.String({ maxLength: 64 })),
+  channel: Type.Optional(Type.String({ maxLength: 200 })),
+  private: Type.Optional(Type.String({ maxLength: 8 })),
+  fields: Type.Optional(Type.String({ maxLength: 4096 })),
 });
 export type FindInput = Static<typeof FindQuery>;
 export const DownloadParams = Type.Object({ digest: Type.String(), file: Type.String() });

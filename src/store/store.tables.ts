@@ -10,6 +10,8 @@ export interface StoresTable {
   /** JSON array of store ids whose snaps this store also serves. */
   includes: string;
   created_at: DbTime;
+  /** Who sees its private snaps: 'verified' (device sessions of its models, store-download credentials) or 'store-id' (any request naming it; stores made before migration 0003). */
+  private_access: Generated<string>;
 }
 
 export interface StoreSnapsTable {

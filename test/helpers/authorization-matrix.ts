@@ -5,8 +5,8 @@
 import type { RouteInfo } from '../../src/platform/http/app.ts';
 import type { TestServer } from './server.ts';
 
-export type Caller = 'anonymous' | 'viewer' | 'publisher' | 'factory' | 'admin' | 'otherAdmin' | 'superuser';
-export const ALL: Caller[] = ['anonymous', 'viewer', 'publisher', 'factory', 'admin', 'otherAdmin', 'superuser'];
+export type Caller = 'anonymous' | 'viewer' | 'publisher' | 'factory' | 'storeDownload' | 'admin' | 'otherAdmin' | 'superuser';
+export const ALL: Caller[] = ['anonymous', 'viewer', 'publisher', 'factory', 'storeDownload', 'admin', 'otherAdmin', 'superuser'];
 export const AUTHENTICATED: Caller[] = ALL.filter((c) => c !== 'anonymous');
 export const SUPERUSER: Caller[] = ['superuser'];
 
@@ -20,6 +20,7 @@ export async function callerTokens(s: TestServer, account: string, otherAccount:
     viewer: await s.tokenFor(['viewer'], account),
     publisher: await s.tokenFor(['publisher'], account),
     factory: await s.tokenFor(['factory-operator'], account),
+    storeDownload: await s.tokenFor(['store-download'], account),
     admin: await s.tokenFor(['admin'], account),
     otherAdmin: await s.tokenFor(['admin'], otherAccount),
     superuser: await s.tokenFor('superuser'),

@@ -224,6 +224,16 @@ test('bad input: a snap-revision missing from the store, an unknown gadget struc
   });
 });
 
+test('an auth file (UBUNTU_STORE_AUTH_DATA_FILENAME) holds the base64 form or JSON with a macaroon and its discharges', async () => {
+  const { authorizationFromFile } = await import('../../src/image/store-client.ts');
+  const b64 = Buffer.from(JSON.stringify({ t: 'macaroon', v: 'TOKEN' })).toString('base64');
+  assert.equal(authorizationFromFile(`${b64}\n`, 'f'), 'Macaroon TOKEN');
+  assert.equal(authorizationFromFile('{"macaroon":"R","discharges":["D"]}', 'f'), 'Macaroon root="R", discharge="D"');
+  assert.throws(() => authorizationFromFile(' \n', 'auth.txt'), /auth file auth.txt is empty/);
+  assert.throws(() => authorizationFromFile('{"macaroon":"R"}', 'f'), /expected "macaroon" and "discharges"/);
+  assert.throws(() => authorizationFromFile('{nope', 'f'), /auth file f:/);
+});
+
 test('UBUNTU_STORE_AUTH forms become the Authorization header on every store request', async () => {
   const { authorizationFromEnv } = await import('../../src/image/store-client.ts');
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64');

@@ -2,7 +2,8 @@
 // real port behind a small pass-through proxy (the store's public URL must be
 // known before it starts; a load balancer plays this part in production):
 // snaps registered, pushed and released through the publisher API, then
-// core18 and core20 seeds built from it and loaded by the seed checker.
+// core18 and core20 seeds built from it and loaded by the seed checker, with
+// a store-download credential (UBUNTU_STORE_AUTH) for the brand's private snaps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { createAccountKeyRequest, encodeStream, formatTimestamp, ModelType, sign } from '../../src/assertions/index.ts';
 import { storePlugin } from '../../src/store/index.ts';
 import { buildImage } from '../../src/image/build.ts';
+import { authorizationFromEnv } from '../../src/image/store-client.ts';
 import { startTestServer, TEST_ADMIN_TOKEN, TEST_ROOT_ID } from '../helpers/server.ts';
 import { vectorKey } from '../helpers/vectors.ts';
 import { listTree, loadSeed16, loadSeed20 } from './seed-checker.ts';
@@ -71,12 +73,17 @@ test('core18 and core20 seeds built from a running Snapline store pass the seed 
     now,
   );
   const trusted = s.server.ctx.root.trusted;
+  // The brand's snaps are private and the store is new ('verified'): an image
+  // build needs a store credential, given as ubuntu-image takes it.
+  const storeAuth = Buffer.from(JSON.stringify({ t: 'macaroon', v: await s.tokenFor(['store-download'], 'acme') })).toString('base64');
+  const authorization = authorizationFromEnv(storeAuth);
   await withTemp(async (tmp) => {
-    const r18 = await buildImage({ model: m18.encode(), storeUrl: px.url, out: join(tmp, 'o18'), trusted });
+    await assert.rejects(buildImage({ model: m18.encode(), storeUrl: px.url, out: join(tmp, 'anon'), trusted }), /pc-kernel \(stable\): snap not found/);
+    const r18 = await buildImage({ model: m18.encode(), storeUrl: px.url, out: join(tmp, 'o18'), trusted, authorization });
     assert.deepEqual(r18.snaps.map((x) => [x.name, x.revision]), [['snapd', 1], ['pc-kernel', 1], ['core18', 1], ['pc', 1], ['hello18', 1]]);
     const l18 = await loadSeed16(join(tmp, 'o18', r18.seed), trusted);
     assert.equal(l18.snaps.length, 5);
-    const r20 = await buildImage({ model: m20.encode(), storeUrl: px.url, out: join(tmp, 'o20'), trusted, label: 'e2e' });
+    const r20 = await buildImage({ model: m20.encode(), storeUrl: px.url, out: join(tmp, 'o20'), trusted, label: 'e2e', authorization });
     const l20 = await loadSeed20(join(tmp, 'o20', r20.seed), 'e2e', trusted);
     assert.deepEqual(l20.snaps.map((x) => x.snapId), ['snapd', 'pc-kernel20', 'core20', 'pc20', 'hello'].map((n) => ids[n]));
 
@@ -89,7 +96,7 @@ test('core18 and core20 seeds built from a running Snapline store pass the seed 
     await writeFile(join(tmp, 'trusted'), encodeStream(trusted));
     for (const [n, m] of [['18', m18], ['20', m20]] as const) {
       await writeFile(join(tmp, `m${n}.model`), m.encode());
-      const r = await runProgram(prep.bin, [join(tmp, 'trusted'), join(tmp, `m${n}.model`), join(tmp, `ref${n}`)], { UBUNTU_STORE_URL: px.url });
+      const r = await runProgram(prep.bin, [join(tmp, 'trusted'), join(tmp, `m${n}.model`), join(tmp, `ref${n}`)], { UBUNTU_STORE_URL: px.url, UBUNTU_STORE_AUTH: storeAuth });
       assert.equal(r.code, 0, r.out);
     }
     const seed16 = 'image/var/lib/snapd/seed';
@@ -97,7 +104,7 @@ test('core18 and core20 seeds built from a running Snapline store pass the seed 
     assert.deepEqual(await listTree(join(tmp, 'o18', seed16)), ref16);
     await sameFiles(join(tmp, 'ref18', seed16), join(tmp, 'o18', seed16), ref16);
     const label = (await readdir(join(tmp, 'ref20/system-seed/systems')))[0]!;
-    await buildImage({ model: m20.encode(), storeUrl: px.url, out: join(tmp, 'o20b'), trusted, label });
+    await buildImage({ model: m20.encode(), storeUrl: px.url, out: join(tmp, 'o20b'), trusted, label, authorization });
     const ref20 = (await listTree(join(tmp, 'ref20/system-seed'))).filter((f) => f !== 'EFI/ubuntu/grub.cfg');
     assert.deepEqual(await listTree(join(tmp, 'o20b/system-seed')), ref20);
     await sameFiles(join(tmp, 'ref20/system-seed'), join(tmp, 'o20b/system-seed'), ref20);

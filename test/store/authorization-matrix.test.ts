@@ -16,6 +16,7 @@ const MATRIX: Matrix = {
   'POST /api/store/stores': SUPERUSER,
   'GET /api/store/stores': AUTHENTICATED,
   'GET /api/store/stores/:store': READERS,
+  'PATCH /api/store/stores/:store': ADMINS,
   'POST /api/store/stores/:store/snaps': WRITERS,
   'GET /api/store/snaps/:snap': READERS,
   'GET /api/store/snaps/:snap/revisions': READERS,

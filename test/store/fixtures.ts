@@ -77,8 +77,10 @@ export async function storeWorld(engine: DatabaseEngine, opts: { listen?: boolea
     const akr = createAccountKeyRequest({ key: vectorKey('brand'), accountId: 'acme', name: 'models', since: KEY_SINCE });
     await expectStatus(s.request('POST', '/api/accounts/acme/account-keys', { token: admin, body: { accountKeyRequest: akr.toString() } }), 201);
     await expectStatus(s.request('POST', '/api/store/stores', { token: admin, body: { storeId: 'operator-store', brand: TEST_ROOT_ID } }), 201);
-    await expectStatus(s.request('POST', '/api/store/stores', { token: admin, body: { storeId: 'acme-store', brand: 'acme', includes: ['operator-store'] } }), 201);
-    await expectStatus(s.request('POST', '/api/store/stores', { token: admin, body: { storeId: 'other-store', brand: 'other' } }), 201);
+    // These tests name the brand stores by header alone, without a device session ('store-id');
+    // private-access.test.ts covers the default ('verified') and the store-download credential.
+    await expectStatus(s.request('POST', '/api/store/stores', { token: admin, body: { storeId: 'acme-store', brand: 'acme', includes: ['operator-store'], privateAccess: 'store-id' } }), 201);
+    await expectStatus(s.request('POST', '/api/store/stores', { token: admin, body: { storeId: 'other-store', brand: 'other', privateAccess: 'store-id' } }), 201);
   } catch (err) {
     await s.close();
     throw err;

@@ -29,15 +29,23 @@ test('snap download (real snapd store client) decodes, downloads and fetches ass
   const seen: string[] = [];
   s.server.app.server.on('request', (req, res) => res.on('finish', () => seen.push(`${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode}`)));
   const url = s.server.url!;
-  const res = await new Promise<{ code: number | null; out: string }>((resolve) => {
-    const c = spawn('snap', ['download', `--target-directory=${join(dir, 'out')}`, 'acme-app'], {
-      env: { PATH: process.env['PATH'], HOME: dir, UBUNTU_STORE_URL: url, SNAPPY_FORCE_API_URL: url, SNAPPY_FORCE_SAS_URL: url, UBUNTU_STORE_ID: 'acme-store', UBUNTU_STORE_ARCH: 'amd64', SNAPD_DEBUG: '1' },
+  const snapDownload = (extraEnv: Record<string, string>) =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
+      const c = spawn('snap', ['download', `--target-directory=${join(dir, 'out')}`, 'acme-app'], {
+        env: { PATH: process.env['PATH'], HOME: dir, UBUNTU_STORE_URL: url, SNAPPY_FORCE_API_URL: url, SNAPPY_FORCE_SAS_URL: url, UBUNTU_STORE_ID: 'acme-store', UBUNTU_STORE_ARCH: 'amd64', SNAPD_DEBUG: '1', ...extraEnv },
+      });
+      let out = '';
+      c.stdout.on('data', (d: Buffer) => (out += d));
+      c.stderr.on('data', (d: Buffer) => (out += d));
+      c.on('close', (code) => resolve({ code, out }));
     });
-    let out = '';
-    c.stdout.on('data', (d: Buffer) => (out += d));
-    c.stderr.on('data', (d: Buffer) => (out += d));
-    c.on('close', (code) => resolve({ code, out }));
-  });
+  // The store as a new brand store is ('verified'): its private snaps need a store credential.
+  await expectStatus(s.request('PATCH', '/api/store/stores/acme-store', { token: await s.tokenFor(['admin'], 'acme'), body: { privateAccess: 'verified' } }), 200);
+  const anonymous = await snapDownload({});
+  assert.match(anonymous.out, /cannot download snap "acme-app": snap not found/, anonymous.out);
+  // snapd's tooling sends UBUNTU_STORE_AUTH {"t":"macaroon","v":TOKEN} as "Authorization: Macaroon TOKEN".
+  const storeAuth = Buffer.from(JSON.stringify({ t: 'macaroon', v: await s.tokenFor(['store-download'], 'acme') })).toString('base64');
+  const res = await snapDownload({ UBUNTU_STORE_AUTH: storeAuth });
   assert.match(res.out, /Download succeeded/, res.out);
   assert.match(res.out, /Fetching assertions for "acme-app"/);
   assert.match(res.out, /circular assertions are not expected: account \(test-root\)/, 'snapd walked the chain up to our root, which stock snapd does not trust');

@@ -1,9 +1,10 @@
 // snapline image build: a thin shell over src/image (progress on stderr, --json result on stdout).
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { AssertionError, decodeStream, type Assertion } from '../../assertions/index.ts';
 import { buildImage, type ProgressEvent } from '../../image/build.ts';
 import { toolDirs } from '../../image/disk.ts';
-import { authorizationFromEnv } from '../../image/store-client.ts';
+import { authorizationFromEnv, authorizationFromFile } from '../../image/store-client.ts';
 import { SnapError, snapFileInfo } from '../../snap/index.ts';
 import { CliError, io, readInput } from '../io.ts';
 
@@ -63,6 +64,21 @@ interface BuildFlags {
   json?: boolean;
 }
 
+/** Store credentials as ubuntu-image and snapd's tooling take them: UBUNTU_STORE_AUTH, else the file UBUNTU_STORE_AUTH_DATA_FILENAME names. */
+async function storeAuthorization(): Promise<string | undefined> {
+  const inline = io.env['UBUNTU_STORE_AUTH'];
+  if (inline) return authorizationFromEnv(inline);
+  const file = io.env['UBUNTU_STORE_AUTH_DATA_FILENAME'];
+  if (!file) return undefined;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read auth file ${file}: ${(err as Error).message}`);
+  }
+  return authorizationFromFile(text, file);
+}
+
 export function registerImage(program: Command): void {
   const image = program.command('image').description('build seeds and disk images from signed models');
   image
@@ -118,7 +134,7 @@ export function registerImage(program: Command): void {
         ...(flags.label !== undefined ? { label: flags.label } : {}),
         trusted: await readTrusted(trustedFiles),
         now: () => io.now(),
-        authorization: authorizationFromEnv(io.env['UBUNTU_STORE_AUTH']),
+        authorization: await storeAuthorization(),
         progress: progressPrinter(),
         toolDirs: toolDirs(io.env['PATH']),
         ...(io.env['SNAPLINE_SHA3'] ? { sha3: io.env['SNAPLINE_SHA3'] } : {}),

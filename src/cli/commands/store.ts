@@ -80,6 +80,14 @@ function progress(total: number, label: string): Transform {
   });
 }
 
+const PRIVATE_ACCESS_HELP =
+  "who sees the store's private snaps: 'verified' (device sessions of its models, tokens with the store-download role) or 'store-id' (any request naming the store)";
+
+function privateAccessOption(value: string): 'verified' | 'store-id' {
+  if (value !== 'verified' && value !== 'store-id') throw new CliError(`--private-access: expected verified or store-id, not ${JSON.stringify(value)}`);
+  return value;
+}
+
 export function registerStore(program: Command): void {
   const store = program.commands.find((c) => c.name() === 'store') ?? program.command('store').description('brand stores');
   store
@@ -87,11 +95,30 @@ export function registerStore(program: Command): void {
     .argument('<store-id>', 'the store id (what a model names in its "store" header)')
     .requiredOption('--brand <account-id>', 'the brand account owning the store')
     .option('--include <store-id...>', "also serve these stores' snaps to this store's devices (e.g. the operator's base snaps)")
+    .option('--private-access <who>', PRIVATE_ACCESS_HELP, 'verified')
     .option(...urlOption)
     .description("create a brand store; prints its store assertion, signed by the server's root")
-    .action(async (storeId: string, opts: { brand: string; include?: string[]; url?: string }) => {
-      const res = await (await client(opts)).json<{ assertion: string }>('POST', '/api/store/stores', { storeId, brand: opts.brand, ...(opts.include ? { includes: opts.include } : {}) });
+    .action(async (storeId: string, opts: { brand: string; include?: string[]; privateAccess: string; url?: string }) => {
+      const res = await (await client(opts)).json<{ assertion: string }>('POST', '/api/store/stores', {
+        storeId,
+        brand: opts.brand,
+        privateAccess: privateAccessOption(opts.privateAccess),
+        ...(opts.include ? { includes: opts.include } : {}),
+      });
       io.out(res.assertion);
+    });
+
+  store
+    .command('set')
+    .argument('<store-id>', 'the store')
+    .requiredOption('--private-access <who>', PRIVATE_ACCESS_HELP)
+    .option(...urlOption)
+    .description("change a store's settings (an admin of its brand)")
+    .action(async (storeId: string, opts: { privateAccess: string; url?: string }) => {
+      const res = await (await client(opts)).json<{ store: { storeId: string; privateAccess: string } }>('PATCH', `/api/store/stores/${encodeURIComponent(storeId)}`, {
+        privateAccess: privateAccessOption(opts.privateAccess),
+      });
+      io.out(`${res.store.storeId}: private snaps seen by ${res.store.privateAccess === 'verified' ? 'device sessions of its models and store-download credentials' : 'any request naming the store'}\n`);
     });
 
   program

@@ -1,7 +1,11 @@
 // The roles a user can hold in an account, and what a token may carry.
 
-/** Roles per account: what a member may do in that account. */
-export const ACCOUNT_ROLES = ['admin', 'publisher', 'viewer', 'factory-operator'] as const;
+/**
+ * Roles per account: what a member may do in that account. `store-download`:
+ * see and download the private snaps of the account's stores (image builds,
+ * docs/store.md, Visibility), and nothing else.
+ */
+export const ACCOUNT_ROLES = ['admin', 'publisher', 'viewer', 'factory-operator', 'store-download'] as const;
 export type AccountRole = (typeof ACCOUNT_ROLES)[number];
 
 /**

@@ -7,8 +7,9 @@ import { loginFailures } from './0003-login-failures.ts';
 import { auditLog } from './0004-audit-log.ts';
 import { signingKeys } from './0005-signing-keys.ts';
 import { assertions } from './0006-assertions.ts';
+import { storeDownloadRole } from './0007-store-download-role.ts';
 
 export const platformMigrations: ServiceMigrations = {
   service: 'platform',
-  migrations: [accountsUsers, apiTokens, loginFailures, auditLog, signingKeys, assertions],
+  migrations: [accountsUsers, apiTokens, loginFailures, auditLog, signingKeys, assertions, storeDownloadRole],
 };
