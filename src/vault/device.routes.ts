@@ -8,6 +8,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MEDIA_TYPE } from '../assertions/index.ts';
 import type { DeviceCredentials, RegistrationService } from './registration.service.ts';
+import { DeviceHeaders, DeviceQuery } from './vault.schemas.ts';
 
 /** The header carrying the factory API key. */
 export const API_KEY_HEADER = 'api-key';
@@ -31,6 +32,7 @@ export async function deviceRoutes(app: FastifyInstance, vault: RegistrationServ
     child.addContentTypeParser(MEDIA_TYPE, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     child.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     const config = { access: { kind: 'public' as const }, rawBody: true, errorShape: 'vault' as const };
+    const schema = { hide: true, headers: DeviceHeaders, querystring: DeviceQuery };
 
     const requestId = async (req: FastifyRequest, reply: FastifyReply) => {
       const r = await vault.requestId(credentials(req.headers));
@@ -51,15 +53,15 @@ export async function deviceRoutes(app: FastifyInstance, vault: RegistrationServ
       }
       return reply.status(200).type(MEDIA_TYPE).send(result.stream);
     };
-    child.post('/v1/request-id', { config, schema: { hide: true } }, requestId);
-    child.post('/v1/serial', { config, schema: { hide: true } }, serial);
+    child.post('/v1/request-id', { config, schema }, requestId);
+    child.post('/v1/serial', { config, schema }, serial);
     // Where snapd registers when the gadget sets no device-service.url: the
     // store base URL's default vault endpoints (a device whose proxy store is
     // this server, or SNAPPY_FORCE_API_URL-style setups).
-    child.post('/api/v1/snaps/auth/request-id', { config, schema: { hide: true } }, requestId);
-    child.post('/api/v1/snaps/auth/devices', { config, schema: { hide: true } }, serial);
+    child.post('/api/v1/snaps/auth/request-id', { config, schema }, requestId);
+    child.post('/api/v1/snaps/auth/devices', { config, schema }, serial);
 
-    child.get('/v1/version', { config: { access: { kind: 'public' as const }, errorShape: 'vault' as const }, schema: { hide: true } }, async (_req, reply) =>
+    child.get('/v1/version', { config: { access: { kind: 'public' as const }, errorShape: 'vault' as const }, schema }, async (_req, reply) =>
       sendJson(reply, 200, { version, service: 'snapline-vault' }),
     );
   });

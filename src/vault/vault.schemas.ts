@@ -116,3 +116,19 @@ export const SystemUserBody = Type.Object(
   { additionalProperties: false },
 );
 export type SystemUserInput = Static<typeof SystemUserBody>;
+
+// ---- device API (raw assertion-stream bodies; headers and query typed here)
+
+/**
+ * What snapd's registration sends: the factory API key (from the gadget's
+ * device-service.headers), or an operator's bearer token, and its user agent
+ * (kept in the signing log). Other headers are allowed; these are bounded.
+ */
+export const DeviceHeaders = Type.Object({
+  'api-key': Type.Optional(Type.String({ maxLength: 1024 })),
+  authorization: Type.Optional(Type.String({ maxLength: 8192 })),
+  'user-agent': Type.Optional(Type.String({ maxLength: 2048 })),
+});
+
+/** snapd sends no query parameter to the device API: any is allowed and ignored. */
+export const DeviceQuery = Type.Object({}, { additionalProperties: true });

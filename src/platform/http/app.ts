@@ -4,13 +4,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchema } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import AjvCompiler, { type ValidatorFactory } from '@fastify/ajv-compiler';
 import { authorize, type Access, type Principal } from './access.ts';
 import { ApiError } from './errors.ts';
 import { internalProblem, problemOf, sendProblem, unavailableCause, type ErrorShape, type Problem } from './error-shapes.ts';
+import { clientErrorHandler } from './client-errors.ts';
 import type { Metrics } from './metrics.ts';
 import { TokenRateLimiter } from './rate-limit.ts';
 
@@ -110,6 +111,10 @@ export interface RouteInfo {
   method: string;
   url: string;
   access: Access;
+  /** The route's validation schemas (body, querystring, params, headers), as declared. */
+  schema: FastifySchema;
+  /** The wire shape of its errors. */
+  errorShape: ErrorShape;
 }
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -122,7 +127,22 @@ function isAdminApi(url: string): boolean {
 const AJV_OPTIONS = { removeAdditional: false, useDefaults: true, allErrors: false } as const;
 const validatorPool = AjvCompiler();
 
+/** The error shape of the routes a path falls under: the route with the longest static prefix the path starts with. */
+function shapeOfPath(routes: readonly RouteInfo[], url: string): ErrorShape {
+  let shape: ErrorShape = 'platform';
+  let longest = -1;
+  for (const r of routes) {
+    const prefix = r.url.split(/[:*]/, 1)[0]!;
+    if (prefix.length > longest && url.startsWith(prefix)) {
+      longest = prefix.length;
+      shape = r.errorShape;
+    }
+  }
+  return shape;
+}
+
 export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: FastifyInstance; routes: RouteInfo[] }> {
+  const routes: RouteInfo[] = [];
   const app = Fastify({
     logger: {
       level: opts.logLevel,
@@ -146,6 +166,19 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
       },
     },
     return503OnClosing: true,
+    // A URL the router cannot take (bad percent-encoding, a path parameter
+    // over its length) is a bad request like any other, in the error shape
+    // of the routes under that path (snapd's on the device API), not
+    // fastify's own JSON.
+    frameworkErrors: (err, req, reply) => {
+      const problem = classify(err);
+      req.log.info({ code: problem.code, status: problem.status }, problem.message);
+      return sendProblem(reply, shapeOfPath(routes, req.url), problem);
+    },
+    clientErrorHandler: clientErrorHandler(
+      (path) => shapeOfPath(routes, path),
+      (problem, err) => app.log.info({ code: problem.code, status: problem.status, err: err.message }, 'refused before routing'),
+    ),
     forceCloseConnections: 'idle',
     ...(opts.connectionLimits
       ? {
@@ -193,11 +226,26 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
   // JSON only, unless a route registers its own parser (uploads, assertion streams).
   app.removeContentTypeParser('text/plain');
 
-  const routes: RouteInfo[] = [];
+  // PostgreSQL cannot hold a NUL character in text: a request carrying one
+  // (in its path, query or a JSON string) is refused here, before a query
+  // that would fail in the database (SQLite would take it: same answer on both).
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body.toString();
+    json(req, text, (err, value) => {
+      if (!err && /\\u0000/i.test(text) && holdsNul(value)) return done(new ApiError('bad-request', 'a string of the body holds a NUL character'), undefined);
+      done(err, value);
+    });
+  });
+  app.addHook('onRequest', async (req) => {
+    if (req.url.includes('%00')) throw new ApiError('bad-request', 'the URL holds a NUL character (%00)');
+  });
+
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     if (methods.every((m) => m === 'HEAD' || m === 'OPTIONS') && route.url !== '/healthz') return;
-    const config = (route.config ?? {}) as { access?: Access; rawBody?: boolean };
+    const config = (route.config ?? {}) as { access?: Access; rawBody?: boolean; errorShape?: ErrorShape };
     // The documentation plugin's own routes are public.
     if (!config.access && route.url.startsWith('/api/docs')) {
       route.config = { ...config, access: { kind: 'public' } };
@@ -212,7 +260,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
     if (isAdminApi(route.url) && !route.schema?.querystring) {
       route.schema = { ...route.schema, querystring: { type: 'object', additionalProperties: false, properties: {} } };
     }
-    for (const m of methods) if (m !== 'HEAD') routes.push({ method: m, url: route.url, access: config.access });
+    for (const m of methods) if (m !== 'HEAD') routes.push({ method: m, url: route.url, access: config.access, schema: route.schema ?? {}, errorShape: config.errorShape ?? 'platform' });
   });
 
   const limiter = new TokenRateLimiter(opts.tokenRateLimit ?? 500);
@@ -300,6 +348,14 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<{ app: Fastif
   });
 
   return { app, routes };
+}
+
+/** Whether a parsed JSON value holds a NUL character in a string (or a property name). */
+function holdsNul(v: unknown): boolean {
+  if (typeof v === 'string') return v.includes('\0');
+  if (Array.isArray(v)) return v.some(holdsNul);
+  if (v !== null && typeof v === 'object') return Object.entries(v).some(([k, x]) => k.includes('\0') || holdsNul(x));
+  return false;
 }
 
 /** Maps any error to a problem safe for clients: coded errors through the catalog, fastify's own by their kind. */

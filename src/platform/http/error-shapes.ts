@@ -53,32 +53,46 @@ export function unavailableCause(err: unknown): Problem | undefined {
   return undefined;
 }
 
-/** JSON with Content-Type exactly application/json: snapd refuses "; charset=utf-8" on some answers, so a Buffer body. */
-function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
-  return reply.status(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify(body)));
+/** A problem as it goes on the wire: status, headers and a JSON body. */
+export interface RenderedProblem {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
 }
 
-const SHAPES: Record<ErrorShape, (reply: FastifyReply, p: Problem) => FastifyReply> = {
-  platform(reply, p) {
-    if (p.status === 401) reply.header('www-authenticate', 'Bearer');
-    return sendJson(reply, p.status, { error: { code: p.code, message: p.message, ...(p.details ? { details: p.details } : {}) } });
+// Content-Type exactly application/json: snapd refuses "; charset=utf-8" on some answers.
+const json = (status: number, headers: Record<string, string>, body: unknown): RenderedProblem => ({
+  status,
+  headers: { ...headers, 'content-type': 'application/json' },
+  body: Buffer.from(JSON.stringify(body)),
+});
+
+const SHAPES: Record<ErrorShape, (p: Problem) => RenderedProblem> = {
+  platform(p) {
+    return json(p.status, p.status === 401 ? { 'www-authenticate': 'Bearer' } : {}, { error: { code: p.code, message: p.message, ...(p.details ? { details: p.details } : {}) } });
   },
   // snapd's store client: {"error-list": [...]}; a 401 asks snapd to refresh its device session.
-  snapd(reply, p) {
-    if (p.status === 401) reply.header('www-authenticate', 'Macaroon refresh_device_session=1');
-    return sendJson(reply, p.status, { 'error-list': [{ code: p.code, message: p.message }] });
+  snapd(p) {
+    return json(p.status, p.status === 401 ? { 'www-authenticate': 'Macaroon refresh_device_session=1' } : {}, { 'error-list': [{ code: p.code, message: p.message }] });
   },
   // snapd's device registration reads {"message"} or {"error_list": [...]}; it
   // takes a 500 as a permanent failure, so server faults are sent as 503 and
   // retried from a new request-id.
-  vault(reply, p) {
+  vault(p) {
     const status = p.status === 500 ? 503 : p.status;
-    if (status >= 500 && p.retryAfterSeconds === undefined) reply.header('retry-after', '60');
-    return sendJson(reply, status, { code: p.code, message: p.message, error_list: [{ code: p.code, message: p.message }] });
+    const headers: Record<string, string> = status >= 500 && p.retryAfterSeconds === undefined ? { 'retry-after': '60' } : {};
+    return json(status, headers, { code: p.code, message: p.message, error_list: [{ code: p.code, message: p.message }] });
   },
 };
 
+/** A problem in a wire shape, for the edge (a reply) or below it (a raw socket). */
+export function renderProblem(shape: ErrorShape, p: Problem): RenderedProblem {
+  const out = SHAPES[shape](p);
+  if (p.retryAfterSeconds !== undefined) out.headers['retry-after'] = String(p.retryAfterSeconds);
+  return out;
+}
+
 export function sendProblem(reply: FastifyReply, shape: ErrorShape, p: Problem): FastifyReply {
-  if (p.retryAfterSeconds !== undefined) reply.header('retry-after', String(p.retryAfterSeconds));
-  return SHAPES[shape](reply, p);
+  const out = renderProblem(shape, p);
+  return reply.status(out.status).headers(out.headers).send(out.body);
 }

@@ -34,6 +34,8 @@ async function listen(t: TestContext, limits: Partial<ConnectionLimits>): Promis
     for await (const chunk of req.body as AsyncIterable<Buffer>) n += chunk.length;
     return { bytes: n };
   });
+  // A route answering in snapd's error shape, as the store's device API does.
+  app.get('/v2/ping', { config: { access: { kind: 'public' }, errorShape: 'snapd' } }, async () => ({ ok: true }));
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.after(() => app.close());
   return (app.server.address() as net.AddressInfo).port;
@@ -86,6 +88,7 @@ test('a body that keeps trickling but never ends is closed after requestTimeoutM
   stop();
   assert.ok(ms >= 700 && ms < 2500, `closed after ${ms} ms`);
   assert.match(c.received(), /^HTTP\/1\.1 408 /);
+  assert.match(c.received(), /\r\n\r\n\{"error":\{"code":"request-timeout",/);
 });
 
 test('headers sent byte by byte, slower than headersTimeoutMs, are cut off (408)', async (t) => {
@@ -98,6 +101,43 @@ test('headers sent byte by byte, slower than headersTimeoutMs, are cut off (408)
   stop();
   assert.ok(ms >= 350 && ms < 2000, `closed after ${ms} ms`);
   assert.match(c.received(), /^HTTP\/1\.1 408 /);
+});
+
+/** The status line, headers (lower-cased names) and body of the one answer on a connection. */
+function answerOf(text: string): { status: number; headers: Map<string, string>; body: unknown } {
+  const [head, body] = text.split('\r\n\r\n', 2) as [string, string];
+  const [line, ...fields] = head.split('\r\n');
+  const headers = new Map(fields.map((f) => [f.slice(0, f.indexOf(':')).toLowerCase(), f.slice(f.indexOf(':') + 1).trim()]));
+  return { status: Number(line!.split(' ')[1]), headers, body: JSON.parse(body) };
+}
+
+test('headers over the size limit get 431 in the error shape of the route named, and the connection closes', async (t) => {
+  const port = await listen(t, {});
+  for (const [path, body] of [
+    ['/v2/ping', { 'error-list': [{ code: 'headers-too-large', message: 'the request headers are over the size limit' }] }],
+    ['/upload', { error: { code: 'headers-too-large', message: 'the request headers are over the size limit' } }],
+  ] as const) {
+    const c = await connect(t, port);
+    c.socket.write(`GET ${path}?q=1 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    await c.closed;
+    const answer = answerOf(c.received());
+    assert.equal(answer.status, 431);
+    // Without it, a keep-alive client would send its next request on a socket the server closes.
+    assert.equal(answer.headers.get('connection'), 'close');
+    assert.equal(answer.headers.get('content-type'), 'application/json');
+    assert.deepEqual(answer.body, body);
+  }
+});
+
+test('a request line that is not HTTP gets 400 bad-request, and the connection closes', async (t) => {
+  const port = await listen(t, {});
+  const c = await connect(t, port);
+  c.socket.write('GET /v2/ping HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n');
+  await c.closed;
+  const answer = answerOf(c.received());
+  assert.equal(answer.status, 400);
+  assert.equal(answer.headers.get('connection'), 'close');
+  assert.deepEqual(answer.body, { 'error-list': [{ code: 'bad-request', message: 'the request cannot be parsed as HTTP/1.1' }] });
 });
 
 test('a connection that never sends a byte is closed after headersTimeoutMs', async (t) => {
