@@ -4,7 +4,19 @@
 // snapline root certify (an account-key from an account-key-request).
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { PrivateKey, PublicKey, createRootAuthority, decode, encodeStream, issueAccountKey, issueAccountKeyFromRequest } from '../../assertions/index.ts';
+import {
+  AccountKeyType,
+  AccountType,
+  PrivateKey,
+  PublicKey,
+  createRootAuthority,
+  decode,
+  encodeStream,
+  issueAccountKey,
+  issueAccountKeyFromRequest,
+  rootAuthorityInputs,
+  sign,
+} from '../../assertions/index.ts';
 import { makeRootBundle } from '../../platform/keys/root-bundle.ts';
 import { CliError, io, parseTimeOption, readInput } from '../io.ts';
 import { askLine, passphrase } from '../passphrase.ts';
@@ -31,12 +43,14 @@ export function registerRoot(program: Command): void {
     .option('--out <file>', 'write the trusted stream here instead of standard output')
     .option('--display-name <name>', 'display name of the root account')
     .option('--since <time>', 'start of validity of the root keys (default now)')
+    .option('--store-public-key <file>', "offline root ceremony: certify this store key (made in the server's custody by `snapline root store-key`) instead of making one")
     .description('create keys "root" and "store" and print the trusted stream (root account, root and store account-keys)')
-    .action(async (rootId: string, opts: { out?: string; displayName?: string; since?: string }) => {
+    .action(async (rootId: string, opts: { out?: string; displayName?: string; since?: string; storePublicKey?: string }) => {
       const ring = keyring();
-      for (const name of ['root', 'store']) {
+      for (const name of opts.storePublicKey !== undefined ? ['root'] : ['root', 'store']) {
         if (await ring.has(name)) throw new CliError(`the keyring already has a key named ${JSON.stringify(name)}; use another $SNAPLINE_KEYRING`);
       }
+      if (opts.storePublicKey !== undefined) return initWithServerStoreKey(rootId, opts as typeof opts & { storePublicKey: string });
       const pass = await passphrase({ confirm: true });
       const [rootKey, storeKey] = await Promise.all([PrivateKey.generateAsync(), PrivateKey.generateAsync()]);
       const authority = createRootAuthority({
@@ -57,15 +71,17 @@ export function registerRoot(program: Command): void {
     .command('bundle')
     .requiredOption('--trusted <file>', 'the trusted stream `root init` printed')
     .option('--out <file>', 'write the bundle here instead of standard output')
-    .description('offline root machine: write what a server needs (trusted stream, store key under a transfer passphrase; never the root key) for `snapline root import`')
+    .description(
+      'offline root machine: write what a server needs (trusted stream, and the store key under a transfer passphrase unless the server made it; never the root key) for `snapline root import`',
+    )
     .action(async (opts: { trusted: string; out?: string }) => {
       const ring = keyring();
-      await ring.publicKey('store'); // a clear "no such key" before asking for passphrases
       const trusted = await readInput(opts.trusted);
-      const storeKey = await ring.privateKey('store', await passphrase());
+      // No store key in the keyring: the server made it (`root init --store-public-key`).
+      const storeKey = (await ring.has('store')) ? { key: await ring.privateKey('store', await passphrase()), transferPassphrase: await transferPassphrase({ confirm: true }) } : undefined;
       let bundle;
       try {
-        bundle = makeRootBundle(trusted, storeKey, await transferPassphrase({ confirm: true }));
+        bundle = makeRootBundle(trusted, storeKey);
       } catch (err) {
         throw new CliError((err as Error).message);
       }
@@ -107,4 +123,29 @@ export function registerRoot(program: Command): void {
       await ring.publicKey('root');
       io.out(certify(await ring.privateKey('root', await passphrase())).toString());
     });
+}
+
+/** root init --store-public-key: only the root key is made here; the store key is the server's (in its HSM). */
+async function initWithServerStoreKey(rootId: string, opts: { out?: string; displayName?: string; since?: string; storePublicKey: string }): Promise<void> {
+  let storeKey: PublicKey;
+  try {
+    storeKey = PublicKey.decode((await readInput(opts.storePublicKey)).toString().trim());
+  } catch (err) {
+    throw new CliError(`${opts.storePublicKey}: ${(err as Error).message}`);
+  }
+  if (storeKey.bits < 4096) throw new CliError(`${opts.storePublicKey}: a ${storeKey.bits}-bit key; snapd needs at least 4096 bits`);
+  const pass = await passphrase({ confirm: true });
+  const rootKey = await PrivateKey.generateAsync();
+  const now = io.now();
+  const inputs = rootAuthorityInputs({
+    rootId,
+    rootKey: rootKey.publicKey,
+    storeKey,
+    since: opts.since ? parseTimeOption(opts.since, '--since') : now,
+    ...(opts.displayName ? { displayName: opts.displayName } : {}),
+  });
+  const stream = encodeStream([sign(AccountType, inputs.account, rootKey, now), sign(AccountKeyType, inputs.rootAccountKey, rootKey, now), sign(AccountKeyType, inputs.storeAccountKey, rootKey, now)]);
+  await keyring().add('root', rootKey, pass);
+  if (opts.out) await writeFile(opts.out, stream);
+  else io.out(stream.toString());
 }

@@ -29,7 +29,7 @@ export async function importRootBundle(
   keys: KeyCustody,
   rootId: string,
   bundle: RootBundle,
-  transferPassphrase: string,
+  transferPassphrase: string | undefined,
   now: Date,
 ): Promise<RootImportResult> {
   const parts = checkTrusted(decodeStream(Buffer.from(bundle.trusted)));
@@ -51,10 +51,14 @@ export async function importRootBundle(
   }
   const rootKey = existingRoot ?? (await keys.addOfflineKey('root', parts.rootKey, { accountId: rootId }));
   let storeKey = existingStore;
+  if (!storeKey && bundle.storeKey === undefined) {
+    throw bundleInvalid(`the bundle carries no store key and this server has none: make it here first (\`snapline root store-key\`), certify its public key on the offline machine (\`snapline root init ${rootId} --store-public-key FILE\`)`);
+  }
   if (!storeKey) {
+    if (transferPassphrase === undefined) throw bundleInvalid('the bundle carries the store key: give its transfer passphrase');
     let key: PrivateKey;
     try {
-      key = PrivateKey.fromPem(bundle.storeKey, transferPassphrase);
+      key = PrivateKey.fromPem(bundle.storeKey!, transferPassphrase);
     } catch (err) {
       throw bundleInvalid(`cannot open the store key (wrong transfer passphrase?): ${(err as Error).message}`, err);
     }
@@ -78,4 +82,17 @@ async function find(keys: KeyCustody, name: string): Promise<SigningKeyInfo | un
     if (err instanceof KeyCustodyError && err.code === 'key-not-found') return undefined;
     throw err;
   }
+}
+
+/**
+ * The server's half of a ceremony where the store key never leaves the
+ * server's custody (its HSM): the key named "store", generated here when
+ * missing, whose public key the offline machine then certifies. Refused once
+ * the server has a root.
+ */
+export async function ensureStoreKeyForCeremony(keys: KeyCustody, rootId: string): Promise<SigningKeyInfo> {
+  if (await find(keys, 'root')) throw bundleInvalid('this server already has a root: the store key of an offline root is made before the import, in a new database');
+  const existing = await find(keys, 'store');
+  if (existing) return existing;
+  return keys.generate('store', { accountId: rootId });
 }

@@ -19,21 +19,25 @@ export interface RootBundle {
   rootId: string;
   /** The trusted stream: account, root account-key, store account-key. */
   trusted: string;
-  /** The store private key, PKCS#8 PEM encrypted with the transfer passphrase. */
-  storeKey: string;
+  /**
+   * The store private key, PKCS#8 PEM encrypted with the transfer passphrase;
+   * absent when the store key was made in the server's custody (`snapline root
+   * store-key`) and only its public key went to the offline machine.
+   */
+  storeKey?: string;
 }
 
-/** Writes a bundle from the trusted stream and the store key (on the offline machine). */
-export function makeRootBundle(trusted: Buffer | string, storeKey: PrivateKey, transferPassphrase: string): RootBundle {
+/** Writes a bundle from the trusted stream and, unless the server made it, the store key (on the offline machine). */
+export function makeRootBundle(trusted: Buffer | string, storeKey?: { key: PrivateKey; transferPassphrase: string }): RootBundle {
   const parts = checkTrusted(decodeStream(Buffer.from(trusted)));
-  if (parts.storeAccountKey.headerString('public-key-sha3-384') !== storeKey.id) {
-    throw bundleInvalid(`the store key ${storeKey.id} is not the one the trusted stream certifies (${parts.storeAccountKey.headerString('public-key-sha3-384')})`);
+  if (storeKey && parts.storeAccountKey.headerString('public-key-sha3-384') !== storeKey.key.id) {
+    throw bundleInvalid(`the store key ${storeKey.key.id} is not the one the trusted stream certifies (${parts.storeAccountKey.headerString('public-key-sha3-384')})`);
   }
   return {
     format: ROOT_BUNDLE_FORMAT,
     rootId: parts.rootId,
     trusted: encodeStream([parts.account, parts.rootAccountKey, parts.storeAccountKey]).toString(),
-    storeKey: storeKey.toPem(transferPassphrase),
+    ...(storeKey ? { storeKey: storeKey.key.toPem(storeKey.transferPassphrase) } : {}),
   };
 }
 
@@ -46,8 +50,8 @@ export function parseRootBundle(text: string | Buffer): RootBundle {
     throw bundleInvalid(`not JSON: ${(err as Error).message}`);
   }
   const b = data as Partial<RootBundle> | null;
-  if (!b || b.format !== ROOT_BUNDLE_FORMAT || typeof b.rootId !== 'string' || typeof b.trusted !== 'string' || typeof b.storeKey !== 'string') {
-    throw bundleInvalid(`expected a JSON object with format "${ROOT_BUNDLE_FORMAT}", rootId, trusted and storeKey`);
+  if (!b || b.format !== ROOT_BUNDLE_FORMAT || typeof b.rootId !== 'string' || typeof b.trusted !== 'string' || !(b.storeKey === undefined || typeof b.storeKey === 'string')) {
+    throw bundleInvalid(`expected a JSON object with format "${ROOT_BUNDLE_FORMAT}", rootId, trusted and optionally storeKey`);
   }
   return b as RootBundle;
 }

@@ -21,7 +21,7 @@ const PASS = 'transfer words';
 const since = new Date('2024-01-01T00:00:00Z');
 const authority = createRootAuthority({ rootId: ROOT_ID, rootKey: vectorKey('root'), storeKey: vectorKey('store'), now: since, since });
 const trustedStream = encodeStream([authority.account, authority.rootAccountKey, authority.storeAccountKey]);
-const bundle = makeRootBundle(trustedStream, vectorKey('store'), PASS);
+const bundle = makeRootBundle(trustedStream, { key: vectorKey('store'), transferPassphrase: PASS });
 
 async function dataDir(t: { after(fn: () => unknown): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'snapline-ceremony-'));
@@ -99,7 +99,7 @@ test('bad bundles are refused with the reason', async (t) => {
   await refused(baseEnv(), tampered, PASS, /does not verify/);
   const otherStore = { ...bundle, storeKey: vectorKey('brand').toPem(PASS) };
   await refused(baseEnv(), otherStore, PASS, /not the one its store account-key certifies/);
-  assert.throws(() => makeRootBundle(trustedStream, vectorKey('brand'), PASS), /not the one the trusted stream certifies/);
+  assert.throws(() => makeRootBundle(trustedStream, { key: vectorKey('brand'), transferPassphrase: PASS }), /not the one the trusted stream certifies/);
   assert.throws(() => parseRootBundle('{"format":"x"}'), /expected a JSON object/);
 
   // A database that made its own root keeps it.
@@ -158,4 +158,56 @@ test('the ceremony through the CLI: root init, root bundle and root certify offl
   } finally {
     await server.close();
   }
+});
+
+test('the store key made in the server\'s custody (its token) and certified offline: it never leaves the server', async (t) => {
+  const unavailable = softHsmUnavailable();
+  const offline = await dataDir(t);
+  const serverDir = await dataDir(t);
+  let serverEnv = baseEnv({ SNAPLINE_ROOT_ID: 'hsm-root' });
+  let custody = /^mk1_/;
+  if (!unavailable) {
+    const hsm = await softHsm();
+    const label = `store-${process.pid}`;
+    hsm.initToken(label);
+    serverEnv = { ...serverEnv, SNAPLINE_KEY_CUSTODY: 'pkcs11', SNAPLINE_PKCS11_MODULE: hsm.module, SNAPLINE_PKCS11_TOKEN: label, SNAPLINE_PKCS11_PIN: USER_PIN };
+    custody = new RegExp(`^pkcs11:${label}$`);
+  }
+  // Server: the store key, made in custody; only its public key goes out.
+  const made = await runCli(['root', 'store-key', '--data', serverDir, '--out', join(offline, 'store.pub')], { env: serverEnv });
+  assert.equal(made.code, 0, made.err);
+  assert.match(made.err, /Certify it on the offline root machine: snapline root init hsm-root --store-public-key FILE/);
+  const again = await runCli(['root', 'store-key', '--data', serverDir], { env: serverEnv });
+  assert.equal(again.out, await readFile(join(offline, 'store.pub'), 'utf8'), 'asked again, the same key');
+
+  // Offline: the root certifies that store key; the bundle carries no private key at all.
+  const env = { SNAPLINE_KEYRING: join(offline, 'keyring'), SNAPLINE_PASSPHRASE: 'keyring words' };
+  const init = await runCli(['root', 'init', 'hsm-root', '--store-public-key', join(offline, 'store.pub'), '--out', join(offline, 'trusted.assert')], { env });
+  assert.equal(init.code, 0, init.err);
+  assert.deepEqual((await runCli(['key', 'list', '--json'], { env })).out.includes('"store"'), false, 'no store key offline');
+  const bundled = await runCli(['root', 'bundle', '--trusted', join(offline, 'trusted.assert'), '--out', join(offline, 'root-bundle.json')], { env });
+  assert.equal(bundled.code, 0, bundled.err);
+  assert.equal(parseRootBundle(await readFile(join(offline, 'root-bundle.json'))).storeKey, undefined);
+
+  // Server: import (no transfer passphrase needed), then run.
+  const imported = await runCli(['root', 'import', join(offline, 'root-bundle.json'), '--data', serverDir], { env: serverEnv });
+  assert.equal(imported.code, 0, imported.err);
+  const server = await start(serverDir, serverEnv);
+  try {
+    const trusted = (await server.app.inject({ method: 'GET', url: '/api/root/trusted' })).rawPayload;
+    assert.ok(trusted.equals(await readFile(join(offline, 'trusted.assert'))));
+    const keys = await server.ctx.keys.list();
+    assert.deepEqual(keys.map((k) => k.name), ['root', 'store']);
+    assert.equal(keys[0]!.masterKeyId, 'offline');
+    assert.match(keys[1]!.masterKeyId, custody);
+    const account = await server.app.inject({ method: 'POST', url: '/api/accounts', headers: auth, payload: { accountId: 'acme' } });
+    assert.equal(account.statusCode, 201, account.body);
+    new TrustDatabase({ trusted: decodeStream(trusted), now: () => new Date() }).add(decode(account.json().assertion));
+  } finally {
+    await server.close();
+  }
+  // Once the server has a root, no more store keys for a ceremony.
+  const late = await runCli(['root', 'store-key', '--data', serverDir], { env: serverEnv });
+  assert.notEqual(late.code, 0);
+  assert.match(late.err, /already has a root/);
 });

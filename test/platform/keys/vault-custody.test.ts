@@ -65,7 +65,7 @@ test('vault keys are generated in the token and certified by the root key in the
 test('with an offline root, vault keys are certified on the offline machine and uploaded', async (t) => {
   const since = new Date(Date.now() - 24 * 3600_000);
   const authority = createRootAuthority({ rootId: 'offline-root', rootKey: vectorKey('root'), storeKey: vectorKey('store'), now: since, since });
-  const bundle = makeRootBundle(encodeStream([authority.account, authority.rootAccountKey, authority.storeAccountKey]), vectorKey('store'), 'pw');
+  const bundle = makeRootBundle(encodeStream([authority.account, authority.rootAccountKey, authority.storeAccountKey]), { key: vectorKey('store'), transferPassphrase: 'pw' });
   const env = { SNAPLINE_ROOT_ID: 'offline-root', ...(unavailable ? {} : await tokenEnv(`offline-${process.pid}`)) };
   const server = await start(t, env, { bundle, passphrase: 'pw' });
 
