@@ -403,6 +403,16 @@ export class PrivateKey {
   }
 }
 
+/**
+ * Signs `content` as PrivateKey.sign does, with the RSASSA-PKCS1-v1_5/SHA-512
+ * operation done elsewhere (`rsaSha512`, e.g. by a PKCS#11 token that never
+ * gives its key out): the same signature packet and framing, byte for byte.
+ */
+export async function signWithRawRsa(content: Buffer, when: Date, rsaSha512: (signed: Buffer) => Promise<Buffer>): Promise<string> {
+  const { signed, hashedPart } = signatureInput(content, when);
+  return finishSignature(signed, hashedPart, await rsaSha512(signed));
+}
+
 function signatureInput(content: Buffer, when: Date): { signed: Buffer; hashedPart: Buffer } {
   const t = Buffer.alloc(4);
   t.writeUInt32BE(Math.floor(when.getTime() / 1000) >>> 0);

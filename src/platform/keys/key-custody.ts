@@ -4,7 +4,7 @@
 // token, the database row holding only the public part and the token's name.
 import { createPrivateKey } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
-import { PrivateKey, PublicKey } from '../../assertions/index.ts';
+import { PrivateKey, PublicKey, signWithRawRsa } from '../../assertions/index.ts';
 import { ConflictError } from '../db/errors.ts';
 import { fromDbTime, fromDbTimeOrNull, toDbTime } from '../db/values.ts';
 import { KeyCustodyError } from './errors.ts';
@@ -14,7 +14,6 @@ import type { MasterKeyRing } from './master-key.ts';
 import { openSealedKey, sealKey, type SealedKey } from './sealed-key.ts';
 import type { Signer } from './signer.ts';
 import type { Pkcs11Token, TokenKey } from './pkcs11-token.ts';
-import { signWithRawRsa } from './openpgp-signature.ts';
 
 /** snapd signs with RSA keys of at least this size; smaller ones are refused on import. */
 export const MIN_KEY_BITS = 4096;

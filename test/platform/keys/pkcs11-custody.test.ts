@@ -8,13 +8,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { AccountType, TrustDatabase, createAccountKeyRequest, decode, decodeStream } from '../../../src/assertions/index.ts';
+import { AccountType, TrustDatabase, createAccountKeyRequest, decode, decodeStream, signWithRawRsa } from '../../../src/assertions/index.ts';
 import {
   CKA,
   Pkcs11Token,
   pkcs11Code,
 } from '../../../src/platform/keys/pkcs11-token.ts';
-import { signWithRawRsa } from '../../../src/platform/keys/openpgp-signature.ts';
 import {
   KeyCustody,
   KeyCustodyError,
