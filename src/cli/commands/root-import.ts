@@ -14,27 +14,16 @@ import { parseRootBundle } from '../../platform/keys/root-bundle.ts';
 import { keyCustodyOf } from '../../platform/keys/key-custody.ts';
 import { CliError, io, readInput } from '../io.ts';
 import { transferPassphrase } from './root.ts';
+import { serverConfig, withConfigOptions } from '../server-config.ts';
 
 export function registerRootImport(program: Command): void {
   const root = program.commands.find((c) => c.name() === 'root') ?? program.command('root').description('the root authority (trust root)');
-  root
-    .command('import')
-    .argument('<bundle>', 'the file `snapline root bundle` wrote on the offline root machine, or - for stdin')
-    .option('--config <file>', 'configuration file (YAML or JSON), as for serve')
-    .option('--data <dir>', 'data folder (default ./data)')
-    .option('--db <url>', 'database: sqlite:PATH or postgres://... (default SQLite in the data folder)')
+  withConfigOptions(root.command('import').argument('<bundle>', 'the file `snapline root bundle` wrote on the offline root machine, or - for stdin'))
     .description("server: import an offline root's trusted assertions and store key (the root key stays offline), then exit; `serve` then uses them")
     .action(async (file: string, flags: ConfigFlags) => {
-      const { ConfigError, loadConfig } = await import('../../platform/config.ts');
+      const config = await serverConfig(flags);
       const { startServer } = await import('../../platform/server.ts');
       const { SERVICES_AVAILABLE } = await import('../../services.ts');
-      let config;
-      try {
-        config = loadConfig(flags, io.env);
-      } catch (err) {
-        if (err instanceof ConfigError) throw new CliError(err.message);
-        throw err;
-      }
       let parsed;
       try {
         parsed = parseRootBundle(await readInput(file));
@@ -68,28 +57,17 @@ export function registerRootImport(program: Command): void {
         await server.close();
       }
     });
-  root
-    .command('store-key')
-    .option('--config <file>', 'configuration file (YAML or JSON), as for serve')
-    .option('--data <dir>', 'data folder (default ./data)')
-    .option('--db <url>', 'database: sqlite:PATH or postgres://... (default SQLite in the data folder)')
+  withConfigOptions(root.command('store-key'))
     .option('--out <file>', 'write the public key here instead of standard output')
     .description(
       "server, before `root import`: make the store key in this server's custody (in its HSM with pkcs11 custody) and print its public key, for `snapline root init ROOT-ID --store-public-key FILE` offline",
     )
     .action(async (flags: ConfigFlags & { out?: string }) => {
-      const { ConfigError, loadConfig } = await import('../../platform/config.ts');
+      const config = await serverConfig(flags);
       const { masterKeysFor } = await import('../../platform/bootstrap.ts');
       const { migrate, openDatabase, platformMigrations } = await import('../../platform/db/index.ts');
       const { KeyCustody, ensureStoreKeyForCeremony, openConfiguredToken } = await import('../../platform/keys/index.ts');
       const { mkdir, writeFile } = await import('node:fs/promises');
-      let config;
-      try {
-        config = loadConfig(flags, io.env);
-      } catch (err) {
-        if (err instanceof ConfigError) throw new CliError(err.message);
-        throw err;
-      }
       await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
       const { ring, generatedFile } = await masterKeysFor(config.dataDir, io.env, config.masterKeyFile);
       if (generatedFile) io.err(`Generated the master key ${generatedFile}. Back it up: without it the sealed keys cannot be opened.\n`);

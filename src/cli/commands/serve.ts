@@ -2,30 +2,20 @@
 // process or, with --workers N, in N worker processes on one port.
 import cluster from 'node:cluster';
 import type { Command } from 'commander';
-import { ConfigError, loadConfig, type Config, type ConfigFlags } from '../../platform/config.ts';
+import type { Config, ConfigFlags } from '../../platform/config.ts';
 import { listenUrl, startServer, type RunningServer } from '../../platform/server.ts';
 import { superviseWorkers } from '../../platform/workers.ts';
 import { CliError, io } from '../io.ts';
 import { SERVICES_AVAILABLE } from '../../services.ts';
+import { serverConfig, withConfigOptions } from '../server-config.ts';
 
 export function registerServe(program: Command): void {
-  program
-    .command('serve')
-    .description('run the server: store, vault and console on the embedded defaults (SQLite and files under ./data)')
-    .option('--config <file>', 'configuration file (YAML or JSON)')
-    .option('--data <dir>', 'data folder (default ./data)')
+  withConfigOptions(program.command('serve').description('run the server: store, vault and console on the embedded defaults (SQLite and files under ./data)'))
     .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:8080)')
-    .option('--db <url>', 'database: sqlite:PATH or postgres://... (default SQLite in the data folder)')
     .option('--only <services>', 'serve only these services (comma-separated: store,vault,console)')
     .option('--workers <n>', 'worker processes serving on the same address: a number, or "auto" for one per core (default 1)')
     .action(async (flags: ConfigFlags) => {
-      let config;
-      try {
-        config = loadConfig(flags, io.env);
-      } catch (err) {
-        if (err instanceof ConfigError) throw new CliError(err.message);
-        throw err;
-      }
+      const config = await serverConfig(flags);
       if (cluster.isWorker) return serveAsWorker(config);
       if (config.workers > 1) return serveWithWorkers(config);
       const server = await startServer({ config, env: io.env, services: SERVICES_AVAILABLE });
