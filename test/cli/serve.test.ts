@@ -8,9 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { postgresUnavailable, TEST_POSTGRES_URL } from '../helpers/databases.ts';
+import { postgresUnavailable, scratchPostgresDatabase } from '../helpers/databases.ts';
 
 const bin = new URL('../../bin/snapline.js', import.meta.url).pathname;
 // The command as installed, but on the current sources: dist/ may be stale or absent.
@@ -133,25 +131,13 @@ test('serve --workers 2: one first start, requests spread over both workers, met
 test('serve --workers 2 on PostgreSQL: what one worker writes, every worker reads', async (t) => {
   const why = await postgresUnavailable();
   if (why) return t.skip(why);
-  const name = `snapline_serve_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const c = new pg.Client({ connectionString: TEST_POSTGRES_URL });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await admin(`create database ${name}`);
-  const dbUrl = new URL(TEST_POSTGRES_URL);
-  dbUrl.pathname = `/${name}`;
+  const scratch = await scratchPostgresDatabase('snapline_serve');
   const dir = mkdtempSync(join(tmpdir(), 'snapline-serve-'));
-  const s = serve(dir, ['--workers', '2', '--db', dbUrl.toString()]);
+  const s = serve(dir, ['--workers', '2', '--db', scratch.url]);
   t.after(async () => {
     s.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
-    await admin(`drop database if exists ${name} with (force)`);
+    await scratch.drop();
   });
   const url = await s.url;
   assert.equal(s.stderr().match(/First start: created the administrator/g)?.length, 1);

@@ -6,10 +6,9 @@ import { Agent } from 'node:http';
 import type { DatabaseEngine } from '../../src/platform/db/index.ts';
 import { storePlugin } from '../../src/store/index.ts';
 import { createVaultService } from '../../src/vault/index.ts';
-import { createAccountKeyRequest } from '../../src/assertions/index.ts';
-import { startTestServer, TEST_ADMIN_TOKEN, TEST_ROOT_ID, type TestServer } from '../helpers/server.ts';
+import { TEST_ADMIN_TOKEN, TEST_ROOT_ID, type TestServer } from '../helpers/server.ts';
 import { vectorKey } from '../helpers/vectors.ts';
-import { deviceIdentity, expectStatus, KEY_SINCE, push, sessionRequest, testSnaps } from '../store/fixtures.ts';
+import { deviceIdentity, expectStatus, push, sessionRequest, storeWorld, testSnaps } from '../store/fixtures.ts';
 
 export interface FuzzWorld {
   s: TestServer;
@@ -26,16 +25,11 @@ export interface FuzzWorld {
 }
 
 export async function fuzzWorld(engine: DatabaseEngine): Promise<FuzzWorld> {
-  const s = await startTestServer(engine, { services: [storePlugin, createVaultService({})], listen: true });
+  // Accounts acme and other, acme's key, the operator's and the brands' stores.
+  const s = await storeWorld(engine, { services: [storePlugin, createVaultService({})], listen: true });
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {
     const admin = TEST_ADMIN_TOKEN;
-    for (const id of ['acme', 'other']) await expectStatus(s.request('POST', '/api/accounts', { token: admin, body: { accountId: id } }), 201);
-    const akr = createAccountKeyRequest({ key: vectorKey('brand'), accountId: 'acme', name: 'models', since: KEY_SINCE });
-    await expectStatus(s.request('POST', '/api/accounts/acme/account-keys', { token: admin, body: { accountKeyRequest: akr.toString() } }), 201);
-    await expectStatus(s.request('POST', '/api/store/stores', { token: admin, body: { storeId: 'operator-store', brand: TEST_ROOT_ID } }), 201);
-    await expectStatus(s.request('POST', '/api/store/stores', { token: admin, body: { storeId: 'acme-store', brand: 'acme', includes: ['operator-store'] } }), 201);
-
     const snaps = await testSnaps();
     const publisherToken = await s.tokenFor(['publisher'], 'acme');
     const ids: Record<string, string> = {};

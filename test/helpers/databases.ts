@@ -51,8 +51,8 @@ export function postgresUnavailable(): Promise<string | undefined> {
 
 // A short-lived client per call: a pool's idle connections would keep the
 // test process alive after its last test.
-async function withAdminClient<R>(fn: (client: pg.Client) => Promise<R>): Promise<R> {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, connectionTimeoutMillis: 3000 });
+async function withAdminClient<R>(fn: (client: pg.Client) => Promise<R>, url = TEST_POSTGRES_URL): Promise<R> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
   await client.connect();
   try {
     return await fn(client);
@@ -97,6 +97,19 @@ export async function createTestDatabase(engine: DatabaseEngine, options: TestDa
 }
 
 /** The body of a test run on each engine. */
+/**
+ * A PostgreSQL database of its own, for a server in a child process (which
+ * makes its own tables): created on the server of `serverUrl`; drop() removes
+ * it even while connections to it remain.
+ */
+export async function scratchPostgresDatabase(prefix: string, serverUrl = TEST_POSTGRES_URL): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(5).toString('hex')}`;
+  await withAdminClient((c) => c.query(`create database ${name}`), serverUrl);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => withAdminClient(async (c) => void (await c.query(`drop database if exists ${name} with (force)`)), serverUrl) };
+}
+
 export type EngineTest = (db: Database, ctx: { engine: DatabaseEngine; t: TestContext; reopen: () => Database }) => Promise<void>;
 
 /** Registers `name [sqlite]` and `name [postgres]`, each with its own fresh database. */

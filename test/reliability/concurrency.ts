@@ -8,10 +8,10 @@ import { generateKeyPair, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, mkdir, writeFile, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import pg from 'pg';
 import { DeviceSessionRequestType, PrivateKey, SerialType, decodeStream, formatTimestamp, sign, type Assertion } from '../../src/assertions/index.ts';
 import { packSnap } from '../../src/snap/index.ts';
 import { modelAssertion, serialRequest } from '../vault/helpers.ts';
+import { scratchPostgresDatabase } from '../helpers/databases.ts';
 import { vectorKey } from '../helpers/vectors.ts';
 import { RELIABILITY_ADMIN_TOKEN as ADMIN, httpRequest, openPeek, percentile, startServe, type Launcher } from '../helpers/serve-child.ts';
 import type { Engine } from './kill9.ts';
@@ -103,23 +103,8 @@ async function snapBytes(dir: string, version: string): Promise<Buffer> {
 export async function runConcurrency(o: ConcurrencyOptions): Promise<ConcurrencyResult> {
   const log = o.log ?? (() => undefined);
   const dataDir = await mkdtemp(join(o.workDir, `${o.engine}-fleet-`));
-  let db: string | undefined;
-  const pgAdmin = async (sql: string) => {
-    const c = new pg.Client({ connectionString: o.postgresUrl });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  const dbName = `snapline_fleet_${randomBytes(5).toString('hex')}`;
-  if (o.engine === 'postgres') {
-    await pgAdmin(`create database ${dbName}`);
-    const u = new URL(o.postgresUrl!);
-    u.pathname = `/${dbName}`;
-    db = u.toString();
-  }
+  const scratch = o.engine === 'postgres' ? await scratchPostgresDatabase('snapline_fleet', o.postgresUrl) : undefined;
+  const db = scratch?.url;
   const server = startServe({ launcher: o.launcher, dataDir, ...(db ? { db } : {}), timeoutMs: 180_000 });
   try {
     const keys = await deviceKeys(Math.max(o.registrations, Math.min(o.devices, 500)) + 1, o.keyCache);
@@ -237,7 +222,7 @@ export async function runConcurrency(o: ConcurrencyOptions): Promise<Concurrency
     return { engine: o.engine, registrations: { ...regPhase, duplicateSerials, logRows, logDuplicates }, sessions: sessionPhase, refreshes: refreshPhase, reference: { registrationMs: lone.ms, refreshMs: loneRefresh.ms } };
   } finally {
     await server.kill('SIGKILL');
-    if (db) await pgAdmin(`drop database if exists ${dbName} with (force)`);
+    await scratch?.drop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }

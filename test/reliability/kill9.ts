@@ -8,11 +8,11 @@ import { generateKeyPair, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
 import { PrivateKey, createAccountKeyRequest, decodeStream, type Assertion } from '../../src/assertions/index.ts';
 import { packSnap } from '../../src/snap/index.ts';
 import { modelAssertion, serialRequest } from '../vault/helpers.ts';
 import { vectorKey } from '../helpers/vectors.ts';
+import { scratchPostgresDatabase } from '../helpers/databases.ts';
 import { RELIABILITY_ADMIN_TOKEN as ADMIN, httpRequest, openPeek, prng, startServe, type Launcher, type Peek, type ServeChild } from '../helpers/serve-child.ts';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -93,25 +93,13 @@ async function newPlace(o: KillTrialOptions, tag: string): Promise<Place> {
       drop: () => rm(dataDir, { recursive: true, force: true }),
     };
   }
-  const name = `snapline_rel_${randomBytes(5).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const c = new pg.Client({ connectionString: o.postgresUrl });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await admin(`create database ${name}`);
-  const url = new URL(o.postgresUrl!);
-  url.pathname = `/${name}`;
+  const scratch = await scratchPostgresDatabase('snapline_rel', o.postgresUrl);
   return {
     dataDir,
-    db: url.toString(),
-    peek: () => openPeek({ postgresUrl: url.toString() }),
+    db: scratch.url,
+    peek: () => openPeek({ postgresUrl: scratch.url }),
     drop: async () => {
-      await admin(`drop database if exists ${name} with (force)`);
+      await scratch.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -10,6 +10,7 @@ import { storePlugin } from '../../src/store/index.ts';
 import { startTestServer, TEST_ADMIN_TOKEN, TEST_ROOT_ID, type TestServer } from '../helpers/server.ts';
 import { vectorKey } from '../helpers/vectors.ts';
 import type { DatabaseEngine } from '../../src/platform/db/index.ts';
+import type { Service } from '../../src/platform/services.ts';
 
 export { TEST_ADMIN_TOKEN, TEST_ROOT_ID };
 
@@ -69,8 +70,8 @@ export function testSnaps(): Promise<Map<string, PackedSnap>> {
 export const KEY_SINCE = new Date('2020-01-01T00:00:00Z');
 
 /** A server with the store, account "acme" (brand key = the vectors' brand key), and a store per brand. */
-export async function storeWorld(engine: DatabaseEngine, opts: { listen?: boolean; now?: () => Date } = {}): Promise<TestServer> {
-  const s = await startTestServer(engine, { services: [storePlugin], ...(opts.listen ? { listen: true } : {}), ...(opts.now ? { now: opts.now } : {}) });
+export async function storeWorld(engine: DatabaseEngine, opts: { listen?: boolean; now?: () => Date; services?: readonly Service[] } = {}): Promise<TestServer> {
+  const s = await startTestServer(engine, { services: opts.services ?? [storePlugin], ...(opts.listen ? { listen: true } : {}), ...(opts.now ? { now: opts.now } : {}) });
   try {
     const admin = TEST_ADMIN_TOKEN;
     for (const id of ['acme', 'other']) await expectStatus(s.request('POST', '/api/accounts', { token: admin, body: { accountId: id } }), 201);

@@ -12,6 +12,7 @@ import { authorize, type Access, type Principal } from './access.ts';
 import { ApiError } from './errors.ts';
 import { internalProblem, problemOf, sendProblem, unavailableCause, type ErrorShape, type Problem } from './error-shapes.ts';
 import { clientErrorHandler } from './client-errors.ts';
+import type { HttpLimits } from '../config.ts';
 import type { Metrics } from './metrics.ts';
 import { TokenRateLimiter } from './rate-limit.ts';
 
@@ -55,14 +56,7 @@ declare module 'fastify' {
 }
 
 /** What `Config['http']` holds (milliseconds; 0 turns a bound off). */
-export interface ConnectionLimits {
-  headersTimeoutMs: number;
-  requestTimeoutMs: number;
-  bodyIdleTimeoutMs: number;
-  keepAliveTimeoutMs: number;
-  maxConnections: number;
-  maxRequestsPerSocket: number;
-}
+export type ConnectionLimits = HttpLimits;
 
 /**
  * Node checks the headers and request timeouts of open connections on an
