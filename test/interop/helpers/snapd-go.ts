@@ -25,7 +25,7 @@ export function findGo(): string | undefined {
 const cache = new Map<string, { bin: string } | { skip: string }>();
 
 /** Builds test/interop/<program>, or says why it cannot be built here (a reason to skip). */
-export function buildSnapdProgram(program: 'prepare' | 'seedload'): { bin: string } | { skip: string } {
+export function buildSnapdProgram(program: 'prepare' | 'seedload' | 'decode'): { bin: string } | { skip: string } {
   const hit = cache.get(program);
   if (hit) return hit;
   const go = findGo();
