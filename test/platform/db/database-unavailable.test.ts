@@ -141,13 +141,19 @@ test('postgres: connections terminated by the server are replaced by the pool; t
   try {
     const pid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db.kysely)).rows[0]!.pid;
     // A query in flight when its backend is terminated.
+    // Only that backend is terminated: other test files share this database.
+    let slowPid: (pid: number) => void = () => undefined;
+    const slowStarted = new Promise<number>((resolve) => (slowPid = resolve));
     const slow = db.transaction(async (trx) => {
-      await sql`select pg_backend_pid()`.execute(trx);
+      slowPid((await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]!.pid);
       await sql`select pg_sleep(5)`.execute(trx);
     });
+    // Its rejection is awaited from now on: it may come before the terminate call returns.
+    const slowFails = assert.rejects(slow, unavailable);
+    const inFlight = await slowStarted;
     await new Promise((r) => setTimeout(r, 200));
-    await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'snapline' and datname = current_database() and query like '%pg_sleep%'`);
-    await assert.rejects(slow, unavailable);
+    await admin.query('select pg_terminate_backend($1)', [inFlight]);
+    await slowFails;
     await admin.query('select pg_terminate_backend($1)', [pid]);
     await new Promise((r) => setTimeout(r, 100));
     await db.ping();
