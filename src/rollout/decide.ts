@@ -1,0 +1,147 @@
+// Update control's decision core (docs/update-control.md): which revision of
+// a channel a device is offered, and why. Pure: no I/O, no clock (the caller
+// resolves the channel, with branch expiry, at its own time and passes in the
+// release it found), no randomness. The store's refresh path and
+// `snapline rollout why` call the same `decide`.
+import { createHash } from 'node:crypto';
+
+/** Who asks: the identity of a device session (brand, model, serial). */
+export interface DeviceIdentity {
+  readonly brand: string;
+  readonly model: string;
+  readonly serial: string;
+}
+
+/** The release a channel resolves to, with what update control knows of it. */
+export interface ChannelRelease {
+  readonly snapId: string;
+  /** Stable for the life of the release: re-releasing the same revision (a new percentage) keeps it. */
+  readonly releaseId: string;
+  readonly revision: number;
+  /**
+   * What the channel served before this release, for the devices outside it:
+   * the channel's earlier revision, or what it followed (a more stable risk);
+   * null when nothing was served there.
+   */
+  readonly previousRevision: number | null;
+  /** Percentage of devices offered `revision` (1-100); null: every device. */
+  readonly percentage: number | null;
+  /** Paused: only the devices already offered `revision` keep being offered it. */
+  readonly paused: boolean;
+  /** Set when this release rolled another back (its release id and revision): for the explanation only. */
+  readonly rollbackOf?: { readonly releaseId: string; readonly revision: number } | undefined;
+}
+
+/** What the store recorded about this device and this release (store_rollout_devices). */
+export interface DeviceFacts {
+  /** The device was offered the release's revision before. */
+  readonly offered: boolean;
+}
+
+/** What the device says about the snap in its refresh context. */
+export interface RefreshFacts {
+  /** The installed revision (the context's `revision`); absent on install. */
+  readonly installedRevision?: number | undefined;
+}
+
+/** Why a revision was offered or withheld: one rule, with the numbers it used. */
+export type Reason =
+  | { readonly rule: 'full-release'; readonly releaseId: string; readonly rollbackOf?: { readonly releaseId: string; readonly revision: number } }
+  | { readonly rule: 'in-percentage'; readonly releaseId: string; readonly bucket: number; readonly percentage: number }
+  | { readonly rule: 'outside-percentage'; readonly releaseId: string; readonly bucket: number; readonly percentage: number }
+  | { readonly rule: 'no-device-session'; readonly releaseId: string; readonly percentage: number }
+  | { readonly rule: 'already-installed'; readonly releaseId: string }
+  | { readonly rule: 'paused-kept'; readonly releaseId: string }
+  | { readonly rule: 'paused-withheld'; readonly releaseId: string };
+
+export interface Decision {
+  /** The revision to offer; null: nothing is served to this device from this channel. */
+  readonly revision: number | null;
+  /** True when the release's own revision is offered. */
+  readonly offeredRelease: boolean;
+  readonly reason: Reason;
+}
+
+/** Buckets are in basis points: 0 ≤ bucket < 10000; a device is in a release at P% when its bucket < P × 100. */
+export const BUCKETS = 10_000;
+
+/**
+ * The device's bucket for a release: SHA-256 over the length-prefixed
+ * (brand, model, serial, snap-id, release id), its first 48 bits scaled to
+ * [0, 10000). The same inputs always give the same bucket; another release
+ * (or snap) reshuffles the devices, so the same devices are not always first.
+ */
+export function bucketOf(device: DeviceIdentity, snapId: string, releaseId: string): number {
+  const h = createHash('sha256');
+  for (const part of [device.brand, device.model, device.serial, snapId, releaseId]) {
+    const bytes = Buffer.from(part, 'utf8');
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(bytes.length);
+    h.update(len).update(bytes);
+  }
+  const d = h.digest();
+  return Math.floor((d.readUIntBE(0, 6) / 2 ** 48) * BUCKETS);
+}
+
+/** Whether a bucket falls under a percentage (1-100, fractions allowed). */
+export function inPercentage(bucket: number, percentage: number): boolean {
+  return bucket < percentage * (BUCKETS / 100);
+}
+
+/** A release at this percentage is served to every device (no rollout to decide). */
+export function isFull(percentage: number | null): boolean {
+  return percentage === null || percentage >= 100;
+}
+
+/** Whether a release needs update control's decision (anything but a full, running release). */
+export function isControlled(r: { readonly percentage: number | null; readonly paused: boolean }): boolean {
+  return r.paused || !isFull(r.percentage);
+}
+
+/**
+ * The revision a device is offered from a channel whose release is `release`.
+ *
+ * 1. A device already running the release's revision keeps it (never moved back
+ *    by a percentage; a rollback is a new release of the old revision).
+ * 2. Paused: devices offered the revision before the pause keep being offered
+ *    it; every other device gets the previous revision (the set is frozen).
+ * 3. A full release (no percentage, or 100): every device.
+ * 4. No device session: outside (the previous revision).
+ * 5. Otherwise the device's bucket decides: under P% the release, else the previous revision.
+ */
+export function decide(release: ChannelRelease, device: DeviceIdentity | undefined, facts: DeviceFacts | undefined, context: RefreshFacts = {}): Decision {
+  const releaseId = release.releaseId;
+  const offer = (reason: Reason): Decision => ({ revision: release.revision, offeredRelease: true, reason });
+  const withhold = (reason: Reason): Decision => ({ revision: release.previousRevision, offeredRelease: false, reason });
+  if (context.installedRevision === release.revision && isControlled(release)) return offer({ rule: 'already-installed', releaseId });
+  if (release.paused) return facts?.offered ? offer({ rule: 'paused-kept', releaseId }) : withhold({ rule: 'paused-withheld', releaseId });
+  if (isFull(release.percentage)) return offer({ rule: 'full-release', releaseId, ...(release.rollbackOf ? { rollbackOf: release.rollbackOf } : {}) });
+  const percentage = release.percentage!;
+  if (!device) return withhold({ rule: 'no-device-session', releaseId, percentage });
+  const bucket = bucketOf(device, release.snapId, releaseId);
+  return inPercentage(bucket, percentage) ? offer({ rule: 'in-percentage', releaseId, bucket, percentage }) : withhold({ rule: 'outside-percentage', releaseId, bucket, percentage });
+}
+
+/** One line a person reads: what was decided and why. */
+export function explain(release: ChannelRelease, d: Decision): string {
+  const what = d.revision === null ? 'nothing' : `revision ${d.revision}`;
+  const r = d.reason;
+  switch (r.rule) {
+    case 'full-release':
+      return r.rollbackOf
+        ? `${what}: released to every device (rolling back release ${r.rollbackOf.releaseId} of revision ${r.rollbackOf.revision})`
+        : `${what}: released to every device`;
+    case 'in-percentage':
+      return `${what}: the device's bucket ${(r.bucket / 100).toFixed(2)} is under the release's ${r.percentage}%`;
+    case 'outside-percentage':
+      return `${what}: the device's bucket ${(r.bucket / 100).toFixed(2)} is not under the release's ${r.percentage}% (revision ${release.revision} withheld; the channel's previous revision)`;
+    case 'no-device-session':
+      return `${what}: without a device session a device is outside a ${r.percentage}% release (revision ${release.revision} withheld)`;
+    case 'already-installed':
+      return `${what}: the device already runs the release's revision and keeps it`;
+    case 'paused-kept':
+      return `${what}: the rollout is paused and the device was offered the revision before the pause`;
+    case 'paused-withheld':
+      return `${what}: the rollout is paused and the device was not offered revision ${release.revision} before the pause`;
+  }
+}
