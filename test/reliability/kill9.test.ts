@@ -4,9 +4,9 @@
 // same data and checks that no acknowledged write is lost and nothing
 // half-stored is visible (test/reliability/kill9.ts, docs/reliability.md).
 //
-// SNAPLINE_RELIABILITY_TRIALS: trials per operation and database (default 1,
-// so that this file stays well under 5 minutes on a busy 2-core machine,
-// where a restart takes 5-10 s; the benchmark runs 100).
+// SNAPLINE_RELIABILITY_TRIALS: trials per operation and database (default 10,
+// as issue 18 asks of CI: about 5 minutes per database on the 2-core machine,
+// run beside other test files; the benchmark runs 100).
 // SNAPLINE_RELIABILITY_SEED: the PRNG seed of the kill moments (default:
 // random, printed; give it to reproduce a run).
 import { describe, test } from 'node:test';
@@ -18,7 +18,7 @@ import { ENGINES, postgresUnavailable, TEST_POSTGRES_URL } from '../helpers/data
 import { bundleLauncher, type Launcher } from '../helpers/serve-child.ts';
 import { EXPECTATIONS, OPERATIONS, runKillTrials } from './kill9.ts';
 
-const TRIALS = Number(process.env['SNAPLINE_RELIABILITY_TRIALS'] ?? 1);
+const TRIALS = Number(process.env['SNAPLINE_RELIABILITY_TRIALS'] ?? 10);
 const SEED = Number(process.env['SNAPLINE_RELIABILITY_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 
 let launcher: Promise<Launcher> | undefined;
