@@ -83,7 +83,7 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
-async function until<T>(what: string, probe: () => T | undefined, ms = 20_000): Promise<T> {
+async function until<T>(what: string, probe: () => T | undefined, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = probe();
