@@ -55,4 +55,11 @@ export default tseslint.config(
   { files: ['src/store/**/*.ts'], rules: forbid(SERVICES_AND_UP.filter((s) => s !== 'store' && s !== 'rollout')) },
   { files: ['src/vault/**/*.ts'], rules: forbid(SERVICES_AND_UP.filter((s) => s !== 'vault')) },
   { files: ['src/image/**/*.ts'], rules: forbid(['platform', ...SERVICES_AND_UP.filter((s) => s !== 'image')]) },
+  // The device agent talks to the store and the vault over HTTP only; its state machine (registration,
+  // store client, refresh) does no I/O: HTTP, the clock and files are passed in (src/device/io.ts).
+  { files: ['src/device/**/*.ts'], rules: forbid(['platform', ...SERVICES_AND_UP.filter((s) => s !== 'device')]) },
+  {
+    files: ['src/device/{io,errors,state,config,chain,registration,store-client,refresh}.ts'],
+    rules: forbid(['platform', ...SERVICES_AND_UP.filter((s) => s !== 'device')], { io: true }),
+  },
 );

@@ -142,6 +142,19 @@ export const ERROR_CATALOG = {
   'vault-key-not-found': entry(404, 'the vault has no key with that name'),
   'vault-api-key-not-found': entry(404, 'no factory API key with that id'),
   'vault-invalid': entry(400, 'the vault settings are not acceptable'),
+
+  // device agent (src/device): what a simulated device ends in; never sent by the server
+  'device-seed-invalid': entry(400, 'the seed fails verification: an assertion does not chain to the trusted root, or a snap file does not match its snap-revision'),
+  'device-state-invalid': entry(500, 'the device state folder is missing, unreadable or from another version'),
+  'device-hook-failed': entry(400, "the gadget's prepare-device hook failed, timed out, or set unusable registration settings (its output is recorded)"),
+  'device-registration-failed': entry(502, "the serial vault refused the registration, or kept failing past snapd's limits"),
+  'device-serial-invalid': entry(502, 'the serial the vault returned does not match the device (brand, model, key) or does not verify'),
+  'device-not-registered': entry(409, 'the device has no serial yet: boot (and register) it first'),
+  'device-session-failed': entry(502, 'the store did not open a device session'),
+  'device-store-error': entry(502, 'the store answered a refresh with an error, or kept failing past the retry limit'),
+  'device-snap-digest-mismatch': entry(502, "a downloaded snap's SHA3-384 or size is not the one the store or its snap-revision announced; nothing was installed"),
+  'device-snap-unverified': entry(502, "a downloaded snap's snap-revision or snap-declaration does not verify against the trusted root; nothing was installed"),
+  'device-install-failed': entry(500, 'installing a refreshed snap failed; the device kept (returned to) the old revision'),
 } as const satisfies Record<string, ErrorEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
