@@ -25,6 +25,7 @@ export const COMMAND_MODULES = {
   store: async () => (await import('./store.ts')).registerStore,
   vault: async () => (await import('./vault.ts')).registerVault,
   image: async () => (await import('./image.ts')).registerImage,
+  device: async () => (await import('./device.ts')).registerDevice,
 } satisfies Record<string, () => Promise<RegisterCommand>>;
 
 export type CommandModule = keyof typeof COMMAND_MODULES;
@@ -59,6 +60,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'collaborator', terms: '', description: 'accounts that may push and release a snap besides its publisher', modules: ['store'] },
   { name: 'vault', terms: '', description: 'the serial vault: signing keys, models, factory API keys, signing log, system-users', modules: ['vault'] },
   { name: 'image', terms: '', description: 'build seeds and disk images from signed models', modules: ['image'] },
+  { name: 'device', terms: '', description: 'a simulated device: boot from a seed, register with the serial vault, refresh from the brand store', modules: ['device'] },
 ];
 
 /** The registration functions of the modules behind these commands, in registration order. */
