@@ -17,7 +17,7 @@ import { DeviceError, isDeviceError } from './errors.ts';
 import { runPrepareDevice, DEFAULT_HOOK_TIMEOUT_MS } from './hook.ts';
 import { fetchTransport } from './http.ts';
 import { SquashfsReader, listHookFiles } from '../snap/index.ts';
-import type { Clock, Transport } from './io.ts';
+import { TransportError, type Clock, type Transport } from './io.ts';
 import { refresh as runRefresh } from './refresh.ts';
 import { register, type RegistrationEvent } from './registration.ts';
 import { loadSeed } from './seed.ts';
@@ -286,8 +286,9 @@ export async function refreshDevice(o: RefreshCommandOptions, env: AgentEnv): Pr
   try {
     await client.ensureSession();
   } catch (err) {
-    if (!isDeviceError(err)) throw err;
-    return failed(err.code, err.message);
+    if (isDeviceError(err)) return failed(err.code, err.message);
+    if (err instanceof TransportError) return failed('device-session-failed', err.message);
+    throw err;
   }
   const res = await runRefresh({
     snaps: state.snaps,

@@ -10,7 +10,7 @@
 import { AssertionError, type Assertion, type SnapDeclarationData, type SnapRevisionData, type TrustDatabase } from '../assertions/index.ts';
 import { addWithPrerequisites } from './chain.ts';
 import { DeviceError, isDeviceError, type DeviceErrorCode } from './errors.ts';
-import { errorMessage, type Clock, type Epoch, type SnapFiles } from './io.ts';
+import { errorMessage, TransportError, type Clock, type Epoch, type SnapFiles } from './io.ts';
 import type { InstalledSnap, RefreshOutcome } from './state.ts';
 import { SNAP_ACTION_FIELDS, type StoreClient } from './store-client.ts';
 
@@ -170,6 +170,7 @@ export async function refresh(o: RefreshOptions): Promise<RefreshResult> {
     results = (await o.client.snapAction(refreshBody(snaps), 'scheduled')).results;
   } catch (err) {
     if (isDeviceError(err)) return { snaps, outcome: outcomeOf(err.code, err.message), added };
+    if (err instanceof TransportError) return { snaps, outcome: outcomeOf('device-store-error', err.message), added };
     throw err;
   }
   const byKey = new Map(snaps.filter((s) => s.snapId !== '').map((s) => [s.snapId, s]));
@@ -203,9 +204,10 @@ export async function refresh(o: RefreshOptions): Promise<RefreshResult> {
       updated.push({ name: current.name, from: current.revision, to: next.revision, channel: next.channel });
       o.onEvent?.({ kind: 'updated', name: current.name, revision: next.revision });
     } catch (err) {
-      if (!isDeviceError(err)) throw err;
-      failed.push({ name: current.name, revision: u.revision, code: err.code, reason: err.message });
-      o.onEvent?.({ kind: 'failed', name: current.name, revision: u.revision, reason: err.message });
+      // Whatever went wrong (the store, the checks, the disk), this snap keeps its old revision.
+      const e = isDeviceError(err) ? err : new DeviceError('device-install-failed', `${current.name} ${u.revision}: ${errorMessage(err)}`, { cause: err });
+      failed.push({ name: current.name, revision: u.revision, code: e.code, reason: e.message });
+      o.onEvent?.({ kind: 'failed', name: current.name, revision: u.revision, reason: e.message });
     }
   }
   return { snaps, outcome: outcomeOf(), added };

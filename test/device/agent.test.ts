@@ -161,4 +161,29 @@ eachEngine('a device boots from the seed, registers through its gadget hook, the
   assert.deepEqual(paths.slice(0, 4), ['/v2/snaps/refresh', '/api/v1/snaps/auth/nonces', '/api/v1/snaps/auth/sessions', '/v2/snaps/refresh']);
   assert.equal(rec.requests[2]!.headers['x-device-authorization'], 'Macaroon root="expired-session"', 'the old session goes with the renewal');
   assert.ok(!existsSync(join(state, 'snaps', 'acme-app_2.snap')), 'the revision before is let go');
+  assert.deepEqual((await readdir(state)).sort(), ['device-key.pem', 'snaps', 'state.json'], 'no temporary file is left');
+  assert.deepEqual(await readdir(join(state, 'snaps')), ['acme-app_3.snap']);
+});
+
+eachEngine('without device-service.url, a device registers at the store URL (api/v1/snaps/auth/...) with settings from a file', async (engine, t) => {
+  const w = await deviceWorld(engine);
+  t.after(() => w.close());
+  const state = join(w.dir, 'device-2');
+  const rec = recording(state);
+  const st = await boot(
+    { seed: w.seed, state, trusted: w.trusted, deviceKey: vectorKey('stranger'), storeUrl: w.url, noHooks: { 'device-service.headers': { 'api-key': w.apiKey }, registration: { 'proposed-serial': 'line-2' } } },
+    env(rec.transport),
+  );
+  assert.equal(st?.registration.status, 'registered', JSON.stringify(st?.registration));
+  assert.equal(st?.registration.hook?.source, 'file');
+  assert.deepEqual(rec.requests.map((r) => new URL(r.url).pathname), ['/api/v1/snaps/auth/request-id', '/api/v1/snaps/auth/devices']);
+  assert.equal(decodeStream(st!.serial!)[0]!.headerString('device-key-sha3-384'), vectorKey('stranger').id);
+  // A wrong API key: the vault refuses (401), the device says why and stays unregistered.
+  const other = await boot(
+    { seed: w.seed, state: join(w.dir, 'device-3'), trusted: w.trusted, deviceKey: vectorKey('brand-expired'), storeUrl: w.url, noHooks: { 'device-service.url': `${w.url}/v1/`, 'device-service.headers': { 'api-key': 'wrong' } } },
+    env(recording(join(w.dir, 'device-3')).transport),
+  );
+  assert.equal(other?.registration.status, 'failed');
+  assert.equal(other?.registration.code, 'device-registration-failed');
+  assert.match(other?.registration.reason ?? '', /cannot retrieve request-id for making a request for a serial: unknown api-key$/);
 });
