@@ -13,7 +13,7 @@ import { isDeviceError } from '../../src/device/errors.ts';
 import { loadSeed, locateSeed } from '../../src/device/seed.ts';
 import { boot } from '../../src/device/agent.ts';
 import { readState } from '../../src/device/state-store.ts';
-import { vectorBytes } from '../helpers/vectors.ts';
+import { vectorBytes, vectorKey } from '../helpers/vectors.ts';
 import { withTemp } from '../image/helpers.ts';
 import { core18Model, core20Model, snapIdFor, startWorld, type World } from '../image/world.ts';
 
@@ -128,5 +128,25 @@ test('boot from a seed that does not verify ends in a clear state, nothing insta
     assert.ok(stored?.phase === 'seed-failed');
     assert.equal(stored.error.code, 'device-seed-invalid');
     assert.match(stored.error.reason, /hello18/);
+  });
+});
+
+test('a core18 device boots from its seed.yaml seed; an unreachable vault is given up after 15 attempts, on a clock that does not wait', async () => {
+  await withTemp(async (tmp) => {
+    const sleeps: number[] = [];
+    let now = NOW().getTime();
+    const env = { clock: { now: () => new Date(now), sleep: async (ms: number) => void (sleeps.push(ms), (now += ms)) }, nodePath: process.execPath, path: '/usr/bin:/bin', generateKey: async () => vectorKey('device') };
+    const st = await boot({ seed: join(dir, 'o18'), state: join(tmp, 'state'), trusted: world.trusted, noHooks: { 'device-service.url': 'http://127.0.0.1:1/v1/' } }, env);
+    assert.equal(st?.seed.form, 'uc16');
+    assert.deepEqual(st?.snaps.map((s) => [s.name, s.revision, s.channel, s.type]), [
+      ['snapd', 10, 'stable', 'snapd'],
+      ['pc-kernel', 13, '18', 'kernel'],
+      ['core18', 11, 'stable', 'base'],
+      ['pc', 15, '18', 'gadget'],
+      ['hello18', 17, 'stable', 'app'],
+    ]);
+    assert.equal(st?.registration.status, 'failed');
+    assert.match(st?.registration.reason ?? '', /cannot retrieve request-id.*gave up after 15 attempts/);
+    assert.deepEqual(sleeps, Array(14).fill(60_000));
   });
 });
