@@ -22,7 +22,7 @@ import { refresh as runRefresh } from './refresh.ts';
 import { register, type RegistrationEvent } from './registration.ts';
 import { loadSeed } from './seed.ts';
 import { downloadDir, readBootedState, readKey, readState, stateSnapFiles, writeKey, writeState } from './state-store.ts';
-import { nextBackoffMs, STATE_VERSION, type DeviceState, type HookRun, type RegistrationConfig, type RegistrationState } from './state.ts';
+import { nextBackoffMs, rfc3339, STATE_VERSION, type DeviceState, type HookRun, type RegistrationConfig, type RegistrationState } from './state.ts';
 import { StoreClient } from './store-client.ts';
 
 export interface AgentEnv {
@@ -57,9 +57,7 @@ function userAgent(model: Assertion<ModelData>): string {
   return `snapd/2.57.6 (series 16; snapline-device) ubuntu-core/${model.data.base.replace(/^core/, '') || '16'} (${model.data.architecture}) linux/simulated`;
 }
 
-function iso(d: Date): string {
-  return d.toISOString();
-}
+const iso = rfc3339;
 
 /** The device's trust database: the root, then everything it verified before. */
 export function databaseOf(s: DeviceState, now: () => Date): TrustDatabase {

@@ -11,7 +11,7 @@ import { AssertionError, type Assertion, type SnapDeclarationData, type SnapRevi
 import { addWithPrerequisites } from './chain.ts';
 import { DeviceError, isDeviceError, type DeviceErrorCode } from './errors.ts';
 import { errorMessage, TransportError, type Clock, type Epoch, type SnapFiles } from './io.ts';
-import type { InstalledSnap, RefreshOutcome } from './state.ts';
+import { rfc3339, type InstalledSnap, type RefreshOutcome } from './state.ts';
 import { SNAP_ACTION_FIELDS, type StoreClient } from './store-client.ts';
 
 export interface RefreshOptions {
@@ -137,7 +137,7 @@ async function apply(o: RefreshOptions, u: Update, added: Assertion[]): Promise<
       ...u.current,
       revision: u.revision,
       channel: u.channel,
-      refreshedDate: o.clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      refreshedDate: rfc3339(o.clock.now()),
       type: meta.type,
       version: meta.version,
       epoch: sameEpoch(meta.epoch, u.current.epoch) ? u.current.epoch : meta.epoch,
@@ -152,7 +152,7 @@ async function apply(o: RefreshOptions, u: Update, added: Assertion[]): Promise<
 
 /** One auto-refresh of every store snap. Store-level failures end in a `failed` outcome, never a throw. */
 export async function refresh(o: RefreshOptions): Promise<RefreshResult> {
-  const at = o.clock.now().toISOString();
+  const at = rfc3339(o.clock.now());
   const snaps = [...o.snaps];
   const added: Assertion[] = [];
   const failed: { name: string; revision?: number; code: DeviceErrorCode; reason: string }[] = [];

@@ -119,3 +119,8 @@ export interface SeedFailedState {
 }
 
 export type StoredState = DeviceState | SeedFailedState;
+
+/** RFC 3339 in UTC with milliseconds (snapd marshals its times as RFC 3339 with fractional seconds). */
+export function rfc3339(d: Date): string {
+  return d.toISOString();
+}

@@ -125,7 +125,7 @@ test('a new revision is verified against its snap-revision chain and recorded', 
   assert.equal(h.revision, 2);
   assert.equal(h.cohort, 'MSBcohort');
   assert.equal(h.channel, 'latest/stable');
-  assert.equal(h.refreshedDate, '2026-02-01T00:00:00Z', 'the refresh time, as RFC 3339');
+  assert.equal(h.refreshedDate, '2026-02-01T00:00:00.000Z', 'the refresh time, as RFC 3339');
   assert.equal(h.file, join(files, 'snaps', 'hello_2.snap'));
   assert.ok(db.find('snap-revision', [createHash('sha3-384').update(hello).digest('base64url')]));
   assert.deepEqual(r.added.map((a) => a.type).sort(), ['account', 'account-key', 'snap-declaration', 'snap-revision']);
