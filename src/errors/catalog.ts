@@ -103,6 +103,8 @@ export const ERROR_CATALOG = {
   'snap-publisher-invalid': entry(400, "a gadget or kernel must be published by the store's brand (or the root account)"),
   'revision-exists': entry(409, 'this file was already uploaded as a revision'),
   'revision-not-found': entry(404, 'the snap has no such revision'),
+  'rollout-not-found': entry(404, 'nothing is released to that channel of the snap: there is no rollout to show, pause, resume or roll back'),
+  'rollout-conflict': entry(409, 'the rollout is not in a state for this action (already paused, not paused, or already a rollback)'),
 
   // brand store: snapd-facing API
   'invalid-channel': entry(400, 'not a valid channel (track/risk/branch)'),

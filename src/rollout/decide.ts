@@ -28,8 +28,8 @@ export interface ChannelRelease {
   readonly percentage: number | null;
   /** Paused: only the devices already offered `revision` keep being offered it. */
   readonly paused: boolean;
-  /** Set when this release rolled another back (its release id and revision): for the explanation only. */
-  readonly rollbackOf?: { readonly releaseId: string; readonly revision: number } | undefined;
+  /** Set when this release rolled another back (that release's id): for the explanation only. */
+  readonly rollbackOf?: string | undefined;
 }
 
 /** What the store recorded about this device and this release (store_rollout_devices). */
@@ -46,7 +46,7 @@ export interface RefreshFacts {
 
 /** Why a revision was offered or withheld: one rule, with the numbers it used. */
 export type Reason =
-  | { readonly rule: 'full-release'; readonly releaseId: string; readonly rollbackOf?: { readonly releaseId: string; readonly revision: number } }
+  | { readonly rule: 'full-release'; readonly releaseId: string; readonly rollbackOf?: string }
   | { readonly rule: 'in-percentage'; readonly releaseId: string; readonly bucket: number; readonly percentage: number }
   | { readonly rule: 'outside-percentage'; readonly releaseId: string; readonly bucket: number; readonly percentage: number }
   | { readonly rule: 'no-device-session'; readonly releaseId: string; readonly percentage: number }
@@ -129,7 +129,7 @@ export function explain(release: ChannelRelease, d: Decision): string {
   switch (r.rule) {
     case 'full-release':
       return r.rollbackOf
-        ? `${what}: released to every device (rolling back release ${r.rollbackOf.releaseId} of revision ${r.rollbackOf.revision})`
+        ? `${what}: released to every device (rolling back release ${r.rollbackOf})`
         : `${what}: released to every device`;
     case 'in-percentage':
       return `${what}: the device's bucket ${(r.bucket / 100).toFixed(2)} is under the release's ${r.percentage}%`;

@@ -9,13 +9,16 @@ import { TtlCache, type TtlCacheOptions } from '../platform/cache/ttl-cache.ts';
 import { fromDbTime, platformView } from '../platform/db/index.ts';
 import type { Release } from './channels.ts';
 import type { ReleaseEvent } from './cohorts.ts';
-import { listStores, toRevision, toSnap, type Revision, type Snap, type Store, type StoreDb } from './store.repo.ts';
+import { watched } from './rollouts.ts';
+import { listStores, rolloutColumns, toRevision, toSnap, type Revision, type Snap, type Store, type StoreDb } from './store.repo.ts';
 
 export interface CatalogEntry {
   snap: Snap;
   releases: Release[];
   /** The released revisions, by number. */
   revisions: Map<number, Revision>;
+  /** Some release is progressive, paused or a rollback: refreshes ask update control (src/rollout) and record facts. */
+  watched: boolean;
   /** Serialized snap results (`,"snap-id":…,"name":…,"snap":{…}`) by base URL (prefixed "yaml " with snap-yaml), then revision (built on first use; dropped with the entry). */
   json: Map<string, Map<number, Buffer>>;
 }
@@ -149,6 +152,10 @@ export class CatalogCache {
         'r.progressive_percentage',
         'r.released_at',
         'r.expires_at',
+        'r.release_id',
+        'r.previous_revision',
+        'r.paused',
+        'r.rollback_of',
         'v.version',
         'v.type',
         'v.confinement',
@@ -172,12 +179,12 @@ export class CatalogCache {
     for (const row of rows) {
       let e = entries.get(row.snap_id);
       if (!e) {
-        e = { snap: toSnap({ ...row, created_at: row.snap_created_at }), releases: [], revisions: new Map(), json: new Map() };
+        e = { snap: toSnap({ ...row, created_at: row.snap_created_at }), releases: [], revisions: new Map(), json: new Map(), watched: false };
         entries.set(row.snap_id, e);
       }
       if (row.rel_revision === null || row.architecture === null) continue;
       const revision = Number(row.rel_revision);
-      e.releases.push({
+      const release: Release = {
         architecture: row.architecture,
         track: row.track!,
         risk: row.risk!,
@@ -186,7 +193,10 @@ export class CatalogCache {
         progressivePercentage: row.progressive_percentage === null ? null : Number(row.progressive_percentage),
         releasedAt: fromDbTime(row.released_at!),
         expiresAt: row.expires_at ? fromDbTime(row.expires_at) : null,
-      });
+        ...rolloutColumns({ ...row, revision }),
+      };
+      e.releases.push(release);
+      if (watched(release)) e.watched = true;
       if (row.sha3_384 !== null && !e.revisions.has(revision)) e.revisions.set(revision, toRevision({ ...row, revision, created_at: row.rev_created_at }));
     }
     // Into the caches of when the load started: after an invalidate() they are dropped.

@@ -19,6 +19,13 @@ export interface Release {
   readonly progressivePercentage: number | null;
   readonly releasedAt: Date;
   readonly expiresAt: Date | null;
+  /** Update control (migration 0004; absent on releases replayed from history for cohorts): the release's stable id. */
+  readonly releaseId?: string | undefined;
+  /** What devices outside a progressive or paused release keep; null: the channel's fall-through. */
+  readonly previousRevision?: number | null | undefined;
+  readonly paused?: boolean | undefined;
+  /** The release id this one rolled back. */
+  readonly rollbackOf?: string | null | undefined;
 }
 
 /** Parses a channel a publisher or device names; a missing track is the snap's default track. */
@@ -84,10 +91,26 @@ export interface ChannelMapRow {
   following: string | null;
   progressivePercentage: number | null;
   expiresAt: string | null;
+  /** The release's id (update control); null where the channel has no release of its own. */
+  releaseId: string | null;
+  /** Like snapcraft's channel map: set where the channel's own release is progressive or paused; current-percentage from the devices that took it. */
+  progressive: { percentage: number | null; paused: boolean | null; 'current-percentage': number | null } | null;
 }
 
-/** The channel map like `snapcraft status`: per architecture and track, every risk (with what it follows), then live branches. */
-export function channelMap(releases: readonly Release[], now: Date): ChannelMapRow[] {
+/** The progressive state of a release as the channel map shows it (null when it is a plain release). */
+function progressiveOf(r: Release, current: ReadonlyMap<string, number>): ChannelMapRow['progressive'] {
+  const paused = r.paused ?? false;
+  if (r.progressivePercentage === null && !paused) return null;
+  const id = r.releaseId;
+  return { percentage: r.progressivePercentage, paused, 'current-percentage': id !== undefined ? (current.get(id) ?? 0) : null };
+}
+
+/**
+ * The channel map like `snapcraft status`: per architecture and track, every
+ * risk (with what it follows), then live branches. `currentPercentage`: per
+ * release id, the share of devices seen that took it (update control).
+ */
+export function channelMap(releases: readonly Release[], now: Date, currentPercentage: ReadonlyMap<string, number> = new Map()): ChannelMapRow[] {
   const arches = [...new Set(releases.map((r) => r.architecture))].sort();
   const rows: ChannelMapRow[] = [];
   for (const arch of arches) {
@@ -107,6 +130,8 @@ export function channelMap(releases: readonly Release[], now: Date): ChannelMapR
           following: own ? null : (resolved?.effectiveChannel ?? null),
           progressivePercentage: own?.progressivePercentage ?? null,
           expiresAt: null,
+          releaseId: own?.releaseId ?? null,
+          progressive: own ? progressiveOf(own, currentPercentage) : null,
         });
         for (const b of mine.filter((r) => r.track === track && r.risk === risk && r.branch !== '').sort((x, y) => x.branch.localeCompare(y.branch))) {
           rows.push({
@@ -119,6 +144,8 @@ export function channelMap(releases: readonly Release[], now: Date): ChannelMapR
             following: null,
             progressivePercentage: b.progressivePercentage,
             expiresAt: b.expiresAt ? b.expiresAt.toISOString() : null,
+            releaseId: b.releaseId ?? null,
+            progressive: progressiveOf(b, currentPercentage),
           });
         }
       }

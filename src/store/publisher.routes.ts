@@ -12,7 +12,7 @@ import type { Role } from '../platform/http/access.ts';
 import { ApiError, ERROR_SCHEMA } from '../platform/http/errors.ts';
 import { COLLABORATOR_ADMIN_ROLES, PUBLISH_ROLES, READ_ROLES, STORE_ADMIN_ROLES, type SnapTarget, type StoreTarget } from './publishing.service.ts';
 import type { StoreService } from './store.service.ts';
-import { Answers, CloseBody, CollaboratorBody, CollaboratorParams, CreateStoreBody, RegisterSnapBody, ReleaseBody, SnapParams, SnapQuery, StoreParams, StoreSettingsBody, UploadQuery } from './store.schemas.ts';
+import { Answers, RolloutBody, RolloutQuery, WhyQuery, CloseBody, CollaboratorBody, CollaboratorParams, CreateStoreBody, RegisterSnapBody, ReleaseBody, SnapParams, SnapQuery, StoreParams, StoreSettingsBody, UploadQuery } from './store.schemas.ts';
 
 const errors = { 400: ERROR_SCHEMA, 403: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA };
 
@@ -203,6 +203,56 @@ export async function publisherRoutes(fastify: FastifyInstance, store: StoreServ
       },
     },
     async (req) => publishing.close(actorOf(req), found(snapTargets, req), req.body),
+  );
+
+  // Update control (docs/update-control.md): a channel's rollout, read like status, changed like a release.
+  app.get(
+    '/api/store/snaps/:snap/rollout',
+    {
+      onRequest: locateSnap,
+      config: { access: snapAccess(READ_ROLES) },
+      schema: {
+        tags: ['store'],
+        summary: "A channel's rollout: each architecture's release, its progressive state and what devices did (snapline rollout status SNAP CHANNEL)",
+        params: SnapParams,
+        querystring: RolloutQuery,
+        response: { 200: Answers.rollout, ...errors },
+      },
+    },
+    async (req) => store.rollouts.status(actorOf(req), found(snapTargets, req), { channel: req.query.channel }),
+  );
+
+  const rollouts = store.rollouts;
+  for (const [path, run, summary] of [
+    ['pause', rollouts.pause, "Pause a channel's rollout: only devices already offered its revision keep being offered it (snapline rollout pause SNAP CHANNEL)"],
+    ['resume', rollouts.resume, 'Resume a paused rollout (snapline rollout resume SNAP CHANNEL)'],
+    ['rollback', rollouts.rollback, 'Roll a channel back: its previous revision is released again and devices that took the new one are offered the old (snapline rollout rollback SNAP CHANNEL)'],
+  ] as const) {
+    app.post(
+      `/api/store/snaps/:snap/rollout/${path}`,
+      {
+        onRequest: locateSnap,
+        config: { access: snapAccess(PUBLISH_ROLES) },
+        schema: { tags: ['store'], summary, params: SnapParams, querystring: SnapQuery, body: RolloutBody, response: { 200: Answers.rollout, ...errors } },
+      },
+      async (req) => run.call(rollouts, actorOf(req), found(snapTargets, req), req.body),
+    );
+  }
+
+  app.get(
+    '/api/store/snaps/:snap/rollout/why',
+    {
+      onRequest: locateSnap,
+      config: { access: snapAccess(READ_ROLES) },
+      schema: {
+        tags: ['store'],
+        summary: 'Which rule offers or withholds which revision of a channel to one device (snapline rollout why SNAP --serial S)',
+        params: SnapParams,
+        querystring: WhyQuery,
+        response: { 200: Answers.why, ...errors },
+      },
+    },
+    async (req) => store.rollouts.why(actorOf(req), found(snapTargets, req), req.query),
   );
 
   app.post(

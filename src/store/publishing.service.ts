@@ -15,12 +15,13 @@ import type { PlatformContext } from '../platform/context.ts';
 import { StoreError } from './store.errors.ts';
 import { signAssertion } from '../platform/keys/index.ts';
 import { readSnapMetadata, snapNameError, SnapError, SquashfsReader, type RandomAccessSource, type SnapMetadata } from '../snap/index.ts';
-import { BRANCH_TTL_MS, DEFAULT_TRACK, parseStoreChannel } from './channels.ts';
+import { BRANCH_TTL_MS, DEFAULT_TRACK, parseStoreChannel, resolveChannel, type Release } from './channels.ts';
 import type { StoreOwnTables } from './store.tables.ts';
 import { audit, type Actor } from '../platform/context.ts';
 import { accountsWithRole, hasRole, type Principal, type Role } from '../platform/http/access.ts';
 import { channelMap, type ChannelMapRow } from './channels.ts';
 import type { Catalog } from './catalog.repo.ts';
+import { currentPercentages, releaseCounts } from './rollouts.ts';
 import { STORE_ID, type CloseInput, type CollaboratorInput, type CreateStoreInput, type RegisterSnapInput, type ReleaseInput, type StoreSettingsInput } from './store.schemas.ts';
 import {
   addCollaborator,
@@ -273,7 +274,34 @@ async function readYamlText(ctx: PlatformContext, hex: string, size: number): Pr
   }
 }
 
-/** Releases a revision to channels (one row per architecture; "all" covers every architecture an arch-specific release does not). */
+/** What a release carries besides its revision (update control). */
+export interface ReleaseOptions {
+  /** The release id this release rolls back (a rollback re-releases the previous revision). */
+  rollbackOf?: string;
+}
+
+/**
+ * What devices outside a new release of `channel` keep: what the channel
+ * serves them now (its own release, or what it follows). A channel whose
+ * release is itself partly rolled out serves most devices its previous
+ * revision, which they keep.
+ */
+function servedBefore(before: readonly Release[], arch: string, channel: Channel, now: Date): number | null {
+  const r = resolveChannel(before, arch, channel, now)?.release;
+  if (!r) return null;
+  if (r.progressivePercentage !== null && r.progressivePercentage < 100) return r.previousRevision ?? null;
+  return r.revision;
+}
+
+/**
+ * Releases a revision to channels (one row per architecture; "all" covers
+ * every architecture an arch-specific release does not). Each row gets a
+ * release id: the one it had when the same revision was already released
+ * there (a new percentage is the same release: raising it only adds
+ * devices), else a new one, `snap-id:arch:channel:n` for the n-th release
+ * of that channel and architecture; and the revision the devices outside
+ * it keep.
+ */
 export async function releaseIn(
   t: StoreDb,
   snap: Snap,
@@ -282,8 +310,10 @@ export async function releaseIn(
   progressive: number | null,
   actor: string,
   now: Date,
+  opts: ReleaseOptions = {},
 ): Promise<string[]> {
   const names: string[] = [];
+  const before = (await releasesOf(t, [snap.snapId])).get(snap.snapId) ?? [];
   for (const c of channels) {
     const name = fullChannelName(c);
     const arches = rev.architectures.includes('all') ? ['all'] : rev.architectures;
@@ -291,6 +321,21 @@ export async function releaseIn(
       await t.deleteFrom('store_releases').where('snap_id', '=', snap.snapId).where('track', '=', c.track).where('risk', '=', c.risk).where('branch', '=', c.branch).execute();
     }
     for (const arch of arches) {
+      const current = before.find((r) => r.architecture === arch && r.track === c.track && r.risk === c.risk && r.branch === c.branch);
+      let rollout: { release_id: string; previous_revision: number | null; paused: number; rollback_of: string | null };
+      if (current && current.revision === rev.revision && opts.rollbackOf === undefined && current.releaseId !== undefined) {
+        rollout = { release_id: current.releaseId, previous_revision: current.previousRevision ?? null, paused: current.paused ? 1 : 0, rollback_of: current.rollbackOf ?? null };
+      } else {
+        const n = await t
+          .selectFrom('store_release_history')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('snap_id', '=', snap.snapId)
+          .where('architecture', '=', arch)
+          .where('channel', '=', name)
+          .where('revision', 'is not', null)
+          .executeTakeFirst();
+        rollout = { release_id: `${snap.snapId}:${arch}:${name}:${Number(n?.n ?? 0) + 1}`, previous_revision: servedBefore(before, arch, c, now), paused: 0, rollback_of: opts.rollbackOf ?? null };
+      }
       await t.deleteFrom('store_releases').where('snap_id', '=', snap.snapId).where('architecture', '=', arch).where('track', '=', c.track).where('risk', '=', c.risk).where('branch', '=', c.branch).execute();
       await t
         .insertInto('store_releases')
@@ -304,9 +349,13 @@ export async function releaseIn(
           progressive_percentage: progressive,
           released_at: toDbTime(now),
           expires_at: c.branch ? toDbTime(new Date(now.getTime() + BRANCH_TTL_MS)) : null,
+          ...rollout,
         })
         .execute();
-      await t.insertInto('store_release_history').values({ snap_id: snap.snapId, architecture: arch, channel: name, revision: rev.revision, progressive_percentage: progressive, actor, at: toDbTime(now) }).execute();
+      await t
+        .insertInto('store_release_history')
+        .values({ snap_id: snap.snapId, architecture: arch, channel: name, revision: rev.revision, progressive_percentage: progressive, actor, at: toDbTime(now), release_id: rollout.release_id })
+        .execute();
     }
     names.push(name);
   }
@@ -423,6 +472,12 @@ export class PublishingService {
     return { snap: target.snap, collaborators: target.collaborators, as };
   }
 
+  /** The snap a request acts on, after checking the caller holds `roles` on its publisher or a collaborator account (for update control). */
+  authorizeSnap(actor: Actor, target: SnapTarget, roles: readonly Role[]): { snap: Snap; as: string } {
+    const { snap, as } = this.snapOf(actor, target, roles);
+    return { snap, as };
+  }
+
   /** For what only the publisher's admins decide (collaborators do not count). */
   private publishedSnap(actor: Actor, target: SnapTarget): Snap {
     authorize(actor, this.publisherAccount(target), COLLABORATOR_ADMIN_ROLES);
@@ -495,7 +550,13 @@ export class PublishingService {
   async status(actor: Actor, target: SnapTarget): Promise<{ snap: Snap; collaborators: string[]; channelMap: ChannelMapRow[] }> {
     const { snap, collaborators } = this.snapOf(actor, target, READ_ROLES);
     const rels = (await releasesOf(this.db, [snap.snapId])).get(snap.snapId) ?? [];
-    return { snap, collaborators, channelMap: channelMap(rels, this.ctx.now()) };
+    return { snap, collaborators, channelMap: await this.channelMapOf(rels, this.ctx.now()) };
+  }
+
+  /** The channel map with the current-percentage of progressive and paused releases, measured from the devices that took them. */
+  private async channelMapOf(rels: readonly Release[], now: Date): Promise<ChannelMapRow[]> {
+    const ids = rels.filter((r) => r.releaseId !== undefined && (r.progressivePercentage !== null || r.paused)).map((r) => r.releaseId!);
+    return channelMap(rels, now, ids.length ? currentPercentages(await releaseCounts(this.db, ids)) : new Map());
   }
 
   /** Revisions, newest first, with the channels each is live in (snapline revisions). */
@@ -548,7 +609,7 @@ export class PublishingService {
     this.catalog.invalidate();
     await audit(this.ctx, actor, { action: 'store.snap.release', target: `${snap.name}/${rev.revision}`, accountId: snap.publisherId, details: { channels: released, progressivePercentage: progressive } });
     const rels = (await releasesOf(this.db, [snap.snapId])).get(snap.snapId) ?? [];
-    return { released, channelMap: channelMap(rels, now) };
+    return { released, channelMap: await this.channelMapOf(rels, now) };
   }
 
   /** Closes channels: they follow the next more stable risk. */
@@ -560,7 +621,7 @@ export class PublishingService {
     this.catalog.invalidate();
     await audit(this.ctx, actor, { action: 'store.snap.close', target: snap.name, accountId: snap.publisherId, details: { channels: closed } });
     const rels = (await releasesOf(this.db, [snap.snapId])).get(snap.snapId) ?? [];
-    return { closed, channelMap: channelMap(rels, now) };
+    return { closed, channelMap: await this.channelMapOf(rels, now) };
   }
 
   /** Lets another account upload and release the snap (the publisher's admins decide). */

@@ -7,7 +7,8 @@
 // types, and answers go out as values (a snap action's as JSON bytes: it is
 // assembled from snap objects serialized once per catalog entry).
 import { assertionType, SNAP_SERIES, type Assertion } from '../assertions/index.ts';
-import { ChannelError, RISKS, memoizedChannel, type Channel } from '../channel/channel.ts';
+import { ChannelError, RISKS, fullChannelName, memoizedChannel, type Channel } from '../channel/channel.ts';
+import { decide, type DeviceIdentity } from '../rollout/index.ts';
 import { findAssertion, signingChain } from '../platform/assertions/index.ts';
 import type { BlobStore } from '../platform/blobs/index.ts';
 import type { PlatformContext } from '../platform/context.ts';
@@ -17,6 +18,7 @@ import type { Catalog, CatalogEntry } from './catalog.repo.ts';
 import type { CohortKeys } from './cohort-keys.ts';
 import { CohortKeyError, cohortSnapshotTime, releasesAt, type Cohort } from './cohorts.ts';
 import { ReplyBytes } from './reply-bytes.ts';
+import { channelRelease, deviceFacts, FactRecorder, identityOf, type Observation, type StoredFacts } from './rollouts.ts';
 import type { Device } from './sessions.service.ts';
 import { snapObject } from './snap-object.ts';
 import { StoreError } from './store.errors.ts';
@@ -38,7 +40,8 @@ function canRead(next: { read: number[] }, installed: ContextEntry['epoch']): bo
 
 const err = (code: string, message: string, extra?: unknown) => ({ code, message, ...(extra ? { extra } : {}) });
 
-type Picked = { revision: number; effectiveChannel?: string } | { error: unknown };
+/** A pick by channel carries the release it resolved to and the parsed channel (update control reads both). */
+type Picked = { revision: number; effectiveChannel?: string; release?: Release; channel?: Channel } | { error: unknown };
 const NO_COHORT: { cohort?: Cohort; error?: unknown } = Object.freeze({});
 
 /**
@@ -77,12 +80,16 @@ export interface AssertionRequest {
 }
 
 export class SnapActionService {
+  /** The per-device facts of watched releases (update control), written in one upsert per request when they change. */
+  readonly facts: FactRecorder;
   constructor(
     private readonly ctx: PlatformContext,
     private readonly db: StoreDb,
     private readonly catalog: Catalog,
     private readonly cohortKeys: CohortKeys,
-  ) {}
+  ) {
+    this.facts = new FactRecorder(db);
+  }
 
   /** A snap action request (POST /v2/snaps/refresh): snapd's answer, as JSON bytes. */
   async snapAction(d: Device, body: SnapActionInput): Promise<Buffer> {
@@ -107,6 +114,16 @@ export class SnapActionService {
     }
     const [byName, byId] = await Promise.all([names.length ? catalog.entries.byNames(names) : new Map<string, CatalogEntry[]>(), ids.length ? catalog.entries.byIds(ids) : new Map<string, CatalogEntry>()]);
 
+    // Update control: only for snaps with a progressive, paused or rolled-back release (a flag per
+    // catalog entry; nothing more for the others). Paused releases need this device's facts: one query.
+    const rollout = d.session ? new RolloutRequest(identityOf(d.session)) : undefined;
+    if (rollout) {
+      const paused: string[] = [];
+      for (const e of byId.values()) if (e.watched) for (const r of e.releases) if (r.paused && r.releaseId) paused.push(r.releaseId);
+      for (const list of byName.values()) for (const e of list) if (e.watched) for (const r of e.releases) if (r.paused && r.releaseId) paused.push(r.releaseId);
+      if (paused.length) rollout.facts = await deviceFacts(this.db, rollout.device, paused);
+    }
+
     type Plan = { action: Action; entry: CatalogEntry; revision: number; effectiveChannel?: string; installedEpoch?: ContextEntry['epoch'] };
     const plans: Plan[] = [];
     for (const a of body.actions) {
@@ -124,9 +141,10 @@ export class SnapActionService {
           continue;
         }
         const pending = this.pickFor(a, undefined, entry, d.arch, now);
-        const picked = pending instanceof Promise ? await pending : pending;
+        let picked = pending instanceof Promise ? await pending : pending;
+        if (entry.watched && !('error' in picked)) picked = controlled(picked, entry, d, rollout, undefined, now);
         if ('error' in picked) results.push({ result: 'error', 'instance-key': ik, name: entry.snap.name, 'snap-id': entry.snap.snapId, error: picked.error });
-        else plans.push({ action: a, entry, ...picked });
+        else plans.push({ action: a, entry, revision: picked.revision, ...(picked.effectiveChannel ? { effectiveChannel: picked.effectiveChannel } : {}) });
         continue;
       }
       if (a.action === 'refresh') {
@@ -138,20 +156,26 @@ export class SnapActionService {
         }
         const channel = a.channel ?? c?.['tracking-channel'] ?? 'stable';
         const pending = this.pickFor(a, c, entry, d.arch, now, channel);
-        const picked = pending instanceof Promise ? await pending : pending;
+        let picked = pending instanceof Promise ? await pending : pending;
+        if (entry.watched && !('error' in picked)) {
+          picked = controlled(picked, entry, d, rollout, c?.revision, now);
+          if ('error' in picked) continue; // nothing served to this device from its channel: no update
+        }
         if ('error' in picked) {
           // An invalid cohort key the action carries is the device's to hear about; otherwise nothing for it: no update.
           if ((picked.error as { code?: string }).code === 'invalid-cohort-key') results.push({ result: 'error', 'instance-key': ik, 'snap-id': entry.snap.snapId, error: picked.error });
           continue;
         }
         if (picked.revision === c?.revision) continue;
-        plans.push({ action: a, entry, ...picked, installedEpoch: c?.epoch });
+        plans.push({ action: a, entry, revision: picked.revision, ...(picked.effectiveChannel ? { effectiveChannel: picked.effectiveChannel } : {}), installedEpoch: c?.epoch });
         continue;
       }
       errorList.push(err('invalid-action', `unknown action ${JSON.stringify(a.action)}`));
     }
 
-    // Revisions asked for by number may not be released: read those.
+    if (rollout?.observations.length) await this.facts.record(rollout.device, rollout.observations, now);
+
+    // Revisions asked for by number (and previous revisions of a progressive release) may not be released: read those.
     const unreleased = plans.filter((p) => !p.entry.revisions.has(p.revision));
     const extra = unreleased.length ? await revisionsByKeys(this.db, unreleased.map((p) => ({ snapId: p.entry.snap.snapId, revision: p.revision }))) : new Map<string, Revision>();
     for (const p of plans) {
@@ -430,5 +454,30 @@ function pick(a: Action, channelName: string | undefined, snap: Snap, rels: read
       .map((x) => ({ architecture: arch, channel: x.channel }));
     return { error: err('revision-not-found', `no snap revision available as specified for channel ${channelName ?? 'stable'} on ${arch}`, { releases }) };
   }
-  return { revision: r.release.revision, effectiveChannel: r.effectiveChannel };
+  return { revision: r.release.revision, effectiveChannel: r.effectiveChannel, release: r.release, channel };
+}
+
+/** Update control's state for one snap action request of a device with a session. */
+class RolloutRequest {
+  /** This device's facts for the paused releases the request touches. */
+  facts = new Map<string, StoredFacts>();
+  readonly observations: Observation[] = [];
+  constructor(readonly device: DeviceIdentity) {}
+}
+
+/**
+ * A channel pick through update control (src/rollout): when the release the
+ * channel resolved to is watched, the pure core decides the revision for
+ * this device (the same `decide` that `rollout why` explains), and the
+ * observation is kept for the facts. Without a session the device is outside.
+ */
+function controlled(picked: Exclude<Picked, { error: unknown }>, entry: CatalogEntry, d: Device, rollout: RolloutRequest | undefined, installed: number | undefined, now: Date): Picked {
+  const { release, channel } = picked;
+  if (!release || !channel) return picked;
+  const cr = channelRelease(release, entry.snap.snapId, entry.releases, d.arch, channel, now);
+  if (!cr) return picked;
+  const decision = decide(cr, rollout?.device, rollout?.facts.get(cr.releaseId), { installedRevision: installed });
+  rollout?.observations.push({ releaseId: cr.releaseId, snapId: cr.snapId, offered: decision.offeredRelease, reported: installed, took: installed === cr.revision });
+  if (decision.revision === null) return { error: err('revision-not-found', `no snap revision available as specified for channel ${fullChannelName(channel)} on ${d.arch}`) };
+  return { ...picked, revision: decision.revision };
 }

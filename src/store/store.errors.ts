@@ -23,6 +23,9 @@ export type StoreErrorCode =
   | 'revision-exists'
   | 'revision-not-found'
   | 'invalid-channel'
+  // update control
+  | 'rollout-not-found'
+  | 'rollout-conflict'
   // snapd-facing
   | 'name-not-found'
   | 'resource-not-found'

@@ -117,6 +117,24 @@ export function toRelease(r: any): Release & { snapId: string } {
     progressivePercentage: r.progressive_percentage === null ? null : Number(r.progressive_percentage),
     releasedAt: fromDbTime(r.released_at),
     expiresAt: r.expires_at ? fromDbTime(r.expires_at) : null,
+    ...rolloutColumns(r),
+  };
+}
+
+/**
+ * The update-control columns of a store_releases row (migration 0004). Rows
+ * written before have no release id: one is derived from what identifies
+ * the release (stable until the channel is released again).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a selected row of store_releases
+export function rolloutColumns(r: any): Pick<Release, 'releaseId' | 'previousRevision' | 'paused' | 'rollbackOf'> {
+  const track = r.track as string;
+  const channel = [track, r.risk, r.branch].filter(Boolean).join('/');
+  return {
+    releaseId: r.release_id ?? `legacy:${r.snap_id}:${r.architecture}:${channel}:${Number(r.revision)}:${r.released_at}`,
+    previousRevision: r.previous_revision === null || r.previous_revision === undefined ? null : Number(r.previous_revision),
+    paused: Number(r.paused ?? 0) === 1,
+    rollbackOf: r.rollback_of ?? null,
   };
 }
 

@@ -61,6 +61,24 @@ export const ReleaseBody = Type.Object(
 );
 export type ReleaseInput = Static<typeof ReleaseBody>;
 
+/** The channel a rollout action acts on (every architecture's release there). */
+export const RolloutBody = Type.Object({ channel: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+export type RolloutBodyInput = Static<typeof RolloutBody>;
+export const RolloutQuery = Type.Object({ store: Type.Optional(Name), channel: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+
+/** `rollout why`: the device by serial (and model when several share it), the channel (default: stable of the default track), one architecture or all. */
+export const WhyQuery = Type.Object(
+  {
+    store: Type.Optional(Name),
+    serial: Type.String({ minLength: 1, maxLength: 128 }),
+    model: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    channel: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    architecture: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+export type WhyQueryInput = Static<typeof WhyQuery>;
+
 export const CloseBody = Type.Object({ channels: Channels }, { additionalProperties: false });
 export type CloseInput = Static<typeof CloseBody>;
 
@@ -98,6 +116,13 @@ export const Answers = {
   released: Type.Object({ released: Type.Optional(Type.Array(Type.String())), channelMap: Type.Optional(ChannelMapJson) }),
   closed: Type.Object({ closed: Type.Optional(Type.Array(Type.String())), channelMap: Type.Optional(ChannelMapJson) }),
   collaborators: Collaborators,
+  rollout: Type.Object({ snap: Type.Optional(Type.String()), channel: Type.Optional(Type.String()), releases: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))) }),
+  why: Type.Object({
+    snap: Type.Optional(Type.String()),
+    channel: Type.Optional(Type.String()),
+    device: Type.Optional(Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()])),
+    answers: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
+  }),
 };
 
 // --- snapd-facing API ---------------------------------------------------------

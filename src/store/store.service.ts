@@ -10,6 +10,7 @@ import { sweepOrphanBlobs, type SweepResult } from './blob-sweep.ts';
 import { Catalog } from './catalog.repo.ts';
 import { CohortKeys } from './cohort-keys.ts';
 import { PublishingService } from './publishing.service.ts';
+import { RolloutService } from './rollout.service.ts';
 import { SessionsService } from './sessions.service.ts';
 import { SnapActionService } from './snap-action.service.ts';
 import type { StoreOwnTables } from './store.tables.ts';
@@ -21,6 +22,8 @@ export class StoreService {
   readonly sessions: SessionsService;
   /** Snap actions, info, find, assertions, downloads and cohorts (the device API). */
   readonly devices: SnapActionService;
+  /** Update control: rollout status, pause, resume, rollback and why. */
+  readonly rollouts: RolloutService;
   /** The per-process read caches of the device API (invalidated by this process's writes). */
   readonly catalog: Catalog;
 
@@ -33,6 +36,7 @@ export class StoreService {
     this.publishing = new PublishingService(ctx, db, this.catalog);
     this.sessions = new SessionsService(ctx, db, this.catalog);
     this.devices = new SnapActionService(ctx, db, this.catalog, new CohortKeys(ctx.root.storeSigner));
+    this.rollouts = new RolloutService(ctx, db, this.catalog, this.publishing, this.devices.facts);
   }
 
   /**

@@ -63,6 +63,14 @@ export interface StoreReleasesTable {
   released_at: DbTime;
   /** Branches expire; null for track/risk channels. */
   expires_at: DbTime | null;
+  /** Stable id of the release (migration 0004): kept when the same revision is released again; null for older rows (an id is derived). */
+  release_id: string | null;
+  /** What the channel served before (for devices outside a progressive or paused release); null: nothing, devices fall through. */
+  previous_revision: number | null;
+  /** 1: paused (only devices already offered the revision keep it). */
+  paused: Generated<number>;
+  /** The release id this release rolled back, if it is a rollback. */
+  rollback_of: string | null;
 }
 
 export interface StoreReleaseHistoryTable {
@@ -75,6 +83,25 @@ export interface StoreReleaseHistoryTable {
   progressive_percentage: number | null;
   actor: string;
   at: DbTime;
+  /** The release's id (null for events before migration 0004 and for closes). */
+  release_id: string | null;
+}
+
+/** What the store saw of one device for one release (update control): minimal facts. */
+export interface StoreRolloutDevicesTable {
+  release_id: string;
+  brand_id: string;
+  model: string;
+  serial: string;
+  snap_id: string;
+  first_seen_at: DbTime;
+  /** When the device was first offered the release's revision. */
+  offered_at: DbTime | null;
+  /** When the device first reported the release's revision as installed. */
+  took_at: DbTime | null;
+  /** The revision the device last reported in its refresh context. */
+  reported_revision: number | null;
+  reported_at: DbTime | null;
 }
 
 /** Accounts that may upload and release a snap besides its publisher. */
@@ -110,6 +137,7 @@ export type StoreOwnTables = {
   store_snap_collaborators: StoreSnapCollaboratorsTable;
   store_nonces: StoreNoncesTable;
   store_sessions: StoreSessionsTable;
+  store_rollout_devices: StoreRolloutDevicesTable;
 };
 
 export type StoreTables = PlatformTables & StoreOwnTables;

@@ -23,6 +23,11 @@ const MATRIX: Matrix = {
   'POST /api/store/snaps/:snap/revisions': WRITERS,
   'POST /api/store/snaps/:snap/releases': WRITERS,
   'POST /api/store/snaps/:snap/close': WRITERS,
+  'GET /api/store/snaps/:snap/rollout': READERS,
+  'POST /api/store/snaps/:snap/rollout/pause': WRITERS,
+  'POST /api/store/snaps/:snap/rollout/resume': WRITERS,
+  'POST /api/store/snaps/:snap/rollout/rollback': WRITERS,
+  'GET /api/store/snaps/:snap/rollout/why': READERS,
   'POST /api/store/snaps/:snap/collaborators': ADMINS,
   'DELETE /api/store/snaps/:snap/collaborators/:account': ADMINS,
   // snapd-facing: public, with their own checks (sessions, visibility)

@@ -5,8 +5,9 @@ import type { ServiceMigrations } from '../../platform/db/index.ts';
 import { store } from './0001-store.ts';
 import { collaborators } from './0002-collaborators.ts';
 import { privateAccess } from './0003-private-access.ts';
+import { rollouts } from './0004-rollouts.ts';
 
 export const storeMigrations: ServiceMigrations = {
   service: 'store',
-  migrations: [store, collaborators, privateAccess],
+  migrations: [store, collaborators, privateAccess, rollouts],
 };

@@ -1,0 +1,161 @@
+// The store's side of update control (docs/update-control.md): the release a
+// channel resolves to, as the pure core's ChannelRelease (with the revision
+// the devices outside it keep: the recorded previous revision, or the
+// channel's fall-through without it), and the per-device facts the store
+// keeps for a release (offered, took, the revision last reported), read
+// and written in batches.
+import { sql } from 'kysely';
+import { isControlled, type ChannelRelease, type DeviceIdentity } from '../rollout/index.ts';
+import type { Channel } from '../channel/channel.ts';
+import { fromDbTime, toDbTime } from '../platform/db/index.ts';
+import { resolveChannel, type Release } from './channels.ts';
+import type { DeviceSession } from './sessions.service.ts';
+import type { StoreDb } from './store.repo.ts';
+
+/** Whether a release is under update control's decision or measured by it (progressive, paused, or a rollback). */
+export function watched(r: Release): boolean {
+  return r.releaseId !== undefined && (r.rollbackOf != null || isControlled({ percentage: r.progressivePercentage, paused: r.paused ?? false }));
+}
+
+/**
+ * The core's view of a watched release the channel resolved to: undefined
+ * for a plain release (served to everyone without asking the core). The
+ * devices outside get the recorded previous revision; when none was
+ * recorded (the channel was empty), what the channel would serve without
+ * this release (the next more stable risk, or nothing).
+ */
+export function channelRelease(r: Release, snapId: string, releases: readonly Release[], arch: string, channel: Channel, now: Date): ChannelRelease | undefined {
+  if (!watched(r)) return undefined;
+  const previous = r.previousRevision ?? resolveChannel(releases.filter((x) => x !== r && !(x.track === r.track && x.risk === r.risk && x.branch === r.branch)), arch, channel, now)?.release.revision ?? null;
+  return { snapId, releaseId: r.releaseId!, revision: r.revision, previousRevision: previous, percentage: r.progressivePercentage, paused: r.paused ?? false, rollbackOf: r.rollbackOf ?? undefined };
+}
+
+export const identityOf = (s: DeviceSession): DeviceIdentity => ({ brand: s.brandId, model: s.model, serial: s.serial });
+
+/** What the store recorded about one device and one release. */
+export interface StoredFacts {
+  offered: boolean;
+  took: boolean;
+  reportedRevision: number | null;
+  reportedAt: Date | null;
+}
+
+/** The facts of one device for these releases (one query). */
+export async function deviceFacts(db: StoreDb, device: DeviceIdentity, releaseIds: readonly string[]): Promise<Map<string, StoredFacts>> {
+  const out = new Map<string, StoredFacts>();
+  if (releaseIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('store_rollout_devices')
+    .select(['release_id', 'offered_at', 'took_at', 'reported_revision', 'reported_at'])
+    .where('serial', '=', device.serial)
+    .where('brand_id', '=', device.brand)
+    .where('model', '=', device.model)
+    .where('release_id', 'in', [...new Set(releaseIds)])
+    .execute();
+  for (const r of rows) {
+    out.set(r.release_id, {
+      offered: r.offered_at !== null,
+      took: r.took_at !== null,
+      reportedRevision: r.reported_revision === null ? null : Number(r.reported_revision),
+      reportedAt: r.reported_at ? fromDbTime(r.reported_at) : null,
+    });
+  }
+  return out;
+}
+
+/** One observation of a refresh: the device was offered the release's revision or not, and reported this revision. */
+export interface Observation {
+  releaseId: string;
+  snapId: string;
+  offered: boolean;
+  /** The installed revision the context reported (undefined on install). */
+  reported: number | undefined;
+  /** The reported revision is the release's. */
+  took: boolean;
+}
+
+const MAX_REMEMBERED = 200_000;
+
+/**
+ * Writes observations as facts, in one upsert per request, and only those
+ * that add something (first sighting, first offer, first take, a new
+ * reported revision): a process remembers what it wrote, so a device that
+ * refreshes every few hours writes nothing most of the time.
+ */
+export class FactRecorder {
+  private written = new Map<string, string>();
+  constructor(private readonly db: StoreDb) {}
+
+  async record(device: DeviceIdentity, observations: readonly Observation[], now: Date): Promise<void> {
+    const rows = [];
+    const keys: [string, string][] = [];
+    for (const o of observations) {
+      const key = `${o.releaseId}\u0000${device.brand}\u0000${device.model}\u0000${device.serial}`;
+      const before = this.written.get(key);
+      const offered = o.offered || before?.[0] === '1';
+      const took = o.took || before?.[1] === '1';
+      const reported = o.reported ?? (before ? before.slice(3) : '');
+      const state = `${offered ? 1 : 0}${took ? 1 : 0}:${reported}`;
+      if (state === before) continue;
+      keys.push([key, state]);
+      const at = toDbTime(now);
+      rows.push({
+        release_id: o.releaseId,
+        brand_id: device.brand,
+        model: device.model,
+        serial: device.serial,
+        snap_id: o.snapId,
+        first_seen_at: at,
+        offered_at: o.offered ? at : null,
+        took_at: o.took ? at : null,
+        reported_revision: o.reported ?? null,
+        reported_at: o.reported !== undefined ? at : null,
+      });
+    }
+    if (rows.length === 0) return;
+    await this.db
+      .insertInto('store_rollout_devices')
+      .values(rows)
+      .onConflict((oc) =>
+        oc.columns(['release_id', 'brand_id', 'model', 'serial']).doUpdateSet({
+          offered_at: sql`coalesce(store_rollout_devices.offered_at, excluded.offered_at)`,
+          took_at: sql`coalesce(store_rollout_devices.took_at, excluded.took_at)`,
+          reported_revision: sql`coalesce(excluded.reported_revision, store_rollout_devices.reported_revision)`,
+          reported_at: sql`coalesce(excluded.reported_at, store_rollout_devices.reported_at)`,
+        }),
+      )
+      .execute();
+    if (this.written.size + keys.length > MAX_REMEMBERED) this.written = new Map();
+    for (const [k, v] of keys) this.written.set(k, v);
+  }
+
+  /** After a pause, resume or rollback: forget, so the next observations are written again. */
+  forget(): void {
+    this.written = new Map();
+  }
+}
+
+/** Per release: devices seen, offered the revision, that took it. */
+export interface ReleaseCounts {
+  seen: number;
+  offered: number;
+  took: number;
+}
+
+export async function releaseCounts(db: StoreDb, releaseIds: readonly string[]): Promise<Map<string, ReleaseCounts>> {
+  const out = new Map<string, ReleaseCounts>();
+  if (releaseIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('store_rollout_devices')
+    .select((eb) => ['release_id', eb.fn.countAll().as('seen'), eb.fn.count('offered_at').as('offered'), eb.fn.count('took_at').as('took')])
+    .where('release_id', 'in', [...new Set(releaseIds)])
+    .groupBy('release_id')
+    .execute();
+  for (const r of rows) out.set(r.release_id, { seen: Number(r.seen), offered: Number(r.offered), took: Number(r.took) });
+  return out;
+}
+
+/** current-percentage per release: the share of the devices seen since the release that took it (one decimal). */
+export function currentPercentages(counts: ReadonlyMap<string, ReleaseCounts>): Map<string, number> {
+  return new Map([...counts].map(([id, c]) => [id, c.seen === 0 ? 0 : Math.round((c.took / c.seen) * 1000) / 10]));
+}
