@@ -30,7 +30,7 @@ eachEngine('snapline store create, register, push, release, close, status, revis
   assert.deepEqual(lines[1], ['latest', 'all', 'stable', '1.0', '1', '-']);
   assert.deepEqual(lines[2], ['', 'candidate', '↑', '↑', '-']);
   assert.deepEqual(lines[3], ['', 'beta', '↑', '↑', '-']);
-  assert.deepEqual(lines[4], ['', 'edge', '2.0', '2', '20%']);
+  assert.deepEqual(lines[4], ['', 'edge', '2.0', '2', '0→20%']);
   assert.equal(lines[5]![0], '2.0');
   const revisions = await ok(['revisions', 'acme-app'], pubEnv);
   assert.match(revisions, /^Rev\.\s+Uploaded\s+Arches\s+Version\s+Channels\n2\s+\S+\s+all\s+2\.0\s+all:2\.0\/stable\/fix, all:latest\/edge\n1\s+\S+\s+all\s+1\.0\s+all:latest\/stable\n$/);

@@ -31,6 +31,14 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('').trimEnd()).join('\n') + '\n';
 }
 
+/** Like snapcraft: current→target percentage of a progressive release (current: devices that took it), "paused" when paused. */
+function progressColumn(r: ChannelMapRow): string {
+  const p = r.progressive;
+  if (!p) return r.progressivePercentage !== null ? `${r.progressivePercentage}%` : '-';
+  const pct = p.percentage === null ? '' : `${p['current-percentage'] ?? 0}→${p.percentage}%`;
+  return [pct, p.paused ? 'paused' : ''].filter(Boolean).join(' ') || '-';
+}
+
 /** The channel map like `snapcraft status`: ↑ where a channel follows a more stable one. */
 export function formatStatus(map: ChannelMapRow[], versions: Map<number, string>): string {
   if (map.length === 0) return 'No revisions released.\n';
@@ -46,7 +54,7 @@ export function formatStatus(map: ChannelMapRow[], versions: Map<number, string>
     const follows = r.following !== null || r.revision === null;
     const version = r.revision === null ? '-' : follows ? '↑' : (versions.get(r.revision) ?? '');
     const revision = r.revision === null ? '-' : follows ? '↑' : String(r.revision);
-    rows.push([track, arch, channel, version, revision, r.progressivePercentage !== null ? `${r.progressivePercentage}%` : '-', r.expiresAt ?? '']);
+    rows.push([track, arch, channel, version, revision, progressColumn(r), r.expiresAt ?? '']);
   }
   return table(rows);
 }

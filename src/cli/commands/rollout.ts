@@ -1,0 +1,116 @@
+// `snapline rollout status|pause|resume|rollback SNAP CHANNEL` and
+// `snapline rollout why SNAP --serial S`: update control's client commands
+// (docs/update-control.md). Thin: one API call each, a table or lines out.
+import type { Command } from 'commander';
+import { apiClient } from '../client.ts';
+import { io } from '../io.ts';
+
+const urlOption = ['--url <url>', 'server URL (default $SNAPLINE_URL)'] as const;
+const storeOption = ['--store <store-id>', 'the store, when the snap name is registered in several'] as const;
+
+interface RolloutRelease {
+  architecture: string;
+  releaseId: string;
+  revision: number;
+  previousRevision: number | null;
+  progressive: { percentage: number | null; paused: boolean; 'current-percentage': number };
+  releasedAt: string;
+  devices: { seen: number; offered: number; took: number };
+  rollback: { of: string; tookRolledBack: number; back: number } | null;
+}
+interface RolloutStatus {
+  snap: string;
+  channel: string;
+  releases: RolloutRelease[];
+}
+interface WhyAnswer {
+  architecture: string;
+  effectiveChannel: string | null;
+  releaseId: string | null;
+  revision: number | null;
+  reason: { rule: string };
+  explanation: string;
+}
+interface WhyResult {
+  snap: string;
+  channel: string;
+  device: { brand: string; model: string; serial: string } | null;
+  answers: WhyAnswer[];
+}
+
+const query = (params: Record<string, string | undefined>) => {
+  const q = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined)).toString();
+  return q ? `?${q}` : '';
+};
+const rolloutPath = (name: string, suffix = '') => `/api/store/snaps/${encodeURIComponent(name)}/rollout${suffix}`;
+
+/** Columns padded to their widest cell. */
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('').trimEnd()).join('\n') + '\n';
+}
+
+/** A channel's rollout: one row per architecture. */
+export function formatRollout(s: RolloutStatus): string {
+  const rows = [['Arch', 'Revision', 'Previous', 'Progress', 'State', 'Devices seen', 'Offered', 'Took', 'Release']];
+  for (const r of s.releases) {
+    const p = r.progressive;
+    const state = r.rollback ? `rollback (${r.rollback.back} of ${r.rollback.tookRolledBack} back)` : p.paused ? 'paused' : p.percentage === null || p.percentage >= 100 ? 'released' : 'rolling out';
+    rows.push([
+      r.architecture,
+      String(r.revision),
+      r.previousRevision === null ? '-' : String(r.previousRevision),
+      p.percentage === null ? '-' : `${p['current-percentage']}→${p.percentage}%`,
+      state,
+      String(r.devices.seen),
+      String(r.devices.offered),
+      String(r.devices.took),
+      r.releaseId,
+    ]);
+  }
+  return `${s.snap} ${s.channel}\n${table(rows)}`;
+}
+
+export function registerRollout(program: Command): void {
+  const rollout = program.command('rollout').description('update control: progressive releases per device, pause, resume, roll back, and why a device gets a revision');
+  const act = (name: string, description: string, method: 'GET' | 'POST', suffix: string) =>
+    rollout
+      .command(name)
+      .argument('<snap>', 'the snap name')
+      .argument('<channel>', 'the channel ([track/]risk[/branch])')
+      .option(...storeOption)
+      .option(...urlOption)
+      .description(description)
+      .action(async (snap: string, channel: string, opts: { store?: string; url?: string }) => {
+        const c = await apiClient(opts.url ? { url: opts.url } : {});
+        const res =
+          method === 'GET'
+            ? await c.json<RolloutStatus>('GET', rolloutPath(snap, query({ channel, store: opts.store })))
+            : await c.json<RolloutStatus>('POST', rolloutPath(snap, `/${suffix}${query({ store: opts.store })}`), { channel });
+        io.out(formatRollout(res));
+      });
+  act('status', "a channel's rollout: each architecture's release, progress (current→target), state and devices", 'GET', '');
+  act('pause', 'pause: only devices already offered the revision keep being offered it', 'POST', 'pause');
+  act('resume', 'resume a paused rollout: its percentage decides again', 'POST', 'resume');
+  act('rollback', 'release the previous revision again: devices that took the new one are offered the old', 'POST', 'rollback');
+
+  rollout
+    .command('why')
+    .argument('<snap>', 'the snap name')
+    .requiredOption('--serial <serial>', "the device's serial")
+    .option('--model <model>', 'the model, when several models share the serial')
+    .option('--channel <channel>', 'the channel the device tracks (default: stable of the default track)')
+    .option('--arch <architecture>', 'one architecture (default: every architecture released)')
+    .option(...storeOption)
+    .option(...urlOption)
+    .description('which rule offers or withholds which revision to that device (the refresh path’s own decision)')
+    .action(async (snap: string, opts: { serial: string; model?: string; channel?: string; arch?: string; store?: string; url?: string }) => {
+      const c = await apiClient(opts.url ? { url: opts.url } : {});
+      const res = await c.json<WhyResult>('GET', rolloutPath(snap, `/why${query({ serial: opts.serial, model: opts.model, channel: opts.channel, architecture: opts.arch, store: opts.store })}`));
+      const who = res.device ? `${res.device.brand}/${res.device.model}/${res.device.serial}` : `${opts.serial} (no device session known: answered as a device without one)`;
+      let out = `${res.snap} ${res.channel} for ${who}\n`;
+      for (const a of res.answers) out += `${a.architecture}: ${a.explanation} [${a.reason.rule}${a.releaseId ? `, release ${a.releaseId}` : ''}]\n`;
+      if (res.answers.length === 0) out += 'nothing is released for this snap\n';
+      io.out(out);
+    });
+}
