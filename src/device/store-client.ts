@@ -103,25 +103,20 @@ export class StoreClient {
     return h;
   }
 
-  /** snapd's RetryRequest: transport errors and 5xx are tried again, 6 attempts within 38 s. */
+  /** snapd's RetryRequest: transport errors and 5xx are tried again, 6 attempts within 38 s; the last answer (or error) stands. */
   private async retrying<T>(what: string, attempt: () => Promise<T>, status: (r: T) => number): Promise<T> {
     const start = this.o.clock.now().getTime();
     let delay = RETRY_INITIAL_MS;
     for (let n = 1; ; n++) {
-      let last: string;
+      // Decided after each attempt, as snapd's retry strategy does: no time left for another is the last.
+      const last = () => n >= RETRY_ATTEMPTS || this.o.clock.now().getTime() - start + delay > RETRY_WINDOW_MS;
       try {
         const r = await attempt();
-        if (status(r) < 500) return r;
-        last = `unexpected status ${status(r)}`;
-        if (n >= RETRY_ATTEMPTS || this.o.clock.now().getTime() - start + delay > RETRY_WINDOW_MS) return r;
+        if (status(r) < 500 || last()) return r;
       } catch (err) {
         if (!(err instanceof TransportError)) throw err;
-        last = err.message;
-        if (err.kind === 'fatal' || n >= RETRY_ATTEMPTS || this.o.clock.now().getTime() - start + delay > RETRY_WINDOW_MS) {
-          throw new DeviceError('device-store-error', `${what}: ${last} (after ${n} attempts)`);
-        }
+        if (err.kind === 'fatal' || last()) throw new DeviceError('device-store-error', `${what}: ${err.message} (after ${n} attempts)`);
       }
-      void last;
       await this.o.clock.sleep(delay);
       delay *= RETRY_FACTOR;
     }
