@@ -17,7 +17,7 @@ import { DeviceError, isDeviceError } from './errors.ts';
 import { runPrepareDevice, DEFAULT_HOOK_TIMEOUT_MS } from './hook.ts';
 import { fetchTransport } from './http.ts';
 import { SquashfsReader, listHookFiles } from '../snap/index.ts';
-import { TransportError, type Clock, type Transport } from './io.ts';
+import { errorMessage, TransportError, type Clock, type Transport } from './io.ts';
 import { refresh as runRefresh } from './refresh.ts';
 import { register, type RegistrationEvent } from './registration.ts';
 import { loadSeed } from './seed.ts';
@@ -137,12 +137,16 @@ async function prepareDevice(state: DeviceState, o: BootOptions, env: AgentEnv):
   const gadgetName = model.data.gadget?.name;
   const gadget = state.snaps.find((s) => s.name === gadgetName);
   if (!gadget) return { config: {}, hook: { ran: false, source: 'no-hook' } };
-  const r = await SquashfsReader.openFile(gadget.file);
   let hasHook: boolean;
   try {
-    hasHook = (await listHookFiles(r)).includes('prepare-device');
-  } finally {
-    await r.close();
+    const r = await SquashfsReader.openFile(gadget.file);
+    try {
+      hasHook = (await listHookFiles(r)).includes('prepare-device');
+    } finally {
+      await r.close();
+    }
+  } catch (err) {
+    throw new DeviceError('device-hook-failed', `cannot read the gadget ${gadget.file}: ${errorMessage(err)}`, { cause: err });
   }
   if (!hasHook) return { config: {}, hook: { ran: false, source: 'no-hook' } };
   env.log?.(`running the prepare-device hook of ${gadget.name}`);

@@ -103,3 +103,18 @@ test('a vault answering 503 is retried with a fresh request-id until the limit, 
   const portal = await boot({ seed: w.seed, state: newState(), trusted: w.trusted }, env());
   assert.match(portal?.registration.reason ?? '', /cannot read response with request-id.*gave up after 15 attempts/);
 });
+
+test('a booted device whose seed went away fails its next attempt cleanly', async () => {
+  const { cp, rm } = await import('node:fs/promises');
+  const seed = join(w.dir, 'seed-copy');
+  await cp(w.seed, seed, { recursive: true });
+  await w.setHook('fail');
+  const state = newState();
+  const first = await boot({ seed, state, trusted: w.trusted }, env());
+  assert.equal(first?.registration.code, 'device-hook-failed');
+  await rm(seed, { recursive: true, force: true });
+  const second = await boot({ seed, state, trusted: w.trusted }, env());
+  assert.equal(second?.registration.status, 'failed');
+  assert.equal(second?.registration.attempts, 2);
+  assert.match(second?.registration.reason ?? '', /cannot read the gadget .*pc20_16\.snap/);
+});
