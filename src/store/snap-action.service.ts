@@ -116,12 +116,17 @@ export class SnapActionService {
 
     // Update control: only for snaps with a progressive, paused or rolled-back release (a flag per
     // catalog entry; nothing more for the others). Paused releases need this device's facts: one query.
-    const rollout = d.session ? new RolloutRequest(identityOf(d.session)) : undefined;
-    if (rollout) {
-      const paused: string[] = [];
-      for (const e of byId.values()) if (e.watched) for (const r of e.releases) if (r.paused && r.releaseId) paused.push(r.releaseId);
-      for (const list of byName.values()) for (const e of list) if (e.watched) for (const r of e.releases) if (r.paused && r.releaseId) paused.push(r.releaseId);
-      if (paused.length) rollout.facts = await deviceFacts(this.db, rollout.device, paused);
+    let rollout: RolloutRequest | undefined;
+    if (d.session) {
+      let paused: string[] | undefined;
+      const scan = (e: CatalogEntry) => {
+        if (!e.watched) return;
+        rollout ??= new RolloutRequest(identityOf(d.session!));
+        for (const r of e.releases) if (r.paused && r.releaseId) (paused ??= []).push(r.releaseId);
+      };
+      for (const e of byId.values()) scan(e);
+      for (const list of byName.values()) for (const e of list) scan(e);
+      if (rollout && paused) rollout.facts = await deviceFacts(this.db, rollout.device, paused);
     }
 
     type Plan = { action: Action; entry: CatalogEntry; revision: number; effectiveChannel?: string; installedEpoch?: ContextEntry['epoch'] };
