@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { boot, type AgentEnv } from '../../src/device/agent.ts';
 import { MAX_TENTATIVES } from '../../src/device/registration.ts';
@@ -105,7 +106,6 @@ test('a vault answering 503 is retried with a fresh request-id until the limit, 
 });
 
 test('a booted device whose seed went away fails its next attempt cleanly', async () => {
-  const { cp, rm } = await import('node:fs/promises');
   const seed = join(w.dir, 'seed-copy');
   await cp(w.seed, seed, { recursive: true });
   await w.setHook('fail');
