@@ -28,6 +28,7 @@ import {
   collaboratorsOf,
   getStore,
   insertStore,
+  LEGACY_RELEASE,
   listStores,
   newSnapId,
   releasesOf,
@@ -289,7 +290,8 @@ export interface ReleaseOptions {
 function servedBefore(before: readonly Release[], arch: string, channel: Channel, now: Date): number | null {
   const r = resolveChannel(before, arch, channel, now)?.release;
   if (!r) return null;
-  if (r.progressivePercentage !== null && r.progressivePercentage < 100) return r.previousRevision ?? null;
+  // A release made before update control was served to every device, whatever its percentage.
+  if (r.progressivePercentage !== null && r.progressivePercentage < 100 && !r.releaseId?.startsWith(LEGACY_RELEASE)) return r.previousRevision ?? null;
   return r.revision;
 }
 
@@ -323,7 +325,8 @@ export async function releaseIn(
     for (const arch of arches) {
       const current = before.find((r) => r.architecture === arch && r.track === c.track && r.risk === c.risk && r.branch === c.branch);
       let rollout: { release_id: string; previous_revision: number | null; paused: number; rollback_of: string | null };
-      if (current && current.revision === rev.revision && opts.rollbackOf === undefined && current.releaseId !== undefined) {
+      // The same revision again is the same release (a release made before update control starts a new one).
+      if (current && current.revision === rev.revision && opts.rollbackOf === undefined && current.releaseId !== undefined && !current.releaseId.startsWith(LEGACY_RELEASE)) {
         rollout = { release_id: current.releaseId, previous_revision: current.previousRevision ?? null, paused: current.paused ? 1 : 0, rollback_of: current.rollbackOf ?? null };
       } else {
         const n = await t

@@ -15,7 +15,7 @@ import { parseStoreChannel, resolveChannel, type Release } from './channels.ts';
 import { releaseIn, PUBLISH_ROLES, READ_ROLES, type PublishingService, type SnapTarget } from './publishing.service.ts';
 import { channelRelease, deviceFacts, releaseCounts, type FactRecorder, type ReleaseCounts } from './rollouts.ts';
 import { StoreError } from './store.errors.ts';
-import { releasesOf, type Snap, type StoreDb } from './store.repo.ts';
+import { LEGACY_RELEASE, releasesOf, type Snap, type StoreDb } from './store.repo.ts';
 import type { RolloutBodyInput, WhyQueryInput } from './store.schemas.ts';
 import type { StoreOwnTables } from './store.tables.ts';
 
@@ -144,14 +144,22 @@ export class RolloutService {
     return this.setPaused(actor, target, input, false);
   }
 
+  /** Releases made before update control cannot be paused or rolled back: their previous revision is unknown. */
+  private refuseLegacy(snap: Snap, channel: Channel, rels: readonly Release[]): void {
+    if (rels.some((r) => r.releaseId!.startsWith(LEGACY_RELEASE))) {
+      throw new StoreError('rollout-conflict', `${fullChannelName(channel)} of ${snap.name} was released before update control (its previous revision is unknown): release it again first`);
+    }
+  }
+
   private async setPaused(actor: Actor, target: SnapTarget, input: RolloutBodyInput, paused: boolean): Promise<RolloutStatus> {
     const { snap } = this.publishing.authorizeSnap(actor, target, PUBLISH_ROLES);
     const channel = this.parse(snap, input.channel);
     const rels = await this.channelReleases(snap, channel);
+    this.refuseLegacy(snap, channel, rels);
     const changing = rels.filter((r) => (r.paused ?? false) !== paused);
     if (changing.length === 0) throw new StoreError('rollout-conflict', `the rollout of ${fullChannelName(channel)} of ${snap.name} is ${paused ? 'already paused' : 'not paused'}`);
     const ids = changing.map((r) => r.releaseId!);
-    const rows = await this.db
+    await this.db
       .updateTable('store_releases')
       .set({ paused: paused ? 1 : 0 })
       .where('snap_id', '=', snap.snapId)
@@ -159,21 +167,7 @@ export class RolloutService {
       .where('risk', '=', channel.risk)
       .where('branch', '=', channel.branch)
       .where('release_id', 'in', ids)
-      .executeTakeFirst();
-    if (Number(rows.numUpdatedRows) !== ids.length) {
-      // Rows written before update control have no stored id: give them theirs.
-      for (const r of changing) {
-        await this.db
-          .updateTable('store_releases')
-          .set({ paused: paused ? 1 : 0, release_id: r.releaseId! })
-          .where('snap_id', '=', snap.snapId)
-          .where('architecture', '=', r.architecture)
-          .where('track', '=', channel.track)
-          .where('risk', '=', channel.risk)
-          .where('branch', '=', channel.branch)
-          .execute();
-      }
-    }
+      .execute();
     this.catalog.invalidate();
     this.facts.forget();
     await audit(this.ctx, actor, {
@@ -196,6 +190,7 @@ export class RolloutService {
     const { snap } = this.publishing.authorizeSnap(actor, target, PUBLISH_ROLES);
     const channel = this.parse(snap, input.channel);
     const rels = await this.channelReleases(snap, channel);
+    this.refuseLegacy(snap, channel, rels);
     const again = rels.find((r) => r.rollbackOf);
     if (again) throw new StoreError('rollout-conflict', `${fullChannelName(channel)} of ${snap.name} serves a rollback already (of release ${again.rollbackOf}); release a revision to go on`);
     const now = this.ctx.now();

@@ -10,11 +10,16 @@ import type { Channel } from '../channel/channel.ts';
 import { fromDbTime, toDbTime } from '../platform/db/index.ts';
 import { resolveChannel, type Release } from './channels.ts';
 import type { DeviceSession } from './sessions.service.ts';
-import type { StoreDb } from './store.repo.ts';
+import { LEGACY_RELEASE, type StoreDb } from './store.repo.ts';
 
-/** Whether a release is under update control's decision or measured by it (progressive, paused, or a rollback). */
+/**
+ * Whether a release is under update control's decision or measured by it
+ * (progressive, paused, or a rollback). Releases made before update control
+ * (no stored id, no known previous revision) are served to every device as
+ * they were, until released again.
+ */
 export function watched(r: Release): boolean {
-  return r.releaseId !== undefined && (r.rollbackOf != null || isControlled({ percentage: r.progressivePercentage, paused: r.paused ?? false }));
+  return r.releaseId !== undefined && !r.releaseId.startsWith(LEGACY_RELEASE) && (r.rollbackOf != null || isControlled({ percentage: r.progressivePercentage, paused: r.paused ?? false }));
 }
 
 /**
@@ -74,7 +79,7 @@ export interface Observation {
   took: boolean;
 }
 
-const MAX_REMEMBERED = 200_000;
+const MAX_REMEMBERED = 100_000;
 
 /**
  * Writes observations as facts, in one upsert per request, and only those

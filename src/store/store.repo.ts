@@ -121,17 +121,22 @@ export function toRelease(r: any): Release & { snapId: string } {
   };
 }
 
+/** The prefix of the release id derived for a row released before update control (migration 0004). */
+export const LEGACY_RELEASE = 'legacy:';
+
 /**
  * The update-control columns of a store_releases row (migration 0004). Rows
  * written before have no release id: one is derived from what identifies
- * the release (stable until the channel is released again).
+ * the release (stable until the channel is released again). Their previous
+ * revision is unknown, so they are served as before (to every device) until
+ * released again, and cannot be paused or rolled back.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a selected row of store_releases
 export function rolloutColumns(r: any): Pick<Release, 'releaseId' | 'previousRevision' | 'paused' | 'rollbackOf'> {
   const track = r.track as string;
   const channel = [track, r.risk, r.branch].filter(Boolean).join('/');
   return {
-    releaseId: r.release_id ?? `legacy:${r.snap_id}:${r.architecture}:${channel}:${Number(r.revision)}:${r.released_at}`,
+    releaseId: r.release_id ?? `${LEGACY_RELEASE}${r.snap_id}:${r.architecture}:${channel}:${Number(r.revision)}:${r.released_at}`,
     previousRevision: r.previous_revision === null || r.previous_revision === undefined ? null : Number(r.previous_revision),
     paused: Number(r.paused ?? 0) === 1,
     rollbackOf: r.rollback_of ?? null,

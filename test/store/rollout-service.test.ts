@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { formatTimestamp, sign, SerialType } from '../../src/assertions/index.ts';
 import { bucketOf, inPercentage } from '../../src/rollout/index.ts';
+import type { StoreOwnTables } from '../../src/store/index.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { vectorKey } from '../helpers/vectors.ts';
 import { eachEngine } from './engines.ts';
@@ -97,7 +98,7 @@ eachEngine('outside devices fall through or get nothing; release ids and previou
   const gone = await s.request('GET', '/api/store/snaps/acme-app/rollout?channel=2.0/edge', { token: pub });
   assert.equal(gone.json().error.code, 'rollout-not-found');
   assert.equal((await act(s, freshIn, { action: 'install', 'instance-key': 'i', name: 'acme-app', channel: '2.0/edge' }))?.error?.code, 'revision-not-found');
-  const history = await s.server.ctx.db.kysely.selectFrom('store_release_history').select(['channel', 'revision', 'release_id']).where('channel', '=', '2.0/edge').orderBy('id').execute();
+  const history = await s.server.ctx.db.kysely.withTables<StoreOwnTables>().selectFrom('store_release_history').select(['channel', 'revision', 'release_id']).where('channel', '=', '2.0/edge').orderBy('id').execute();
   assert.deepEqual(
     history.map((h) => [h.revision === null ? null : Number(h.revision), h.release_id]),
     [
@@ -110,4 +111,31 @@ eachEngine('outside devices fall through or get nothing; release ids and previou
   assert.equal((await s.request('GET', '/api/store/snaps/acme-app/rollout?channel=a/b/c/d', { token: pub })).json().error.code, 'invalid-channel');
   assert.equal((await s.request('POST', '/api/store/snaps/acme-app/rollout/resume', { token: pub, body: { channel: 'candidate' } })).json().error.code, 'rollout-conflict');
   assert.equal((await s.request('GET', '/api/store/snaps/acme-app/rollout/why', { token: pub })).status, 400);
+});
+
+eachEngine('a progressive release made before update control is served to every device as before, until released again', async (engine, t) => {
+  const s = await storeWorld(engine);
+  t.after(() => s.close());
+  const snaps = await testSnaps();
+  const pub = await s.tokenFor(['publisher'], 'acme');
+  const snapId = (await expectStatus(s.request('POST', '/api/store/stores/acme-store/snaps', { token: pub, body: { name: 'acme-app' } }), 201)).json().snap.snapId as string;
+  await expectStatus(push(s, pub, 'acme-app', snaps.get('acme-app')!.bytes, 'stable'), 201);
+  await expectStatus(push(s, pub, 'acme-app', snaps.get('acme-app-2')!.bytes), 201);
+  // As migration 0004 leaves a row written before it: no release id, no previous revision.
+  const db = s.server.ctx.db.kysely.withTables<StoreOwnTables>();
+  await db.updateTable('store_releases').set({ revision: 2, progressive_percentage: 10, release_id: null, previous_revision: null }).where('snap_id', '=', snapId).execute();
+  const { outside } = sides(snapId, `${snapId}:all:latest/stable:2`, 10);
+  const session = await sessionFor(s, snapId, outside);
+  const install = async () => (await act(s, session, { action: 'install', 'instance-key': 'i', name: 'acme-app', channel: 'stable' }))?.snap?.revision;
+  assert.equal(await install(), 2, 'served to every device, as before update control');
+  const status = (await expectStatus(s.request('GET', '/api/store/snaps/acme-app/rollout?channel=stable', { token: pub }), 200)).json();
+  assert.match(status.releases[0].releaseId, /^legacy:/);
+  const refused = await s.request('POST', '/api/store/snaps/acme-app/rollout/pause', { token: pub, body: { channel: 'stable' } });
+  assert.equal(refused.json().error.code, 'rollout-conflict');
+  assert.match(refused.json().error.message, /released before update control/);
+  // Released again (the same revision): a release of its own, controlled from now on.
+  await expectStatus(s.request('POST', '/api/store/snaps/acme-app/releases', { token: pub, body: { revision: 2, channels: ['stable'], progressivePercentage: 10 } }), 200);
+  const again = (await expectStatus(s.request('GET', '/api/store/snaps/acme-app/rollout?channel=stable', { token: pub }), 200)).json().releases[0];
+  assert.equal(again.releaseId, `${snapId}:all:latest/stable:2`);
+  assert.equal(again.previousRevision, 2, 'what the channel served every device before');
 });
