@@ -104,7 +104,9 @@ export const ERROR_CATALOG = {
   'revision-exists': entry(409, 'this file was already uploaded as a revision'),
   'revision-not-found': entry(404, 'the snap has no such revision'),
   'rollout-not-found': entry(404, 'nothing is released to that channel of the snap: there is no rollout to show, pause, resume or roll back'),
-  'rollout-conflict': entry(409, 'the rollout is not in a state for this action (already paused, not paused, or already a rollback)'),
+  'rollout-conflict': entry(409, 'the rollout or device group is not in a state for this action (already paused, not paused, already a rollback, released before update control, already held, not held)'),
+  'group-not-found': entry(404, 'the store has no device group of that name'),
+  'group-exists': entry(409, 'the store already has a device group of that name'),
 
   // brand store: snapd-facing API
   'invalid-channel': entry(400, 'not a valid channel (track/risk/branch)'),

@@ -38,10 +38,12 @@ export interface DeviceFacts {
   readonly offered: boolean;
 }
 
-/** What the device says about the snap in its refresh context. */
+/** What the device says about the snap in its refresh context, and whether a held group holds it. */
 export interface RefreshFacts {
   /** The installed revision (the context's `revision`); absent on install. */
   readonly installedRevision?: number | undefined;
+  /** The name of a held device group the device is in: it is offered nothing new. */
+  readonly heldBy?: string | undefined;
 }
 
 /** Why a revision was offered or withheld: one rule, with the numbers it used. */
@@ -51,6 +53,7 @@ export type Reason =
   | { readonly rule: 'outside-percentage'; readonly releaseId: string; readonly bucket: number; readonly percentage: number }
   | { readonly rule: 'no-device-session'; readonly releaseId: string; readonly percentage: number }
   | { readonly rule: 'already-installed'; readonly releaseId: string }
+  | { readonly rule: 'held'; readonly releaseId: string; readonly group: string }
   | { readonly rule: 'paused-kept'; readonly releaseId: string }
   | { readonly rule: 'paused-withheld'; readonly releaseId: string };
 
@@ -101,6 +104,8 @@ export function isControlled(r: { readonly percentage: number | null; readonly p
 /**
  * The revision a device is offered from a channel whose release is `release`.
  *
+ * 0. A device in a held group keeps its installed revision: nothing new (an
+ *    install, with nothing installed, is decided as usual).
  * 1. A device already running the release's revision keeps it (never moved back
  *    by a percentage; a rollback is a new release of the old revision).
  * 2. Paused: devices offered the revision before the pause keep being offered
@@ -113,6 +118,9 @@ export function decide(release: ChannelRelease, device: DeviceIdentity | undefin
   const releaseId = release.releaseId;
   const offer = (reason: Reason): Decision => ({ revision: release.revision, offeredRelease: true, reason });
   const withhold = (reason: Reason): Decision => ({ revision: release.previousRevision, offeredRelease: false, reason });
+  if (context.heldBy !== undefined && context.installedRevision !== undefined) {
+    return { revision: context.installedRevision, offeredRelease: context.installedRevision === release.revision, reason: { rule: 'held', releaseId, group: context.heldBy } };
+  }
   if (context.installedRevision === release.revision && isControlled(release)) return offer({ rule: 'already-installed', releaseId });
   if (release.paused) return facts?.offered ? offer({ rule: 'paused-kept', releaseId }) : withhold({ rule: 'paused-withheld', releaseId });
   if (isFull(release.percentage)) return offer({ rule: 'full-release', releaseId, ...(release.rollbackOf ? { rollbackOf: release.rollbackOf } : {}) });
@@ -137,6 +145,8 @@ export function explain(release: ChannelRelease, d: Decision): string {
       return `${what}: the device's bucket ${(r.bucket / 100).toFixed(2)} is not under the release's ${r.percentage}% (revision ${release.revision} withheld; the channel's previous revision)`;
     case 'no-device-session':
       return `${what}: without a device session a device is outside a ${r.percentage}% release (revision ${release.revision} withheld)`;
+    case 'held':
+      return `${what}: the device is in the held group ${r.group}: it keeps its installed revision`;
     case 'already-installed':
       return `${what}: the device already runs the release's revision and keeps it`;
     case 'paused-kept':

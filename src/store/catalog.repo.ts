@@ -9,7 +9,7 @@ import { TtlCache, type TtlCacheOptions } from '../platform/cache/ttl-cache.ts';
 import { fromDbTime, platformView } from '../platform/db/index.ts';
 import type { Release } from './channels.ts';
 import type { ReleaseEvent } from './cohorts.ts';
-import { watched } from './rollouts.ts';
+import { groupsOf, heldGroups, watched, type HeldGroups } from './rollouts.ts';
 import { listStores, rolloutColumns, toRevision, toSnap, type Revision, type Snap, type Store, type StoreDb } from './store.repo.ts';
 
 export interface CatalogEntry {
@@ -237,6 +237,8 @@ export class Catalog {
   private readonly stores = new InvalidatedCache<'all', Map<string, Store>>({ ttlMs: 1000, refreshAheadMs: 250, maxEntries: 1 });
   private readonly publishers = new InvalidatedCache<string, Publisher>({ ttlMs: 5000, refreshAheadMs: 1000 });
   private readonly histories = new InvalidatedCache<string, ReleaseEvent[]>({ ttlMs: 1000, refreshAheadMs: 250 });
+  /** Held device groups per store (update control): a hold reaches every process within a second, like a release. */
+  private readonly held = new InvalidatedCache<string, HeldGroups>({ ttlMs: 1000, refreshAheadMs: 250 });
   /** Snaps with their releases and released revisions (device API reads). */
   readonly entries: CatalogCache;
   constructor(private readonly db: StoreDb) {
@@ -251,6 +253,7 @@ export class Catalog {
   invalidate(): void {
     this.stores.invalidate();
     this.histories.invalidate();
+    this.held.invalidate();
     this.entries.invalidate();
   }
 
@@ -261,6 +264,11 @@ export class Catalog {
     const s = all.get(storeId);
     if (!s) return [];
     return [s.storeId, ...s.includes.filter((i) => all.has(i))];
+  }
+
+  /** The held device groups of a store, ready to match a device (a value when cached). */
+  heldGroups(storeId: string): Promise<HeldGroups> | HeldGroups {
+    return this.held.through(storeId, async () => heldGroups(await groupsOf(this.db, storeId)));
   }
 
   /** A snap's release history, oldest first (what cohorts replay). */

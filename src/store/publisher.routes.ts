@@ -12,7 +12,7 @@ import type { Role } from '../platform/http/access.ts';
 import { ApiError, ERROR_SCHEMA } from '../platform/http/errors.ts';
 import { COLLABORATOR_ADMIN_ROLES, PUBLISH_ROLES, READ_ROLES, STORE_ADMIN_ROLES, type SnapTarget, type StoreTarget } from './publishing.service.ts';
 import type { StoreService } from './store.service.ts';
-import { Answers, RolloutBody, RolloutQuery, WhyQuery, CloseBody, CollaboratorBody, CollaboratorParams, CreateStoreBody, RegisterSnapBody, ReleaseBody, SnapParams, SnapQuery, StoreParams, StoreSettingsBody, UploadQuery } from './store.schemas.ts';
+import { Answers, GroupBody, GroupHoldBody, GroupMembersBody, GroupParams, RolloutBody, RolloutQuery, WhyQuery, CloseBody, CollaboratorBody, CollaboratorParams, CreateStoreBody, RegisterSnapBody, ReleaseBody, SnapParams, SnapQuery, StoreParams, StoreSettingsBody, UploadQuery } from './store.schemas.ts';
 
 const errors = { 400: ERROR_SCHEMA, 403: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA };
 
@@ -253,6 +253,59 @@ export async function publisherRoutes(fastify: FastifyInstance, store: StoreServ
       },
     },
     async (req) => store.rollouts.why(actorOf(req), found(snapTargets, req), req.query),
+  );
+
+  // Device groups of a store (update control): listed by its brand's readers, changed by its publishers.
+  app.get(
+    '/api/store/stores/:store/groups',
+    {
+      onRequest: locateStore,
+      config: { access: storeAccess(READ_ROLES) },
+      schema: { tags: ['store'], summary: "A store's device groups (snapline group list STORE-ID)", params: StoreParams, response: { 200: Answers.groups, ...errors } },
+    },
+    async (req) => store.rollouts.groups(actorOf(req), found(storeTargets, req)),
+  );
+
+  app.post(
+    '/api/store/stores/:store/groups',
+    {
+      onRequest: locateStore,
+      config: { access: storeAccess(PUBLISH_ROLES) },
+      schema: {
+        tags: ['store'],
+        summary: 'Create a device group by models, serials and a serial pattern (snapline group create STORE-ID NAME)',
+        params: StoreParams,
+        body: GroupBody,
+        response: { 201: Answers.group, ...errors },
+      },
+    },
+    async (req, reply) => reply.status(201).send(await store.rollouts.createGroup(actorOf(req), found(storeTargets, req), req.body)),
+  );
+
+  app.post(
+    '/api/store/stores/:store/groups/:group/members',
+    {
+      onRequest: locateStore,
+      config: { access: storeAccess(PUBLISH_ROLES) },
+      schema: { tags: ['store'], summary: 'Add models and serials to a device group (snapline group add STORE-ID NAME)', params: GroupParams, body: GroupMembersBody, response: { 200: Answers.group, ...errors } },
+    },
+    async (req) => store.rollouts.addToGroup(actorOf(req), found(storeTargets, req), req.params.group, req.body),
+  );
+
+  app.post(
+    '/api/store/stores/:store/groups/:group/hold',
+    {
+      onRequest: locateStore,
+      config: { access: storeAccess(PUBLISH_ROLES) },
+      schema: {
+        tags: ['store'],
+        summary: "Hold a device group (its devices are offered nothing new) or end the hold (snapline group hold|unhold STORE-ID NAME)",
+        params: GroupParams,
+        body: GroupHoldBody,
+        response: { 200: Answers.group, ...errors },
+      },
+    },
+    async (req) => store.rollouts.holdGroup(actorOf(req), found(storeTargets, req), req.params.group, req.body.held),
   );
 
   app.post(

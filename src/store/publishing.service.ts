@@ -481,6 +481,11 @@ export class PublishingService {
     return { snap, as };
   }
 
+  /** The store a request acts on, after checking the caller holds `roles` on its brand (for update control's device groups). */
+  authorizeStore(actor: Actor, target: StoreTarget, roles: readonly Role[]): Store {
+    return this.storeOf(actor, target, roles);
+  }
+
   /** For what only the publisher's admins decide (collaborators do not count). */
   private publishedSnap(actor: Actor, target: SnapTarget): Snap {
     authorize(actor, this.publisherAccount(target), COLLABORATOR_ADMIN_ROLES);

@@ -8,15 +8,15 @@
 import { ChannelError, fullChannelName, type Channel } from '../channel/channel.ts';
 import { audit, type Actor } from '../platform/context.ts';
 import type { PlatformContext } from '../platform/context.ts';
-import { toDbTime } from '../platform/db/index.ts';
+import { ConflictError, toDbTime } from '../platform/db/index.ts';
 import { decide, explain, type DeviceIdentity, type Reason } from '../rollout/index.ts';
 import type { Catalog } from './catalog.repo.ts';
 import { parseStoreChannel, resolveChannel, type Release } from './channels.ts';
-import { releaseIn, PUBLISH_ROLES, READ_ROLES, type PublishingService, type SnapTarget } from './publishing.service.ts';
-import { channelRelease, deviceFacts, releaseCounts, type FactRecorder, type ReleaseCounts } from './rollouts.ts';
+import { releaseIn, PUBLISH_ROLES, READ_ROLES, type PublishingService, type SnapTarget, type StoreTarget } from './publishing.service.ts';
+import { channelRelease, deviceFacts, groupsOf, plainRelease, releaseCounts, toDeviceGroup, type DeviceGroup, type FactRecorder, type ReleaseCounts } from './rollouts.ts';
 import { StoreError } from './store.errors.ts';
-import { LEGACY_RELEASE, releasesOf, type Snap, type StoreDb } from './store.repo.ts';
-import type { RolloutBodyInput, WhyQueryInput } from './store.schemas.ts';
+import { LEGACY_RELEASE, releasesOf, type Snap, type Store, type StoreDb } from './store.repo.ts';
+import { MAX_GROUP_SERIALS, type GroupInput, type GroupMembersInput, type RolloutBodyInput, type WhyQueryInput } from './store.schemas.ts';
 import type { StoreOwnTables } from './store.tables.ts';
 
 /** One architecture's release in a channel, as `rollout status` shows it. */
@@ -59,9 +59,12 @@ export interface WhyResult {
   channel: string;
   /** The device the serial names (its latest session, or the facts the store kept); null: unknown, answered as a device without a session. */
   device: DeviceIdentity | null;
+  /** The held device group the device is in (its refreshes keep the installed revision; the answers assume the revision the store last saw it report, if any). */
+  heldBy: string | null;
   answers: WhyAnswer[];
 }
 
+const uniq = (xs: readonly string[] | undefined) => [...new Set(xs ?? [])].sort();
 const historyActor = (actor: Actor) => (actor.principal ? `user:${actor.principal.username}` : 'anonymous');
 const channelName = (r: Release) => fullChannelName({ track: r.track, risk: r.risk, branch: r.branch } as Channel);
 
@@ -228,7 +231,10 @@ export class RolloutService {
   async why(actor: Actor, target: SnapTarget, input: WhyQueryInput): Promise<WhyResult> {
     const { snap } = this.publishing.authorizeSnap(actor, target, READ_ROLES);
     const channel = this.parse(snap, input.channel);
-    const device = await this.findDevice(snap, input.serial, input.model);
+    const found = await this.findDevice(snap, input.serial, input.model);
+    const device = found ? { brand: found.brand, model: found.model, serial: found.serial } : null;
+    const groups = found ? this.catalog.heldGroups(found.storeId) : undefined;
+    const heldBy = found && groups ? (groups instanceof Promise ? await groups : groups).match(found.model, found.serial) : undefined;
     const now = this.ctx.now();
     const rels = (await releasesOf(this.db, [snap.snapId])).get(snap.snapId) ?? [];
     const arches = input.architecture ? [input.architecture] : [...new Set(rels.map((r) => r.architecture))].sort();
@@ -236,16 +242,9 @@ export class RolloutService {
     const facts = device ? await deviceFacts(this.db, device, resolved.flatMap(({ r }) => (r?.release.releaseId ? [r.release.releaseId] : []))) : new Map();
     const answers: WhyAnswer[] = resolved.map(({ arch, r }) => {
       if (!r) return { architecture: arch, effectiveChannel: null, releaseId: null, revision: null, reason: { rule: 'channel-empty' }, explanation: `nothing: nothing is released to ${fullChannelName(channel)} (or a channel it follows) for ${arch}`, facts: null };
-      const cr = channelRelease(r.release, snap.snapId, rels, arch, channel, now) ?? {
-        snapId: snap.snapId,
-        releaseId: r.release.releaseId!,
-        revision: r.release.revision,
-        previousRevision: null,
-        percentage: null,
-        paused: false,
-      };
+      const cr = channelRelease(r.release, snap.snapId, rels, arch, channel, now) ?? plainRelease(r.release, snap.snapId);
       const f = facts.get(cr.releaseId);
-      const decision = decide(cr, device ?? undefined, f, { installedRevision: f?.reportedRevision ?? undefined });
+      const decision = decide(cr, device ?? undefined, f, { installedRevision: f?.reportedRevision ?? undefined, heldBy });
       return {
         architecture: arch,
         effectiveChannel: r.effectiveChannel,
@@ -256,19 +255,81 @@ export class RolloutService {
         facts: f ? { offered: f.offered, took: f.took, reportedRevision: f.reportedRevision } : null,
       };
     });
-    return { snap: snap.name, channel: fullChannelName(channel), device, answers };
+    return { snap: snap.name, channel: fullChannelName(channel), device, heldBy: heldBy ?? null, answers };
   }
 
   /** The device a serial names in the stores that see the snap: its latest session, else the facts kept of it. */
-  private async findDevice(snap: Snap, serial: string, model: string | undefined): Promise<DeviceIdentity | null> {
+  private async findDevice(snap: Snap, serial: string, model: string | undefined): Promise<(DeviceIdentity & { storeId: string }) | null> {
     const stores = [...(await this.catalog.allStores()).values()].filter((s) => s.storeId === snap.storeId || s.includes.includes(snap.storeId)).map((s) => s.storeId);
-    let q = this.db.selectFrom('store_sessions').select(['brand_id', 'model']).where('serial', '=', serial).where('store_id', 'in', stores);
+    let q = this.db.selectFrom('store_sessions').select(['brand_id', 'model', 'store_id']).where('serial', '=', serial).where('store_id', 'in', stores);
     if (model) q = q.where('model', '=', model);
     const s = await q.orderBy('created_at', 'desc').limit(1).executeTakeFirst();
-    if (s) return { brand: s.brand_id, model: s.model, serial };
+    if (s) return { brand: s.brand_id, model: s.model, serial, storeId: s.store_id };
     let f = this.db.selectFrom('store_rollout_devices').select(['brand_id', 'model']).where('serial', '=', serial).where('snap_id', '=', snap.snapId);
     if (model) f = f.where('model', '=', model);
     const row = await f.orderBy('first_seen_at', 'desc').limit(1).executeTakeFirst();
-    return row ? { brand: row.brand_id, model: row.model, serial } : null;
+    return row ? { brand: row.brand_id, model: row.model, serial, storeId: snap.storeId } : null;
+  }
+
+  // --- device groups -----------------------------------------------------------
+
+  /** A store's device groups (readers of its brand). */
+  async groups(actor: Actor, target: StoreTarget): Promise<{ groups: DeviceGroup[] }> {
+    const store = this.publishing.authorizeStore(actor, target, READ_ROLES);
+    return { groups: await groupsOf(this.db, store.storeId) };
+  }
+
+  /** Creates a device group of a store: by models, serials and a serial pattern (publishers of its brand). */
+  async createGroup(actor: Actor, target: StoreTarget, input: GroupInput): Promise<{ group: DeviceGroup }> {
+    const store = this.publishing.authorizeStore(actor, target, PUBLISH_ROLES);
+    const now = toDbTime(this.ctx.now());
+    const row = { store_id: store.storeId, name: input.name, models: JSON.stringify(uniq(input.models)), serials: JSON.stringify(uniq(input.serials)), serial_pattern: input.serialPattern ?? null, held: 0, created_at: now, updated_at: now };
+    try {
+      await this.db.insertInto('store_device_groups').values(row).execute();
+    } catch (err) {
+      if (err instanceof ConflictError) throw new StoreError('group-exists', `store ${store.storeId} already has a device group ${input.name}`);
+      throw err;
+    }
+    await audit(this.ctx, actor, { action: 'store.group.create', target: `${store.storeId}/${input.name}`, accountId: store.brandId, details: { models: input.models ?? [], serials: input.serials?.length ?? 0, serialPattern: input.serialPattern ?? null } });
+    return { group: toDeviceGroup(row) };
+  }
+
+  /** Adds models and serials to a group. */
+  async addToGroup(actor: Actor, target: StoreTarget, name: string, input: GroupMembersInput): Promise<{ group: DeviceGroup }> {
+    const { store, group } = await this.groupOf(actor, target, name);
+    const models = uniq([...group.models, ...(input.models ?? [])]);
+    const serials = uniq([...group.serials, ...(input.serials ?? [])]);
+    if (serials.length > MAX_GROUP_SERIALS) throw new StoreError('validation-failed', `a device group holds at most ${MAX_GROUP_SERIALS} serials (use a serial pattern or models)`);
+    await this.db
+      .updateTable('store_device_groups')
+      .set({ models: JSON.stringify(models), serials: JSON.stringify(serials), updated_at: toDbTime(this.ctx.now()) })
+      .where('store_id', '=', store.storeId)
+      .where('name', '=', name)
+      .execute();
+    this.catalog.invalidate();
+    await audit(this.ctx, actor, { action: 'store.group.add', target: `${store.storeId}/${name}`, accountId: store.brandId, details: { models: input.models ?? [], serials: input.serials?.length ?? 0 } });
+    return { group: (await this.groupOf(actor, target, name)).group };
+  }
+
+  /** Holds a group (its devices are offered nothing new, from any snap of the store) or releases the hold. */
+  async holdGroup(actor: Actor, target: StoreTarget, name: string, held: boolean): Promise<{ group: DeviceGroup }> {
+    const { store, group } = await this.groupOf(actor, target, name);
+    if (group.held === held) throw new StoreError('rollout-conflict', `device group ${name} is ${held ? 'already held' : 'not held'}`);
+    await this.db
+      .updateTable('store_device_groups')
+      .set({ held: held ? 1 : 0, updated_at: toDbTime(this.ctx.now()) })
+      .where('store_id', '=', store.storeId)
+      .where('name', '=', name)
+      .execute();
+    this.catalog.invalidate();
+    await audit(this.ctx, actor, { action: held ? 'store.group.hold' : 'store.group.unhold', target: `${store.storeId}/${name}`, accountId: store.brandId });
+    return { group: { ...group, held } };
+  }
+
+  private async groupOf(actor: Actor, target: StoreTarget, name: string): Promise<{ store: Store; group: DeviceGroup }> {
+    const store = this.publishing.authorizeStore(actor, target, PUBLISH_ROLES);
+    const row = await this.db.selectFrom('store_device_groups').selectAll().where('store_id', '=', store.storeId).where('name', '=', name).executeTakeFirst();
+    if (!row) throw new StoreError('group-not-found', `store ${store.storeId} has no device group ${JSON.stringify(name)}`);
+    return { store, group: toDeviceGroup(row) };
   }
 }

@@ -35,6 +35,11 @@ export function channelRelease(r: Release, snapId: string, releases: readonly Re
   return { snapId, releaseId: r.releaseId!, revision: r.revision, previousRevision: previous, percentage: r.progressivePercentage, paused: r.paused ?? false, rollbackOf: r.rollbackOf ?? undefined };
 }
 
+/** The core's view of a plain release (served to every device): what a held device's decision needs. */
+export function plainRelease(r: Release, snapId: string): ChannelRelease {
+  return { snapId, releaseId: r.releaseId ?? '', revision: r.revision, previousRevision: null, percentage: null, paused: false };
+}
+
 export const identityOf = (s: DeviceSession): DeviceIdentity => ({ brand: s.brandId, model: s.model, serial: s.serial });
 
 /** What the store recorded about one device and one release. */
@@ -163,4 +168,52 @@ export async function releaseCounts(db: StoreDb, releaseIds: readonly string[]):
 /** current-percentage per release: the share of the devices seen since the release that took it (one decimal). */
 export function currentPercentages(counts: ReadonlyMap<string, ReleaseCounts>): Map<string, number> {
   return new Map([...counts].map(([id, c]) => [id, c.seen === 0 ? 0 : Math.round((c.took / c.seen) * 1000) / 10]));
+}
+
+/** A device group as the refresh path matches it. */
+export interface DeviceGroup {
+  storeId: string;
+  name: string;
+  models: string[];
+  serials: string[];
+  serialPattern: string | null;
+  held: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A glob on serials (`*` any run, `?` one character) as a RegExp. */
+export function serialGlob(pattern: string): RegExp {
+  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+}
+
+/** A store's held groups, ready to match (kept per store for a second in the catalog). */
+export interface HeldGroups {
+  match(model: string, serial: string): string | undefined;
+}
+
+export const NO_HELD_GROUPS: HeldGroups = Object.freeze({ match: () => undefined });
+
+export function heldGroups(groups: readonly DeviceGroup[]): HeldGroups {
+  const held = groups.filter((g) => g.held).map((g) => ({ name: g.name, models: new Set(g.models), serials: new Set(g.serials), pattern: g.serialPattern ? serialGlob(g.serialPattern) : null }));
+  if (held.length === 0) return NO_HELD_GROUPS;
+  return { match: (model, serial) => held.find((g) => g.models.has(model) || g.serials.has(serial) || (g.pattern !== null && g.pattern.test(serial)))?.name };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a selected row of store_device_groups
+export function toDeviceGroup(r: any): DeviceGroup {
+  return {
+    storeId: r.store_id,
+    name: r.name,
+    models: JSON.parse(r.models) as string[],
+    serials: JSON.parse(r.serials) as string[],
+    serialPattern: r.serial_pattern ?? null,
+    held: Number(r.held) === 1,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export async function groupsOf(db: StoreDb, storeId: string): Promise<DeviceGroup[]> {
+  return (await db.selectFrom('store_device_groups').selectAll().where('store_id', '=', storeId).orderBy('name').execute()).map(toDeviceGroup);
 }

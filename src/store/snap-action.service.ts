@@ -18,7 +18,7 @@ import type { Catalog, CatalogEntry } from './catalog.repo.ts';
 import type { CohortKeys } from './cohort-keys.ts';
 import { CohortKeyError, cohortSnapshotTime, releasesAt, type Cohort } from './cohorts.ts';
 import { ReplyBytes } from './reply-bytes.ts';
-import { channelRelease, deviceFacts, FactRecorder, identityOf, type Observation, type StoredFacts } from './rollouts.ts';
+import { channelRelease, deviceFacts, FactRecorder, identityOf, plainRelease, type Observation, type StoredFacts } from './rollouts.ts';
 import type { Device } from './sessions.service.ts';
 import { snapObject } from './snap-object.ts';
 import { StoreError } from './store.errors.ts';
@@ -118,6 +118,10 @@ export class SnapActionService {
     // catalog entry; nothing more for the others). Paused releases need this device's facts: one query.
     let rollout: RolloutRequest | undefined;
     if (d.session) {
+      // A device in a held group is offered nothing new, from any snap: every channel pick goes through the core.
+      const groups = this.catalog.heldGroups(d.session.storeId);
+      const heldBy = (groups instanceof Promise ? await groups : groups).match(d.session.model, d.session.serial);
+      if (heldBy !== undefined) rollout = new RolloutRequest(identityOf(d.session), heldBy);
       let paused: string[] | undefined;
       const scan = (e: CatalogEntry) => {
         if (!e.watched) return;
@@ -147,7 +151,7 @@ export class SnapActionService {
         }
         const pending = this.pickFor(a, undefined, entry, d.arch, now);
         let picked = pending instanceof Promise ? await pending : pending;
-        if (entry.watched && !('error' in picked)) picked = controlled(picked, entry, d, rollout, undefined, now);
+        if ((entry.watched || rollout?.heldBy !== undefined) && !('error' in picked)) picked = controlled(picked, entry, d, rollout, undefined, now);
         if ('error' in picked) results.push({ result: 'error', 'instance-key': ik, name: entry.snap.name, 'snap-id': entry.snap.snapId, error: picked.error });
         else plans.push({ action: a, entry, revision: picked.revision, ...(picked.effectiveChannel ? { effectiveChannel: picked.effectiveChannel } : {}) });
         continue;
@@ -162,7 +166,7 @@ export class SnapActionService {
         const channel = a.channel ?? c?.['tracking-channel'] ?? 'stable';
         const pending = this.pickFor(a, c, entry, d.arch, now, channel);
         let picked = pending instanceof Promise ? await pending : pending;
-        if (entry.watched && !('error' in picked)) {
+        if ((entry.watched || rollout?.heldBy !== undefined) && !('error' in picked)) {
           picked = controlled(picked, entry, d, rollout, c?.revision, now);
           if ('error' in picked) continue; // nothing served to this device from its channel: no update
         }
@@ -467,7 +471,11 @@ class RolloutRequest {
   /** This device's facts for the paused releases the request touches. */
   facts = new Map<string, StoredFacts>();
   readonly observations: Observation[] = [];
-  constructor(readonly device: DeviceIdentity) {}
+  constructor(
+    readonly device: DeviceIdentity,
+    /** The held device group the device is in. */
+    readonly heldBy?: string,
+  ) {}
 }
 
 /**
@@ -479,10 +487,11 @@ class RolloutRequest {
 function controlled(picked: Exclude<Picked, { error: unknown }>, entry: CatalogEntry, d: Device, rollout: RolloutRequest | undefined, installed: number | undefined, now: Date): Picked {
   const { release, channel } = picked;
   if (!release || !channel) return picked;
-  const cr = channelRelease(release, entry.snap.snapId, entry.releases, d.arch, channel, now);
+  const watchedRelease = channelRelease(release, entry.snap.snapId, entry.releases, d.arch, channel, now);
+  const cr = watchedRelease ?? (rollout?.heldBy !== undefined ? plainRelease(release, entry.snap.snapId) : undefined);
   if (!cr) return picked;
-  const decision = decide(cr, rollout?.device, rollout?.facts.get(cr.releaseId), { installedRevision: installed });
-  rollout?.observations.push({ releaseId: cr.releaseId, snapId: cr.snapId, offered: decision.offeredRelease, reported: installed, took: installed === cr.revision });
+  const decision = decide(cr, rollout?.device, rollout?.facts.get(cr.releaseId), { installedRevision: installed, heldBy: rollout?.heldBy });
+  if (watchedRelease) rollout?.observations.push({ releaseId: cr.releaseId, snapId: cr.snapId, offered: decision.offeredRelease, reported: installed, took: installed === cr.revision });
   if (decision.revision === null) return { error: err('revision-not-found', `no snap revision available as specified for channel ${fullChannelName(channel)} on ${d.arch}`) };
   return { ...picked, revision: decision.revision };
 }

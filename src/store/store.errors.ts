@@ -26,6 +26,8 @@ export type StoreErrorCode =
   // update control
   | 'rollout-not-found'
   | 'rollout-conflict'
+  | 'group-not-found'
+  | 'group-exists'
   // snapd-facing
   | 'name-not-found'
   | 'resource-not-found'

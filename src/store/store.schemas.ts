@@ -79,6 +79,21 @@ export const WhyQuery = Type.Object(
 );
 export type WhyQueryInput = Static<typeof WhyQuery>;
 
+/** Device groups (update control): a name, and models, serials, a serial glob (`*`, `?`). */
+export const MAX_GROUP_SERIALS = 10_000;
+const GroupName = Type.String({ pattern: '^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$' });
+const Models = Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 100 });
+const Serials = Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: MAX_GROUP_SERIALS });
+export const GroupParams = Type.Object({ store: Name, group: Type.String({ maxLength: 64 }) });
+export const GroupBody = Type.Object(
+  { name: GroupName, models: Type.Optional(Models), serials: Type.Optional(Serials), serialPattern: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f]+$' })) },
+  { additionalProperties: false },
+);
+export type GroupInput = Static<typeof GroupBody>;
+export const GroupMembersBody = Type.Object({ models: Type.Optional(Models), serials: Type.Optional(Serials) }, { additionalProperties: false });
+export type GroupMembersInput = Static<typeof GroupMembersBody>;
+export const GroupHoldBody = Type.Object({ held: Type.Boolean() }, { additionalProperties: false });
+
 export const CloseBody = Type.Object({ channels: Channels }, { additionalProperties: false });
 export type CloseInput = Static<typeof CloseBody>;
 
@@ -116,11 +131,14 @@ export const Answers = {
   released: Type.Object({ released: Type.Optional(Type.Array(Type.String())), channelMap: Type.Optional(ChannelMapJson) }),
   closed: Type.Object({ closed: Type.Optional(Type.Array(Type.String())), channelMap: Type.Optional(ChannelMapJson) }),
   collaborators: Collaborators,
+  group: Type.Object({ group: Type.Optional(Type.Object({}, { additionalProperties: true })) }),
+  groups: Type.Object({ groups: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))) }),
   rollout: Type.Object({ snap: Type.Optional(Type.String()), channel: Type.Optional(Type.String()), releases: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))) }),
   why: Type.Object({
     snap: Type.Optional(Type.String()),
     channel: Type.Optional(Type.String()),
     device: Type.Optional(Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()])),
+    heldBy: Type.Optional(Type.Union([Type.String(), Type.Null()])),
     answers: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
   }),
 };

@@ -127,6 +127,21 @@ export interface StoreSessionsTable {
   expires_at: DbTime;
 }
 
+/** A named set of a store's devices (update control); a held group is offered nothing new. */
+export interface StoreDeviceGroupsTable {
+  store_id: string;
+  name: string;
+  /** JSON array of model names. */
+  models: string;
+  /** JSON array of serials. */
+  serials: string;
+  /** A glob (`*`, `?`) on serials, or null. */
+  serial_pattern: string | null;
+  held: Generated<number>;
+  created_at: DbTime;
+  updated_at: DbTime;
+}
+
 // A type alias (not an interface) so that Kysely's withTables accepts it.
 export type StoreOwnTables = {
   store_stores: StoresTable;
@@ -138,6 +153,7 @@ export type StoreOwnTables = {
   store_nonces: StoreNoncesTable;
   store_sessions: StoreSessionsTable;
   store_rollout_devices: StoreRolloutDevicesTable;
+  store_device_groups: StoreDeviceGroupsTable;
 };
 
 export type StoreTables = PlatformTables & StoreOwnTables;

@@ -150,3 +150,14 @@ test('every decision has an explanation naming its numbers', () => {
   assert.match(explain(back, decide(back, inside, undefined)), /^revision 3: released to every device \(rolling back release rel-1\)$/);
   assert.match(explain(release({ previousRevision: null }), decide(release({ previousRevision: null }), undefined, undefined)), /^nothing: /);
 });
+
+test('a device in a held group keeps its installed revision, whatever the release; an install is decided as usual', () => {
+  fc.assert(
+    fc.property(arbDevice, fc.option(arbPct, { nil: null }), fc.boolean(), fc.integer({ min: 1, max: 10 }), (d, percentage, paused, installed) => {
+      const got = decide(release({ percentage, paused }), d, { offered: true }, { installedRevision: installed, heldBy: 'lab' });
+      assert.deepEqual(got, { revision: installed, offeredRelease: installed === 4, reason: { rule: 'held', releaseId: 'rel-1', group: 'lab' } });
+      assert.deepEqual(decide(release({ percentage, paused }), d, { offered: true }, { heldBy: 'lab' }), decide(release({ percentage, paused }), d, { offered: true }));
+    }),
+  );
+  assert.equal(explain(release(), decide(release(), device('x'), undefined, { installedRevision: 3, heldBy: 'lab' })), 'revision 3: the device is in the held group lab: it keeps its installed revision');
+});

@@ -60,6 +60,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'revisions', terms: '[options] <snap>', description: 'the revisions of a snap, newest first', modules: ['store'] },
   { name: 'collaborator', terms: '', description: 'accounts that may push and release a snap besides its publisher', modules: ['store'] },
   { name: 'rollout', terms: '', description: 'update control: progressive releases per device, pause, resume, roll back, and why a device gets a revision', modules: ['rollout'] },
+  { name: 'group', terms: '', description: "a store's device groups (update control): by models, serials or a serial pattern; a held group is offered nothing new", modules: ['rollout'] },
   { name: 'vault', terms: '', description: 'the serial vault: signing keys, models, factory API keys, signing log, system-users', modules: ['vault'] },
   { name: 'image', terms: '', description: 'build seeds and disk images from signed models', modules: ['image'] },
   { name: 'device', terms: '', description: 'a simulated device: boot from a seed, register with the serial vault, refresh from the brand store', modules: ['device'] },

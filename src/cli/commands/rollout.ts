@@ -1,5 +1,6 @@
-// `snapline rollout status|pause|resume|rollback SNAP CHANNEL` and
-// `snapline rollout why SNAP --serial S`: update control's client commands
+// `snapline rollout status|pause|resume|rollback SNAP CHANNEL`,
+// `snapline rollout why SNAP --serial S` and `snapline group
+// create|add|list|hold|unhold`: update control's client commands
 // (docs/update-control.md). Thin: one API call each, a table or lines out.
 import type { Command } from 'commander';
 import { apiClient } from '../client.ts';
@@ -35,6 +36,7 @@ interface WhyResult {
   snap: string;
   channel: string;
   device: { brand: string; model: string; serial: string } | null;
+  heldBy: string | null;
   answers: WhyAnswer[];
 }
 
@@ -69,6 +71,76 @@ export function formatRollout(s: RolloutStatus): string {
     ]);
   }
   return `${s.snap} ${s.channel}\n${table(rows)}`;
+}
+
+interface Group {
+  name: string;
+  models: string[];
+  serials: string[];
+  serialPattern: string | null;
+  held: boolean;
+}
+
+const groupLine = (g: Group) =>
+  `${g.name}${g.held ? ' (held)' : ''}: models ${g.models.join(', ') || '-'}; serials ${g.serials.length ? g.serials.join(', ') : '-'}; serial pattern ${g.serialPattern ?? '-'}\n`;
+
+function registerGroup(program: Command): void {
+  const group = program.command('group').description("a store's device groups (update control): by models, serials or a serial pattern; a held group is offered nothing new");
+  const groupsPath = (store: string, suffix = '') => `/api/store/stores/${encodeURIComponent(store)}/groups${suffix}`;
+  const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
+  group
+    .command('create')
+    .argument('<store-id>', 'the store')
+    .argument('<name>', 'the group name (lowercase letters, digits, -)')
+    .option('--model <models>', 'models whose devices are in the group (comma-separated, repeatable)', collect)
+    .option('--serial <serials>', 'serials in the group (comma-separated, repeatable)', collect)
+    .option('--serial-pattern <glob>', 'serials matching this glob (* and ?) are in the group')
+    .option(...urlOption)
+    .description('create a device group')
+    .action(async (store: string, name: string, opts: { model?: string[]; serial?: string[]; serialPattern?: string; url?: string }) => {
+      const c = await apiClient(opts.url ? { url: opts.url } : {});
+      const res = await c.json<{ group: Group }>('POST', groupsPath(store), { name, ...(opts.model ? { models: opts.model } : {}), ...(opts.serial ? { serials: opts.serial } : {}), ...(opts.serialPattern ? { serialPattern: opts.serialPattern } : {}) });
+      io.out(groupLine(res.group));
+    });
+  group
+    .command('add')
+    .argument('<store-id>', 'the store')
+    .argument('<name>', 'the group')
+    .option('--model <models>', 'models to add (comma-separated, repeatable)', collect)
+    .option('--serial <serials>', 'serials to add (comma-separated, repeatable)', collect)
+    .option(...urlOption)
+    .description('add models and serials to a device group')
+    .action(async (store: string, name: string, opts: { model?: string[]; serial?: string[]; url?: string }) => {
+      const c = await apiClient(opts.url ? { url: opts.url } : {});
+      const res = await c.json<{ group: Group }>('POST', groupsPath(store, `/${encodeURIComponent(name)}/members`), { ...(opts.model ? { models: opts.model } : {}), ...(opts.serial ? { serials: opts.serial } : {}) });
+      io.out(groupLine(res.group));
+    });
+  group
+    .command('list')
+    .argument('<store-id>', 'the store')
+    .option(...urlOption)
+    .description("a store's device groups")
+    .action(async (store: string, opts: { url?: string }) => {
+      const c = await apiClient(opts.url ? { url: opts.url } : {});
+      const res = await c.json<{ groups: Group[] }>('GET', groupsPath(store));
+      io.out(res.groups.length ? res.groups.map(groupLine).join('') : 'No device groups.\n');
+    });
+  for (const [name, held, description] of [
+    ['hold', true, 'hold a device group: its devices are offered nothing new, from any snap of the store'],
+    ['unhold', false, 'end the hold of a device group'],
+  ] as const) {
+    group
+      .command(name)
+      .argument('<store-id>', 'the store')
+      .argument('<name>', 'the group')
+      .option(...urlOption)
+      .description(description)
+      .action(async (store: string, groupName: string, opts: { url?: string }) => {
+        const c = await apiClient(opts.url ? { url: opts.url } : {});
+        const res = await c.json<{ group: Group }>('POST', groupsPath(store, `/${encodeURIComponent(groupName)}/hold`), { held });
+        io.out(groupLine(res.group));
+      });
+  }
 }
 
 export function registerRollout(program: Command): void {
@@ -109,8 +181,10 @@ export function registerRollout(program: Command): void {
       const res = await c.json<WhyResult>('GET', rolloutPath(snap, `/why${query({ serial: opts.serial, model: opts.model, channel: opts.channel, architecture: opts.arch, store: opts.store })}`));
       const who = res.device ? `${res.device.brand}/${res.device.model}/${res.device.serial}` : `${opts.serial} (no device session known: answered as a device without one)`;
       let out = `${res.snap} ${res.channel} for ${who}\n`;
+      if (res.heldBy) out += `held by device group ${res.heldBy}: its refreshes keep the installed revision (nothing new)\n`;
       for (const a of res.answers) out += `${a.architecture}: ${a.explanation} [${a.reason.rule}${a.releaseId ? `, release ${a.releaseId}` : ''}]\n`;
       if (res.answers.length === 0) out += 'nothing is released for this snap\n';
       io.out(out);
     });
+  registerGroup(program);
 }

@@ -6,8 +6,9 @@ import { store } from './0001-store.ts';
 import { collaborators } from './0002-collaborators.ts';
 import { privateAccess } from './0003-private-access.ts';
 import { rollouts } from './0004-rollouts.ts';
+import { deviceGroups } from './0005-device-groups.ts';
 
 export const storeMigrations: ServiceMigrations = {
   service: 'store',
-  migrations: [store, collaborators, privateAccess, rollouts],
+  migrations: [store, collaborators, privateAccess, rollouts, deviceGroups],
 };
