@@ -34,7 +34,7 @@ async function sessionFor(s: TestServer, snapId: string, serialId: string): Prom
 
 /** A serial inside and one outside `pct`% of a release. */
 function sides(snapId: string, releaseId: string, pct: number): { inside: string; outside: string } {
-  const serials = Array.from({ length: 100 }, (_, i) => `box-${String(i + 1).padStart(4, '0')}`);
+  const serials = Array.from({ length: 400 }, (_, i) => `box-${String(i + 1).padStart(4, '0')}`);
   const isIn = (x: string) => inPercentage(bucketOf({ brand: 'acme', model: 'box', serial: x }, snapId, releaseId), pct);
   return { inside: serials.find(isIn)!, outside: serials.find((x) => !isIn(x))! };
 }

@@ -60,7 +60,7 @@ test('snapd store client: the progressive answer for a device inside, no update 
 
   // Two serials, one on each side of 50% for this release.
   const release = `${snapId}:all:latest/stable:2`;
-  const serials = Array.from({ length: 64 }, (_, i) => `box-${String(i + 1).padStart(4, '0')}`);
+  const serials = Array.from({ length: 400 }, (_, i) => `box-${String(i + 1).padStart(4, '0')}`);
   const inside = serials.find((x) => inPercentage(bucketOf({ brand: 'acme', model: 'box', serial: x }, snapId, release), 50))!;
   const outside = serials.find((x) => !inPercentage(bucketOf({ brand: 'acme', model: 'box', serial: x }, snapId, release), 50))!;
   const now = new Date();
