@@ -26,6 +26,20 @@ export interface Release {
   readonly paused?: boolean | undefined;
   /** The release id this one rolled back. */
   readonly rollbackOf?: string | null | undefined;
+  /** Health rules (update control): when a device counts as failed, and when the rollout pauses by itself. */
+  readonly health?: ReleaseHealth | null | undefined;
+  /** Why the rollout paused by itself (null when paused by a person, or not paused). */
+  readonly pausedReason?: string | null | undefined;
+}
+
+/** A release's health rules (update control, docs/update-control.md). */
+export interface ReleaseHealth {
+  /** A device offered the revision that still reports another at this many check-ins (the first offer included) has failed. */
+  readonly failAfterCheckins: number;
+  /** Failed devices, in percent of those offered, that pause the rollout by itself (null: never by itself). */
+  readonly errorThreshold: number | null;
+  /** Devices that must have been offered the revision before the threshold applies. */
+  readonly minDevices: number;
 }
 
 /** Parses a channel a publisher or device names; a missing track is the snap's default track. */

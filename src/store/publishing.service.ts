@@ -279,6 +279,8 @@ async function readYamlText(ctx: PlatformContext, hex: string, size: number): Pr
 export interface ReleaseOptions {
   /** The release id this release rolls back (a rollback re-releases the previous revision). */
   rollbackOf?: string;
+  /** Health rules (kept from the current release of the same revision when not given). */
+  health?: { failAfterCheckins: number; errorThreshold?: number | undefined; minDevices?: number | undefined } | undefined;
 }
 
 /**
@@ -324,10 +326,28 @@ export async function releaseIn(
     }
     for (const arch of arches) {
       const current = before.find((r) => r.architecture === arch && r.track === c.track && r.risk === c.risk && r.branch === c.branch);
-      let rollout: { release_id: string; previous_revision: number | null; paused: number; rollback_of: string | null };
+      let rollout: {
+        release_id: string;
+        previous_revision: number | null;
+        paused: number;
+        rollback_of: string | null;
+        fail_after_checkins: number | null;
+        error_threshold: number | null;
+        min_devices: number | null;
+        paused_reason: string | null;
+      };
+      const given = opts.health ? { fail_after_checkins: opts.health.failAfterCheckins, error_threshold: opts.health.errorThreshold ?? null, min_devices: opts.health.minDevices ?? 1 } : undefined;
       // The same revision again is the same release (a release made before update control starts a new one).
       if (current && current.revision === rev.revision && opts.rollbackOf === undefined && current.releaseId !== undefined && !current.releaseId.startsWith(LEGACY_RELEASE)) {
-        rollout = { release_id: current.releaseId, previous_revision: current.previousRevision ?? null, paused: current.paused ? 1 : 0, rollback_of: current.rollbackOf ?? null };
+        const h = current.health;
+        rollout = {
+          release_id: current.releaseId,
+          previous_revision: current.previousRevision ?? null,
+          paused: current.paused ? 1 : 0,
+          rollback_of: current.rollbackOf ?? null,
+          ...(given ?? { fail_after_checkins: h?.failAfterCheckins ?? null, error_threshold: h?.errorThreshold ?? null, min_devices: h ? h.minDevices : null }),
+          paused_reason: current.pausedReason ?? null,
+        };
       } else {
         const n = await t
           .selectFrom('store_release_history')
@@ -337,7 +357,14 @@ export async function releaseIn(
           .where('channel', '=', name)
           .where('revision', 'is not', null)
           .executeTakeFirst();
-        rollout = { release_id: `${snap.snapId}:${arch}:${name}:${Number(n?.n ?? 0) + 1}`, previous_revision: servedBefore(before, arch, c, now), paused: 0, rollback_of: opts.rollbackOf ?? null };
+        rollout = {
+          release_id: `${snap.snapId}:${arch}:${name}:${Number(n?.n ?? 0) + 1}`,
+          previous_revision: servedBefore(before, arch, c, now),
+          paused: 0,
+          rollback_of: opts.rollbackOf ?? null,
+          ...(given ?? { fail_after_checkins: null, error_threshold: null, min_devices: null }),
+          paused_reason: null,
+        };
       }
       await t.deleteFrom('store_releases').where('snap_id', '=', snap.snapId).where('architecture', '=', arch).where('track', '=', c.track).where('risk', '=', c.risk).where('branch', '=', c.branch).execute();
       await t
@@ -613,9 +640,9 @@ export class PublishingService {
     if (!rev) throw new StoreError('revision-not-found', `snap ${snap.name} has no revision ${input.revision}`);
     const now = this.ctx.now();
     const progressive = input.progressivePercentage ?? null;
-    const released = await this.ctx.db.transaction((trx) => releaseIn(trx.withTables<StoreOwnTables>(), snap, rev, channels, progressive, historyActor(actor), now));
+    const released = await this.ctx.db.transaction((trx) => releaseIn(trx.withTables<StoreOwnTables>(), snap, rev, channels, progressive, historyActor(actor), now, { health: input.health }));
     this.catalog.invalidate();
-    await audit(this.ctx, actor, { action: 'store.snap.release', target: `${snap.name}/${rev.revision}`, accountId: snap.publisherId, details: { channels: released, progressivePercentage: progressive } });
+    await audit(this.ctx, actor, { action: 'store.snap.release', target: `${snap.name}/${rev.revision}`, accountId: snap.publisherId, details: { channels: released, progressivePercentage: progressive, ...(input.health ? { health: input.health } : {}) } });
     const rels = (await releasesOf(this.db, [snap.snapId])).get(snap.snapId) ?? [];
     return { released, channelMap: await this.channelMapOf(rels, now) };
   }

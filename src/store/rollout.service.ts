@@ -27,6 +27,9 @@ export interface RolloutRelease {
   /** What devices outside the release keep (null: what the channel follows, or nothing). */
   previousRevision: number | null;
   progressive: { percentage: number | null; paused: boolean; 'current-percentage': number };
+  /** Health rules, and why the rollout paused by itself (null: not by itself). */
+  health: { failAfterCheckins: number; errorThreshold: number | null; minDevices: number } | null;
+  pausedReason: string | null;
   releasedAt: string;
   /** Devices that refreshed from this channel since the release (with a device session), offered its revision, running it. */
   devices: ReleaseCounts;
@@ -108,7 +111,7 @@ export class RolloutService {
     const counts = await releaseCounts(this.db, [...ids, ...rels.flatMap((r) => (r.rollbackOf ? [r.rollbackOf] : []))]);
     const releases: RolloutRelease[] = [];
     for (const r of rels) {
-      const c = counts.get(r.releaseId!) ?? { seen: 0, offered: 0, took: 0 };
+      const c = counts.get(r.releaseId!) ?? { seen: 0, offered: 0, took: 0, failed: 0 };
       let rollback: RolloutRelease['rollback'] = null;
       if (r.rollbackOf) {
         // Devices that had taken the rolled-back release, and of those the ones that report this revision again.
@@ -129,6 +132,8 @@ export class RolloutService {
         revision: r.revision,
         previousRevision: r.previousRevision ?? null,
         progressive: { percentage: r.progressivePercentage, paused: r.paused ?? false, 'current-percentage': c.seen === 0 ? 0 : Math.round((c.took / c.seen) * 1000) / 10 },
+        health: r.health ?? null,
+        pausedReason: r.pausedReason ?? null,
         releasedAt: r.releasedAt.toISOString(),
         devices: c,
         rollback,
@@ -164,7 +169,7 @@ export class RolloutService {
     const ids = changing.map((r) => r.releaseId!);
     await this.db
       .updateTable('store_releases')
-      .set({ paused: paused ? 1 : 0 })
+      .set({ paused: paused ? 1 : 0, paused_reason: null })
       .where('snap_id', '=', snap.snapId)
       .where('track', '=', channel.track)
       .where('risk', '=', channel.risk)

@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { isControlled, type ChannelRelease, type DeviceIdentity } from '../rollout/index.ts';
 import type { Channel } from '../channel/channel.ts';
 import { fromDbTime, toDbTime } from '../platform/db/index.ts';
-import { resolveChannel, type Release } from './channels.ts';
+import { resolveChannel, type Release, type ReleaseHealth } from './channels.ts';
 import type { DeviceSession } from './sessions.service.ts';
 import { LEGACY_RELEASE, type StoreDb } from './store.repo.ts';
 
@@ -19,7 +19,7 @@ import { LEGACY_RELEASE, type StoreDb } from './store.repo.ts';
  * they were, until released again.
  */
 export function watched(r: Release): boolean {
-  return r.releaseId !== undefined && !r.releaseId.startsWith(LEGACY_RELEASE) && (r.rollbackOf != null || isControlled({ percentage: r.progressivePercentage, paused: r.paused ?? false }));
+  return r.releaseId !== undefined && !r.releaseId.startsWith(LEGACY_RELEASE) && (r.rollbackOf != null || r.health != null || isControlled({ percentage: r.progressivePercentage, paused: r.paused ?? false }));
 }
 
 /**
@@ -77,6 +77,10 @@ export async function deviceFacts(db: StoreDb, device: DeviceIdentity, releaseId
 export interface Observation {
   releaseId: string;
   snapId: string;
+  /** The release's revision. */
+  revision: number;
+  /** The release's health rules, when it has some. */
+  health?: ReleaseHealth | null | undefined;
   offered: boolean;
   /** The installed revision the context reported (undefined on install). */
   reported: number | undefined;
@@ -85,6 +89,8 @@ export interface Observation {
 }
 
 const MAX_REMEMBERED = 100_000;
+/** What a process remembers of a device it counted as failed for a release. */
+const FAILED = 'failed';
 
 /**
  * Writes observations as facts, in one upsert per request, and only those
@@ -94,7 +100,46 @@ const MAX_REMEMBERED = 100_000;
  */
 export class FactRecorder {
   private written = new Map<string, string>();
+  /** Called when a device is counted as failed for a release with health rules (the store checks the threshold). */
+  onFailed: (releaseId: string, health: ReleaseHealth, now: Date) => Promise<void> = async () => {};
   constructor(private readonly db: StoreDb) {}
+
+  /**
+   * A device of a release with health rules offered its revision while it
+   * reports another: one more such check-in, written every time (only these
+   * devices, and only until they are counted as failed); at the release's
+   * number the device is counted as failed.
+   */
+  private async checkIn(device: DeviceIdentity, o: Observation, now: Date): Promise<boolean> {
+    const health = o.health!;
+    const at = toDbTime(now);
+    const row = await this.db
+      .insertInto('store_rollout_devices')
+      .values({ release_id: o.releaseId, brand_id: device.brand, model: device.model, serial: device.serial, snap_id: o.snapId, first_seen_at: at, offered_at: at, took_at: null, reported_revision: o.reported ?? null, reported_at: at, checkins_after_offer: 1 })
+      .onConflict((oc) =>
+        oc.columns(['release_id', 'brand_id', 'model', 'serial']).doUpdateSet({
+          offered_at: sql`coalesce(store_rollout_devices.offered_at, excluded.offered_at)`,
+          reported_revision: sql`excluded.reported_revision`,
+          reported_at: sql`excluded.reported_at`,
+          checkins_after_offer: sql`store_rollout_devices.checkins_after_offer + 1`,
+        }),
+      )
+      .returning(['checkins_after_offer', 'failed_at', 'took_at'])
+      .executeTakeFirstOrThrow();
+    if (row.failed_at !== null) return true;
+    if (row.took_at !== null || Number(row.checkins_after_offer) < health.failAfterCheckins) return false;
+    const marked = await this.db
+      .updateTable('store_rollout_devices')
+      .set({ failed_at: at })
+      .where('release_id', '=', o.releaseId)
+      .where('brand_id', '=', device.brand)
+      .where('model', '=', device.model)
+      .where('serial', '=', device.serial)
+      .where('failed_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(marked.numUpdatedRows) > 0) await this.onFailed(o.releaseId, health, now);
+    return true;
+  }
 
   async record(device: DeviceIdentity, observations: readonly Observation[], now: Date): Promise<void> {
     const rows = [];
@@ -102,6 +147,11 @@ export class FactRecorder {
     for (const o of observations) {
       const key = `${o.releaseId}\u0000${device.brand}\u0000${device.model}\u0000${device.serial}`;
       const before = this.written.get(key);
+      if (o.health && o.offered && !o.took && o.reported !== undefined) {
+        // Counted as failed already: nothing more to write for it (until it takes the revision).
+        if (before !== FAILED && (await this.checkIn(device, o, now))) this.written.set(key, FAILED);
+        continue;
+      }
       const offered = o.offered || before?.[0] === '1';
       const took = o.took || before?.[1] === '1';
       const reported = o.reported ?? (before ? before.slice(3) : '');
@@ -145,11 +195,12 @@ export class FactRecorder {
   }
 }
 
-/** Per release: devices seen, offered the revision, that took it. */
+/** Per release: devices seen, offered the revision, that took it, counted as failed (and not on it since). */
 export interface ReleaseCounts {
   seen: number;
   offered: number;
   took: number;
+  failed: number;
 }
 
 export async function releaseCounts(db: StoreDb, releaseIds: readonly string[]): Promise<Map<string, ReleaseCounts>> {
@@ -157,11 +208,17 @@ export async function releaseCounts(db: StoreDb, releaseIds: readonly string[]):
   if (releaseIds.length === 0) return out;
   const rows = await db
     .selectFrom('store_rollout_devices')
-    .select((eb) => ['release_id', eb.fn.countAll().as('seen'), eb.fn.count('offered_at').as('offered'), eb.fn.count('took_at').as('took')])
+    .select((eb) => [
+      'release_id',
+      eb.fn.countAll().as('seen'),
+      eb.fn.count('offered_at').as('offered'),
+      eb.fn.count('took_at').as('took'),
+      eb.fn.sum(sql<number>`case when failed_at is not null and took_at is null then 1 else 0 end`).as('failed'),
+    ])
     .where('release_id', 'in', [...new Set(releaseIds)])
     .groupBy('release_id')
     .execute();
-  for (const r of rows) out.set(r.release_id, { seen: Number(r.seen), offered: Number(r.offered), took: Number(r.took) });
+  for (const r of rows) out.set(r.release_id, { seen: Number(r.seen), offered: Number(r.offered), took: Number(r.took), failed: Number(r.failed ?? 0) });
   return out;
 }
 

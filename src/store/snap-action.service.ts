@@ -11,14 +11,14 @@ import { ChannelError, RISKS, fullChannelName, memoizedChannel, type Channel } f
 import { decide, type DeviceIdentity } from '../rollout/index.ts';
 import { findAssertion, signingChain } from '../platform/assertions/index.ts';
 import type { BlobStore } from '../platform/blobs/index.ts';
-import type { PlatformContext } from '../platform/context.ts';
+import { audit, type PlatformContext } from '../platform/context.ts';
 import { platformView } from '../platform/db/index.ts';
-import { availableReleases, parseStoreChannel, resolveChannel, type Release } from './channels.ts';
+import { availableReleases, parseStoreChannel, resolveChannel, type Release, type ReleaseHealth } from './channels.ts';
 import type { Catalog, CatalogEntry } from './catalog.repo.ts';
 import type { CohortKeys } from './cohort-keys.ts';
 import { CohortKeyError, cohortSnapshotTime, releasesAt, type Cohort } from './cohorts.ts';
 import { ReplyBytes } from './reply-bytes.ts';
-import { channelRelease, deviceFacts, FactRecorder, identityOf, plainRelease, type Observation, type StoredFacts } from './rollouts.ts';
+import { channelRelease, deviceFacts, FactRecorder, identityOf, plainRelease, releaseCounts, type Observation, type StoredFacts } from './rollouts.ts';
 import type { Device } from './sessions.service.ts';
 import { snapObject } from './snap-object.ts';
 import { StoreError } from './store.errors.ts';
@@ -89,6 +89,27 @@ export class SnapActionService {
     private readonly cohortKeys: CohortKeys,
   ) {
     this.facts = new FactRecorder(db);
+    this.facts.onFailed = (releaseId, health, now) => this.checkHealth(releaseId, health, now);
+  }
+
+  /**
+   * After a device of a release with health rules is counted as failed: when
+   * the failed devices reach the error threshold (of those offered, once
+   * enough were offered), the rollout pauses by itself (its set is frozen),
+   * with the reason kept and in the audit log (actor: the device that tipped it).
+   */
+  private async checkHealth(releaseId: string, health: ReleaseHealth, now: Date): Promise<void> {
+    if (health.errorThreshold === null) return;
+    const c = (await releaseCounts(this.db, [releaseId])).get(releaseId);
+    if (!c || c.offered < health.minDevices || c.failed * 100 < health.errorThreshold * c.offered) return;
+    const share = Math.round((c.failed / c.offered) * 1000) / 10;
+    const reason = `${c.failed} of ${c.offered} devices offered the revision still reported another after ${health.failAfterCheckins} check-ins (${share}%, threshold ${health.errorThreshold}%)`;
+    const res = await this.db.updateTable('store_releases').set({ paused: 1, paused_reason: reason }).where('release_id', '=', releaseId).where('paused', '=', 0).executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) return;
+    this.catalog.invalidate();
+    this.facts.forget();
+    const snap = await this.db.selectFrom('store_releases as r').innerJoin('store_snaps as s', 's.snap_id', 'r.snap_id').select(['s.name', 's.publisher_id']).where('r.release_id', '=', releaseId).executeTakeFirst();
+    await audit(this.ctx, { principal: undefined, ip: '', requestId: '', origin: 'update-control' }, { action: 'store.rollout.auto-pause', target: releaseId, ...(snap ? { accountId: snap.publisher_id } : {}), details: { snap: snap?.name ?? null, reason, at: now.toISOString() } });
   }
 
   /** A snap action request (POST /v2/snaps/refresh): snapd's answer, as JSON bytes. */
@@ -491,7 +512,7 @@ function controlled(picked: Exclude<Picked, { error: unknown }>, entry: CatalogE
   const cr = watchedRelease ?? (rollout?.heldBy !== undefined ? plainRelease(release, entry.snap.snapId) : undefined);
   if (!cr) return picked;
   const decision = decide(cr, rollout?.device, rollout?.facts.get(cr.releaseId), { installedRevision: installed, heldBy: rollout?.heldBy });
-  if (watchedRelease) rollout?.observations.push({ releaseId: cr.releaseId, snapId: cr.snapId, offered: decision.offeredRelease, reported: installed, took: installed === cr.revision });
+  if (watchedRelease) rollout?.observations.push({ releaseId: cr.releaseId, snapId: cr.snapId, revision: cr.revision, health: release.health, offered: decision.offeredRelease, reported: installed, took: installed === cr.revision });
   if (decision.revision === null) return { error: err('revision-not-found', `no snap revision available as specified for channel ${fullChannelName(channel)} on ${d.arch}`) };
   return { ...picked, revision: decision.revision };
 }

@@ -132,7 +132,7 @@ export const LEGACY_RELEASE = 'legacy:';
  * released again, and cannot be paused or rolled back.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a selected row of store_releases
-export function rolloutColumns(r: any): Pick<Release, 'releaseId' | 'previousRevision' | 'paused' | 'rollbackOf'> {
+export function rolloutColumns(r: any): Pick<Release, 'releaseId' | 'previousRevision' | 'paused' | 'rollbackOf' | 'health' | 'pausedReason'> {
   const track = r.track as string;
   const channel = [track, r.risk, r.branch].filter(Boolean).join('/');
   return {
@@ -140,6 +140,11 @@ export function rolloutColumns(r: any): Pick<Release, 'releaseId' | 'previousRev
     previousRevision: r.previous_revision === null || r.previous_revision === undefined ? null : Number(r.previous_revision),
     paused: Number(r.paused ?? 0) === 1,
     rollbackOf: r.rollback_of ?? null,
+    health:
+      r.fail_after_checkins === null || r.fail_after_checkins === undefined
+        ? null
+        : { failAfterCheckins: Number(r.fail_after_checkins), errorThreshold: r.error_threshold === null ? null : Number(r.error_threshold), minDevices: Number(r.min_devices ?? 1) },
+    pausedReason: r.paused_reason ?? null,
   };
 }
 

@@ -56,6 +56,17 @@ export const ReleaseBody = Type.Object(
     revision: Type.Integer({ minimum: 1 }),
     channels: Channels,
     progressivePercentage: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    /** Update control's health rules: when a device offered the revision counts as failed, and at what share of failed devices the rollout pauses by itself. */
+    health: Type.Optional(
+      Type.Object(
+        {
+          failAfterCheckins: Type.Integer({ minimum: 1, maximum: 1000 }),
+          errorThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+          minDevices: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

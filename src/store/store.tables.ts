@@ -71,6 +71,13 @@ export interface StoreReleasesTable {
   paused: Generated<number>;
   /** The release id this release rolled back, if it is a rollback. */
   rollback_of: string | null;
+  /** Health (migration 0006): a device offered the revision that still reports another at this many check-ins has failed. */
+  fail_after_checkins: number | null;
+  /** Percentage of failed devices (of those offered) that pauses the rollout by itself, once `min_devices` were offered. */
+  error_threshold: number | null;
+  min_devices: number | null;
+  /** Why the rollout paused by itself. */
+  paused_reason: string | null;
 }
 
 export interface StoreReleaseHistoryTable {
@@ -102,6 +109,10 @@ export interface StoreRolloutDevicesTable {
   /** The revision the device last reported in its refresh context. */
   reported_revision: number | null;
   reported_at: DbTime | null;
+  /** Check-ins at which the device was offered the revision and reported another (migration 0006). */
+  checkins_after_offer: Generated<number>;
+  /** When it was counted as failed (offered, still on another revision after the release's number of check-ins). */
+  failed_at: DbTime | null;
 }
 
 /** Accounts that may upload and release a snap besides its publisher. */

@@ -47,8 +47,8 @@ eachEngine('snapline rollout status, pause, resume, rollback and why', async (en
   const status = await ok(['rollout', 'status', 'acme-app', 'stable'], { ...env, SNAPLINE_TOKEN: viewer });
   const lines = status.trimEnd().split('\n');
   assert.equal(lines[0], 'acme-app latest/stable');
-  assert.deepEqual(lines[1]!.split(/\s{2,}/), ['Arch', 'Revision', 'Previous', 'Progress', 'State', 'Devices seen', 'Offered', 'Took', 'Release']);
-  assert.deepEqual(lines[2]!.split(/\s{2,}/), ['all', '2', '1', '0→30%', 'rolling out', '1', inside ? '1' : '0', '0', `${snapId}:all:latest/stable:2`]);
+  assert.deepEqual(lines[1]!.split(/\s{2,}/), ['Arch', 'Revision', 'Previous', 'Progress', 'State', 'Devices seen', 'Offered', 'Took', 'Failed', 'Release']);
+  assert.deepEqual(lines[2]!.split(/\s{2,}/), ['all', '2', '1', '0→30%', 'rolling out', '1', inside ? '1' : '0', '0', '0', `${snapId}:all:latest/stable:2`]);
   assert.match(await ok(['status', 'acme-app']), /\nlatest\s+all\s+stable\s+2\.0\s+2\s+0→30%\n/);
 
   const why = await ok(['rollout', 'why', 'acme-app', '--serial', 'box-0001'], { ...env, SNAPLINE_TOKEN: viewer });
@@ -64,7 +64,7 @@ eachEngine('snapline rollout status, pause, resume, rollback and why', async (en
   assert.match(await ok(['rollout', 'resume', 'acme-app', 'stable']), /all\s+2\s+1\s+0→30%\s+rolling out/);
   const again = await runCli(['rollout', 'resume', 'acme-app', 'stable'], { env });
   assert.match(again.err, /is not paused \(rollout-conflict\)/);
-  assert.match(await ok(['rollout', 'rollback', 'acme-app', 'stable']), /\nall\s+1\s+1\s+-\s+rollback \(0 of 0 back\)\s+0\s+0\s+0\s+\S+:all:latest\/stable:3\n$/);
+  assert.match(await ok(['rollout', 'rollback', 'acme-app', 'stable']), /\nall\s+1\s+1\s+-\s+rollback \(0 of 0 back\)\s+0\s+0\s+0\s+0\s+\S+:all:latest\/stable:3\n$/);
   assert.equal(await refresh(), undefined, 'after the rollback the device on revision 1 has no update');
   assert.match(await ok(['rollout', 'why', 'acme-app', '--serial', 'box-0001']), /all: revision 1: released to every device \(rolling back release \S+:2\) \[full-release/);
 });

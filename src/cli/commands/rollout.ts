@@ -15,8 +15,9 @@ interface RolloutRelease {
   revision: number;
   previousRevision: number | null;
   progressive: { percentage: number | null; paused: boolean; 'current-percentage': number };
+  pausedReason: string | null;
   releasedAt: string;
-  devices: { seen: number; offered: number; took: number };
+  devices: { seen: number; offered: number; took: number; failed: number };
   rollback: { of: string; tookRolledBack: number; back: number } | null;
 }
 interface RolloutStatus {
@@ -54,10 +55,12 @@ function table(rows: string[][]): string {
 
 /** A channel's rollout: one row per architecture. */
 export function formatRollout(s: RolloutStatus): string {
-  const rows = [['Arch', 'Revision', 'Previous', 'Progress', 'State', 'Devices seen', 'Offered', 'Took', 'Release']];
+  const rows = [['Arch', 'Revision', 'Previous', 'Progress', 'State', 'Devices seen', 'Offered', 'Took', 'Failed', 'Release']];
+  const reasons: string[] = [];
   for (const r of s.releases) {
     const p = r.progressive;
-    const state = r.rollback ? `rollback (${r.rollback.back} of ${r.rollback.tookRolledBack} back)` : p.paused ? 'paused' : p.percentage === null || p.percentage >= 100 ? 'released' : 'rolling out';
+    const state = r.rollback ? `rollback (${r.rollback.back} of ${r.rollback.tookRolledBack} back)` : p.paused ? (r.pausedReason ? 'paused by itself' : 'paused') : p.percentage === null || p.percentage >= 100 ? 'released' : 'rolling out';
+    if (r.pausedReason) reasons.push(`${r.architecture}: paused by itself: ${r.pausedReason}\n`);
     rows.push([
       r.architecture,
       String(r.revision),
@@ -67,10 +70,11 @@ export function formatRollout(s: RolloutStatus): string {
       String(r.devices.seen),
       String(r.devices.offered),
       String(r.devices.took),
+      String(r.devices.failed),
       r.releaseId,
     ]);
   }
-  return `${s.snap} ${s.channel}\n${table(rows)}`;
+  return `${s.snap} ${s.channel}\n${table(rows)}${reasons.join('')}`;
 }
 
 interface Group {

@@ -190,17 +190,27 @@ export function registerStore(program: Command): void {
     .argument('<revision>', 'the revision')
     .argument('<channels>', 'comma-separated channels ([track/]risk[/branch])')
     .option('--progressive <percentage>', 'progressive release: percentage of devices')
+    .option('--fail-after-checkins <n>', 'health: a device offered the revision that still reports another at N check-ins has failed')
+    .option('--error-threshold <percentage>', 'health: pause the rollout by itself when this share of the devices offered has failed')
+    .option('--min-devices <n>', 'health: devices offered before the threshold applies (default 1)')
     .option(...storeOption)
     .option(...urlOption)
     .description('release a revision to channels')
-    .action(async (name: string, revision: string, channels: string, opts: { progressive?: string; store?: string; url?: string }) => {
+    .action(async (name: string, revision: string, channels: string, opts: { progressive?: string; failAfterCheckins?: string; errorThreshold?: string; minDevices?: string; store?: string; url?: string }) => {
       if (!/^[1-9]\d*$/.test(revision)) throw new CliError(`invalid revision ${JSON.stringify(revision)}: expected a positive integer`);
       if (opts.progressive !== undefined && !/^(100|[1-9]\d?)$/.test(opts.progressive)) throw new CliError('--progressive must be a percentage from 1 to 100');
+      if (opts.errorThreshold !== undefined && !/^(100|[1-9]\d?)$/.test(opts.errorThreshold)) throw new CliError('--error-threshold must be a percentage from 1 to 100');
+      for (const [flag, v] of [['--fail-after-checkins', opts.failAfterCheckins], ['--min-devices', opts.minDevices]] as const) if (v !== undefined && !/^[1-9]\d*$/.test(v)) throw new CliError(`${flag} must be a positive integer`);
+      if ((opts.errorThreshold !== undefined || opts.minDevices !== undefined) && opts.failAfterCheckins === undefined) throw new CliError('--error-threshold and --min-devices need --fail-after-checkins');
+      const health = opts.failAfterCheckins
+        ? { failAfterCheckins: Number(opts.failAfterCheckins), ...(opts.errorThreshold ? { errorThreshold: Number(opts.errorThreshold) } : {}), ...(opts.minDevices ? { minDevices: Number(opts.minDevices) } : {}) }
+        : undefined;
       const c = await client(opts);
       const res = await c.json<{ released: string[]; channelMap: ChannelMapRow[] }>('POST', snapPath(name, opts.store, '/releases'), {
         revision: Number(revision),
         channels: splitChannels(channels),
         ...(opts.progressive ? { progressivePercentage: Number(opts.progressive) } : {}),
+        ...(health ? { health } : {}),
       });
       io.out(`Released ${name} revision ${revision} to ${res.released.join(', ')}\n`);
     });

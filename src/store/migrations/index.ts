@@ -7,8 +7,9 @@ import { collaborators } from './0002-collaborators.ts';
 import { privateAccess } from './0003-private-access.ts';
 import { rollouts } from './0004-rollouts.ts';
 import { deviceGroups } from './0005-device-groups.ts';
+import { rolloutHealth } from './0006-rollout-health.ts';
 
 export const storeMigrations: ServiceMigrations = {
   service: 'store',
-  migrations: [store, collaborators, privateAccess, rollouts, deviceGroups],
+  migrations: [store, collaborators, privateAccess, rollouts, deviceGroups, rolloutHealth],
 };
