@@ -16,6 +16,7 @@ import { build } from 'esbuild';
 /** Each entry point is one file in dist/: `out` is its name there, without .js. */
 const entryPoints = [
   { in: 'src/cli/main.ts', out: 'snapline' }, // bin/snapline.js imports it
+  { in: 'src/fleet/keygen-worker.mjs', out: 'fleet-keygen-worker' }, // src/fleet/keys.ts starts it in worker threads
 ];
 
 const { values: args } = parseArgs({ options: { outdir: { type: 'string', default: 'dist' }, metafile: { type: 'string' } } });

@@ -53,7 +53,8 @@ export interface BootOptions {
   storeUrl?: string;
 }
 
-function userAgent(model: Assertion<ModelData>): string {
+/** The agent's user agent, snapd's form (the fleet simulator sends the same). */
+export function userAgent(model: Assertion<ModelData>): string {
   return `snapd/2.57.6 (series 16; snapline-device) ubuntu-core/${model.data.base.replace(/^core/, '') || '16'} (${model.data.architecture}) linux/simulated`;
 }
 

@@ -159,6 +159,10 @@ export const ERROR_CATALOG = {
   'device-snap-digest-mismatch': entry(502, "a downloaded snap's SHA3-384 or size is not the one the store or its snap-revision announced; nothing was installed"),
   'device-snap-unverified': entry(502, "a downloaded snap's snap-revision or snap-declaration does not verify against the trusted root; nothing was installed"),
   'device-install-failed': entry(500, 'installing a refreshed snap failed; the device kept (returned to) the old revision'),
+  // fleet simulator (src/fleet): a fleet that cannot start; its devices end in the device agent's codes
+  'fleet-keys-invalid': entry(400, 'the fleet keys file cannot be read: a line is not JSON, holds no usable PEM private key, or names another key id'),
+  'fleet-keygen-failed': entry(500, 'a device key generation worker failed'),
+  'fleet-options-invalid': entry(400, 'the fleet options do not fit: device count, keys (one distinct key per device), concurrency, failure probability, period or duration'),
 } as const satisfies Record<string, ErrorEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

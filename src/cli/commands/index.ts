@@ -27,6 +27,7 @@ export const COMMAND_MODULES = {
   vault: async () => (await import('./vault.ts')).registerVault,
   image: async () => (await import('./image.ts')).registerImage,
   device: async () => (await import('./device.ts')).registerDevice,
+  fleet: async () => (await import('./fleet.ts')).registerFleet,
 } satisfies Record<string, () => Promise<RegisterCommand>>;
 
 export type CommandModule = keyof typeof COMMAND_MODULES;
@@ -64,6 +65,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'vault', terms: '', description: 'the serial vault: signing keys, models, factory API keys, signing log, system-users', modules: ['vault'] },
   { name: 'image', terms: '', description: 'build seeds and disk images from signed models', modules: ['image'] },
   { name: 'device', terms: '', description: 'a simulated device: boot from a seed, register with the serial vault, refresh from the brand store', modules: ['device'] },
+  { name: 'fleet', terms: '', description: 'the fleet simulator: many simulated devices in one process, registering and refreshing', modules: ['fleet'] },
 ];
 
 /** The registration functions of the modules behind these commands, in registration order. */
