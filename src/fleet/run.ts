@@ -62,8 +62,8 @@ export interface FleetEnv {
   path: string;
   hookTimeoutMs?: number;
   log?: (line: string) => void;
-  /** The live display, called every `progressEveryMs` (default 1 s) and once at the end. */
-  onProgress?: (p: FleetProgress) => void;
+  /** The live display, called every `progressEveryMs` (default 1 s) and once at the end (`final`). */
+  onProgress?: (p: FleetProgress, final: boolean) => void;
   progressEveryMs?: number;
 }
 
@@ -242,14 +242,14 @@ export async function runFleet(o: FleetRunOptions, env: FleetEnv): Promise<Fleet
     }
   };
 
-  const ticker = env.onProgress ? setInterval(() => env.onProgress!(stats.progress(now())), env.progressEveryMs ?? 1000) : undefined;
+  const ticker = env.onProgress ? setInterval(() => env.onProgress!(stats.progress(now()), false), env.progressEveryMs ?? 1000) : undefined;
   ticker?.unref();
   try {
     await Promise.all(devices.map(lifeOf));
   } finally {
     if (ticker) clearInterval(ticker);
   }
-  env.onProgress?.(stats.progress(now()));
+  env.onProgress?.(stats.progress(now()), true);
   return { summary: stats.summary(now(), revisionsOf(devices)), devices };
 }
 

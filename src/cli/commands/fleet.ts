@@ -213,7 +213,7 @@ export function registerFleet(program: Command): void {
             path: io.env['PATH'] ?? '/usr/bin:/bin',
             ...(hookTimeout !== undefined ? { hookTimeoutMs: hookTimeout } : {}),
             log: (line) => io.err(`${line}\n`),
-            onProgress: (p) => d.show(progressLine(p)),
+            onProgress: (p, final) => d.show(progressLine(p), final),
             progressEveryMs: d.tty ? 500 : 5000,
           },
         );
