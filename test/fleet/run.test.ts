@@ -136,6 +136,18 @@ test('fleet run through the CLI: --json summary, --no-hooks, failures and bad op
   assert.equal(noStore.code, 1);
   assert.match(noStore.err, /2 of 2 devices did not register or open a store session \(errors: device-session-failed 2\)/);
   assert.equal(JSON.parse(noStore.out).registered, 2);
+  // A vault that refuses the factory's API key: no device registers, each with the vault's code.
+  const wrongKey = join(w.dir, 'wrong-key.yaml');
+  await writeFile(wrongKey, `device-service.url: ${w.url}/v1/\ndevice-service.headers:\n  api-key: not-the-key\n`);
+  const refused = await runCli(['fleet', 'run', '--seed', w.seed, '--count', '3', '--keys', keysFile, '--store', w.url, '--no-hooks', wrongKey, '--json'], { env: ENV });
+  assert.equal(refused.code, 1);
+  const rs = JSON.parse(refused.out);
+  assert.equal(rs.registered, 0);
+  assert.equal(rs.registrationFailed, 3);
+  assert.equal(rs.sessions, 0);
+  assert.equal(rs.refreshes, 0);
+  assert.deepEqual(rs.errors, { 'device-registration-failed': 3 });
+  assert.match(refused.err, /3 of 3 devices did not register or open a store session \(errors: device-registration-failed 3\)/);
   const badFail = await runCli(['fleet', 'run', '--seed', w.seed, '--count', '2', '--keys', keysFile, '--fail', '2'], { env: ENV });
   assert.equal(badFail.code, 1);
   assert.match(badFail.err, /--fail 2: expected a probability within 0 and 1/);
