@@ -62,4 +62,8 @@ export default tseslint.config(
     files: ['src/device/{io,errors,state,config,chain,registration,store-client,refresh}.ts'],
     rules: forbid(['platform', ...SERVICES_AND_UP.filter((s) => s !== 'device')], { io: true }),
   },
+  // The fleet simulator drives the device agent (devices talk to the store and the vault over HTTP only);
+  // its scheduler and figures are pure.
+  { files: ['src/fleet/**/*.ts'], rules: forbid(['platform', ...SERVICES_AND_UP.filter((s) => s !== 'fleet' && s !== 'device')]) },
+  { files: ['src/fleet/{scheduler,stats,errors}.ts'], rules: forbid(['platform', ...SERVICES_AND_UP.filter((s) => s !== 'fleet')], { io: true }) },
 );
