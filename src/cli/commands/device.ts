@@ -4,26 +4,15 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
-import { AssertionError, PrivateKey, decodeStream, type Assertion } from '../../assertions/index.ts';
+import { PrivateKey, decodeStream } from '../../assertions/index.ts';
 import { boot, refreshDevice, type AgentEnv } from '../../device/agent.ts';
 import { readState } from '../../device/state-store.ts';
 import type { DeviceState, StoredState } from '../../device/state.ts';
-import { CliError, io, readInput } from '../io.ts';
+import { CliError, io } from '../io.ts';
+import { readTrusted } from '../trusted-input.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
-async function readTrusted(files: readonly string[]): Promise<Assertion[]> {
-  const out: Assertion[] = [];
-  for (const f of files) {
-    try {
-      out.push(...decodeStream(await readInput(f)));
-    } catch (err) {
-      if (err instanceof AssertionError) throw new CliError(`${f}: cannot decode: ${err.message}`);
-      throw err;
-    }
-  }
-  return out;
-}
 
 function env(flags: { hookTimeout?: string }): AgentEnv {
   const timeout = flags.hookTimeout === undefined ? undefined : Number(flags.hookTimeout);

@@ -6,11 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
-import { AssertionError, decodeStream, type Assertion, type PrivateKey } from '../../assertions/index.ts';
+import type { PrivateKey } from '../../assertions/index.ts';
 import { DEVICE_KEY_BITS, ensureKeysFile, generateKeys, readKeysFile } from '../../fleet/keys.ts';
 import { DEFAULT_CONCURRENCY, runFleet } from '../../fleet/run.ts';
 import { progressLine, summaryText } from '../../fleet/stats.ts';
-import { CliError, io, processIO, readInput } from '../io.ts';
+import { CliError, io, processIO } from '../io.ts';
+import { readTrusted } from '../trusted-input.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
@@ -69,18 +70,6 @@ function seconds(v: string | undefined, flag: string): number | undefined {
   return n * 1000;
 }
 
-async function readTrusted(files: readonly string[]): Promise<Assertion[]> {
-  const out: Assertion[] = [];
-  for (const f of files) {
-    try {
-      out.push(...decodeStream(await readInput(f)));
-    } catch (err) {
-      if (err instanceof AssertionError) throw new CliError(`${f}: cannot decode: ${err.message}`);
-      throw err;
-    }
-  }
-  return out;
-}
 
 async function readNoHooks(file: string): Promise<Record<string, unknown>> {
   let doc: unknown;

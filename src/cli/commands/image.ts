@@ -1,12 +1,12 @@
 // snapline image build: a thin shell over src/image (progress on stderr, --json result on stdout).
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { AssertionError, decodeStream, type Assertion } from '../../assertions/index.ts';
 import { buildImage, type ProgressEvent } from '../../image/build.ts';
 import { toolDirs } from '../../image/disk.ts';
 import { authorizationFromEnv, authorizationFromFile } from '../../image/store-client.ts';
 import { SnapError, snapFileInfo } from '../../snap/index.ts';
 import { CliError, io, readInput } from '../io.ts';
+import { readTrusted } from '../trusted-input.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
@@ -14,18 +14,6 @@ function mib(n: number): string {
   return n >= 1 << 20 ? `${(n / 1048576).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
 }
 
-async function readTrusted(files: readonly string[]): Promise<Assertion[]> {
-  const out: Assertion[] = [];
-  for (const f of files) {
-    try {
-      out.push(...decodeStream(await readInput(f)));
-    } catch (err) {
-      if (err instanceof AssertionError) throw new CliError(`${f}: cannot decode: ${err.message}`);
-      throw err;
-    }
-  }
-  return out;
-}
 
 /** Human progress: one line per step, per download start and end, and per quarter of a download over 1 MiB. */
 function progressPrinter(): (e: ProgressEvent) => void {
