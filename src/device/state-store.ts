@@ -95,17 +95,20 @@ export function stateSnapFiles(dir: string): SnapFiles {
     async remove(path) {
       if (owned(path)) await rm(path, { force: true });
     },
-    async inspect(path) {
-      const r = await SquashfsReader.openFile(path);
-      try {
-        const y = (await readSnapMetadata(r)).snapYaml;
-        return { name: y.name, version: y.version, type: y.type, epoch: y.epoch };
-      } finally {
-        await r.close();
-      }
-    },
+    inspect: inspectSnapFile,
   };
 }
+
+/** What the agent needs of a downloaded snap file: the facts of its snap.yaml. */
+export const inspectSnapFile: SnapFiles['inspect'] = async (path) => {
+  const r = await SquashfsReader.openFile(path);
+  try {
+    const y = (await readSnapMetadata(r)).snapYaml;
+    return { name: y.name, version: y.version, type: y.type, epoch: y.epoch };
+  } finally {
+    await r.close();
+  }
+};
 
 export function downloadDir(dir: string): string {
   return resolve(dir, SNAPS_DIR);

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { SnapFiles } from '../device/io.ts';
-import { SquashfsReader, readSnapMetadata } from '../snap/index.ts';
+import { inspectSnapFile } from '../device/state-store.ts';
 
 export function sharedSnapFiles(dir: string): SnapFiles {
   const root = resolve(dir, 'snaps');
@@ -25,15 +25,7 @@ export function sharedSnapFiles(dir: string): SnapFiles {
     async remove(path) {
       if (inPartial(path)) await rm(path, { force: true });
     },
-    async inspect(path) {
-      const r = await SquashfsReader.openFile(path);
-      try {
-        const y = (await readSnapMetadata(r)).snapYaml;
-        return { name: y.name, version: y.version, type: y.type, epoch: y.epoch };
-      } finally {
-        await r.close();
-      }
-    },
+    inspect: inspectSnapFile,
   };
 }
 
