@@ -105,8 +105,6 @@ export function push(s: TestServer, token: string, name: string, bytes: Buffer, 
 
 /** A signed model of brand acme naming acme-store, and a serial for it signed by the brand key. */
 export function deviceIdentity(snapIds: Record<string, string>, now = new Date(), store = 'acme-store'): { model: Assertion; serial: Assertion } {
-  const brand = vectorKey('brand');
-  const device = vectorKey('device').publicKey;
   const ts = formatTimestamp(new Date(now.getTime() - 60_000));
   const model = sign(
     ModelType,
@@ -129,16 +127,25 @@ export function deviceIdentity(snapIds: Record<string, string>, now = new Date()
         timestamp: ts,
       },
     },
-    brand,
+    vectorKey('brand'),
     now,
   );
-  const serial = sign(
-    SerialType,
-    { headers: { 'authority-id': 'acme', 'brand-id': 'acme', model: 'box', serial: 'box-0001', 'device-key': device.encode(), 'device-key-sha3-384': device.id, timestamp: ts } },
-    brand,
-    now,
-  );
-  return { model, serial };
+  return { model, serial: serialFor('box-0001', now) };
+}
+
+/** A serial of model acme/box for the vectors' device key, signed by the brand key. */
+export function serialFor(serial: string, now = new Date()): Assertion {
+  const device = vectorKey('device').publicKey;
+  const timestamp = formatTimestamp(new Date(now.getTime() - 60_000));
+  return sign(SerialType, { headers: { 'authority-id': 'acme', 'brand-id': 'acme', model: 'box', serial, 'device-key': device.encode(), 'device-key-sha3-384': device.id, timestamp } }, vectorKey('brand'), now);
+}
+
+/** A device session of model acme/box (`snapIds`: its snaps' ids) for `serial`, opened as snapd opens one; returns the macaroon. */
+export async function openSession(s: TestServer, snapIds: Record<string, string>, serial = 'box-0001', now = new Date()): Promise<string> {
+  const { model } = deviceIdentity(snapIds, now);
+  const nonce = (await expectStatus(s.request('POST', '/api/v1/snaps/auth/nonces'), 200)).json().nonce as string;
+  const body = { 'device-session-request': sessionRequest(nonce, now, serial).toString(), 'serial-assertion': serialFor(serial, now).toString(), 'model-assertion': model.toString() };
+  return (await expectStatus(s.request('POST', '/api/v1/snaps/auth/sessions', { body }), 200)).json().macaroon as string;
 }
 
 export function sessionRequest(nonce: string, now = new Date(), serial = 'box-0001'): Assertion {

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eachEngine } from './engines.ts';
-import { deviceIdentity, expectStatus, push, sessionRequest, storeWorld, testSnaps, TEST_ADMIN_TOKEN } from './fixtures.ts';
+import { expectStatus, openSession, push, storeWorld, testSnaps, TEST_ADMIN_TOKEN } from './fixtures.ts';
 import type { TestServer } from '../helpers/server.ts';
 
 const HEADERS = { 'snap-device-architecture': 'amd64', 'snap-device-series': '16', 'snap-classic': 'false', 'snap-device-store': 'acme-store', 'content-type': 'application/json' };
@@ -37,13 +37,6 @@ async function install(s: TestServer, name: string, headers: Record<string, stri
   return r.result === 'error' ? r.error.code : r.result;
 }
 
-async function session(s: TestServer, ids: Record<string, string>): Promise<string> {
-  const { model, serial } = deviceIdentity(ids);
-  const nonce = (await expectStatus(s.request('POST', '/api/v1/snaps/auth/nonces'), 200)).json().nonce as string;
-  const body = { 'device-session-request': sessionRequest(nonce).toString(), 'serial-assertion': serial.toString(), 'model-assertion': model.toString() };
-  return (await expectStatus(s.request('POST', '/api/v1/snaps/auth/sessions', { body }), 200)).json().macaroon as string;
-}
-
 test('a new store hides its private snaps from requests that only name it (the default)', async (t) => {
   const s = await storeWorld('sqlite');
   t.after(() => s.close());
@@ -65,7 +58,7 @@ eachEngine('private snaps: a device session or a store-download credential sees 
   assert.equal((await s.request('GET', `/v2/assertions/snap-declaration/16/${ids['acme-app']}`, { headers: HEADERS })).status, 404);
 
   // A device session of one of the store's models.
-  const macaroon = await session(s, ids);
+  const macaroon = await openSession(s, ids);
   assert.equal(await install(s, 'acme-app', { 'snap-device-authorization': `Macaroon root="${macaroon}"` }), 'install');
 
   // A store credential, in the forms snapd's prepare-image (UBUNTU_STORE_AUTH) and other clients send.

@@ -3,33 +3,17 @@
 // protocol; ending the hold lets them refresh; `why` names the group; the
 // CLI creates, lists, extends, holds and unholds groups.
 import assert from 'node:assert/strict';
-import { formatTimestamp, sign, SerialType } from '../../src/assertions/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import type { TestServer } from '../helpers/server.ts';
-import { vectorKey } from '../helpers/vectors.ts';
 import { eachEngine } from './engines.ts';
-import { deviceIdentity, expectStatus, push, sessionRequest, storeWorld, testSnaps } from './fixtures.ts';
+import { expectStatus, openSession, push, storeWorld, testSnaps } from './fixtures.ts';
 
 const HEADERS = { 'snap-device-architecture': 'amd64', 'snap-device-series': '16', 'snap-classic': 'false', 'content-type': 'application/json' };
 const serialOf = (i: number) => `box-${String(i).padStart(4, '0')}`;
 
 async function sessions(s: TestServer, snapId: string, n: number): Promise<{ serial: string; session: string; installed: number }[]> {
-  const now = new Date();
-  const { model } = deviceIdentity({ 'acme-gadget': 'g'.repeat(32), 'acme-kernel': 'k'.repeat(32), core20: 'c'.repeat(32), 'acme-app': snapId }, now);
-  const key = vectorKey('device').publicKey;
   const out = [];
-  for (let i = 1; i <= n; i++) {
-    const serialId = serialOf(i);
-    const serial = sign(
-      SerialType,
-      { headers: { 'authority-id': 'acme', 'brand-id': 'acme', model: 'box', serial: serialId, 'device-key': key.encode(), 'device-key-sha3-384': key.id, timestamp: formatTimestamp(new Date(now.getTime() - 60_000)) } },
-      vectorKey('brand'),
-      now,
-    );
-    const nonce = (await expectStatus(s.request('POST', '/api/v1/snaps/auth/nonces'), 200)).json().nonce as string;
-    const body = { 'device-session-request': sessionRequest(nonce, now, serialId).toString(), 'serial-assertion': serial.toString(), 'model-assertion': model.toString() };
-    out.push({ serial: serialId, session: (await expectStatus(s.request('POST', '/api/v1/snaps/auth/sessions', { body }), 200)).json().macaroon as string, installed: 1 });
-  }
+  for (let i = 1; i <= n; i++) out.push({ serial: serialOf(i), session: await openSession(s, { 'acme-gadget': 'g'.repeat(32), 'acme-kernel': 'k'.repeat(32), core20: 'c'.repeat(32), 'acme-app': snapId }, serialOf(i)), installed: 1 });
   return out;
 }
 

@@ -5,33 +5,20 @@
 // reason in rollout status and the audit log. Simulated devices, 1 in 5 of
 // those offered failing to install (snapd undoes it: the old revision again).
 import assert from 'node:assert/strict';
-import { formatTimestamp, sign, SerialType } from '../../src/assertions/index.ts';
 import { bucketOf, inPercentage } from '../../src/rollout/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import type { TestServer } from '../helpers/server.ts';
-import { vectorKey } from '../helpers/vectors.ts';
 import { eachEngine } from './engines.ts';
-import { deviceIdentity, expectStatus, push, sessionRequest, storeWorld, testSnaps } from './fixtures.ts';
+import { expectStatus, openSession, push, storeWorld, testSnaps } from './fixtures.ts';
 
 const HEADERS = { 'snap-device-architecture': 'amd64', 'snap-device-series': '16', 'snap-classic': 'false', 'content-type': 'application/json' };
 const FLEET = 60;
 
 async function fleet(s: TestServer, snapId: string): Promise<{ serial: string; session: string; installed: number }[]> {
-  const now = new Date();
-  const { model } = deviceIdentity({ 'acme-gadget': 'g'.repeat(32), 'acme-kernel': 'k'.repeat(32), core20: 'c'.repeat(32), 'acme-app': snapId }, now);
-  const key = vectorKey('device').publicKey;
   const out = [];
   for (let i = 1; i <= FLEET; i++) {
     const serialId = `box-${String(i).padStart(4, '0')}`;
-    const serial = sign(
-      SerialType,
-      { headers: { 'authority-id': 'acme', 'brand-id': 'acme', model: 'box', serial: serialId, 'device-key': key.encode(), 'device-key-sha3-384': key.id, timestamp: formatTimestamp(new Date(now.getTime() - 60_000)) } },
-      vectorKey('brand'),
-      now,
-    );
-    const nonce = (await expectStatus(s.request('POST', '/api/v1/snaps/auth/nonces'), 200)).json().nonce as string;
-    const body = { 'device-session-request': sessionRequest(nonce, now, serialId).toString(), 'serial-assertion': serial.toString(), 'model-assertion': model.toString() };
-    out.push({ serial: serialId, session: (await expectStatus(s.request('POST', '/api/v1/snaps/auth/sessions', { body }), 200)).json().macaroon as string, installed: 1 });
+    out.push({ serial: serialId, session: await openSession(s, { 'acme-gadget': 'g'.repeat(32), 'acme-kernel': 'k'.repeat(32), core20: 'c'.repeat(32), 'acme-app': snapId }, serialId), installed: 1 });
   }
   return out;
 }

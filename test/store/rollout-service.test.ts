@@ -4,13 +4,11 @@
 // previous revision of a release that follows a partial one, and rollback of
 // a channel that had nothing before (closed: it follows again).
 import assert from 'node:assert/strict';
-import { formatTimestamp, sign, SerialType } from '../../src/assertions/index.ts';
 import { bucketOf, inPercentage } from '../../src/rollout/index.ts';
 import type { StoreOwnTables } from '../../src/store/index.ts';
 import type { TestServer } from '../helpers/server.ts';
-import { vectorKey } from '../helpers/vectors.ts';
 import { eachEngine } from './engines.ts';
-import { deviceIdentity, expectStatus, packYaml, push, sessionRequest, storeWorld, testSnaps } from './fixtures.ts';
+import { expectStatus, openSession, packYaml, push, storeWorld, testSnaps } from './fixtures.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,18 +16,7 @@ import { join } from 'node:path';
 const HEADERS = { 'snap-device-architecture': 'amd64', 'snap-device-series': '16', 'snap-classic': 'false', 'content-type': 'application/json' };
 
 async function sessionFor(s: TestServer, snapId: string, serialId: string): Promise<string> {
-  const now = new Date();
-  const { model } = deviceIdentity({ 'acme-gadget': 'g'.repeat(32), 'acme-kernel': 'k'.repeat(32), core20: 'c'.repeat(32), 'acme-app': snapId }, now);
-  const key = vectorKey('device').publicKey;
-  const serial = sign(
-    SerialType,
-    { headers: { 'authority-id': 'acme', 'brand-id': 'acme', model: 'box', serial: serialId, 'device-key': key.encode(), 'device-key-sha3-384': key.id, timestamp: formatTimestamp(new Date(now.getTime() - 60_000)) } },
-    vectorKey('brand'),
-    now,
-  );
-  const nonce = (await expectStatus(s.request('POST', '/api/v1/snaps/auth/nonces'), 200)).json().nonce as string;
-  const body = { 'device-session-request': sessionRequest(nonce, now, serialId).toString(), 'serial-assertion': serial.toString(), 'model-assertion': model.toString() };
-  return (await expectStatus(s.request('POST', '/api/v1/snaps/auth/sessions', { body }), 200)).json().macaroon as string;
+  return openSession(s, { 'acme-gadget': 'g'.repeat(32), 'acme-kernel': 'k'.repeat(32), core20: 'c'.repeat(32), 'acme-app': snapId }, serialId);
 }
 
 /** A serial inside and one outside `pct`% of a release. */

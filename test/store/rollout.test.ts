@@ -9,12 +9,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatTimestamp, sign, SerialType, WELL_KNOWN_SNAP_IDS } from '../../src/assertions/index.ts';
+import { WELL_KNOWN_SNAP_IDS } from '../../src/assertions/index.ts';
 import { bucketOf, inPercentage } from '../../src/rollout/index.ts';
 import type { TestServer } from '../helpers/server.ts';
-import { vectorKey } from '../helpers/vectors.ts';
 import { eachEngine } from './engines.ts';
-import { deviceIdentity, expectStatus, packYaml, push, sessionRequest, storeWorld, TEST_ADMIN_TOKEN } from './fixtures.ts';
+import { deviceIdentity, expectStatus, packYaml, push, serialFor, sessionRequest, storeWorld, TEST_ADMIN_TOKEN } from './fixtures.ts';
 
 const FLEET = 200;
 const SNAP_ID = WELL_KNOWN_SNAP_IDS['core20']!;
@@ -32,11 +31,7 @@ let signed: { model: string; serials: string[] } | undefined;
 function identities(n: number): { model: string; serials: string[] } {
   if (signed && signed.serials.length >= n) return signed;
   const now = new Date();
-  const device = vectorKey('device').publicKey;
-  const ts = formatTimestamp(new Date(now.getTime() - 60_000));
-  const serials = Array.from({ length: n }, (_, i) =>
-    sign(SerialType, { headers: { 'authority-id': 'acme', 'brand-id': 'acme', model: 'box', serial: serialOf(i + 1), 'device-key': device.encode(), 'device-key-sha3-384': device.id, timestamp: ts } }, vectorKey('brand'), now).toString(),
-  );
+  const serials = Array.from({ length: n }, (_, i) => serialFor(serialOf(i + 1), now).toString());
   signed = { model: deviceIdentity(FAKE_IDS, now).model.toString(), serials };
   return signed;
 }

@@ -11,10 +11,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { formatTimestamp, sign, SerialType } from '../../src/assertions/index.ts';
 import { bucketOf, inPercentage } from '../../src/rollout/index.ts';
-import { vectorKey } from '../helpers/vectors.ts';
-import { deviceIdentity, expectStatus, push, sessionRequest, storeWorld, testSnaps } from './fixtures.ts';
+import { expectStatus, openSession, push, storeWorld, testSnaps } from './fixtures.ts';
 
 const GOPATH = '/usr/share/gocode';
 const go = spawnSync('sh', ['-c', 'command -v go'], { encoding: 'utf8' }).stdout.trim();
@@ -63,20 +61,8 @@ test('snapd store client: the progressive answer for a device inside, no update 
   const serials = Array.from({ length: 400 }, (_, i) => `box-${String(i + 1).padStart(4, '0')}`);
   const inside = serials.find((x) => inPercentage(bucketOf({ brand: 'acme', model: 'box', serial: x }, snapId, release), 50))!;
   const outside = serials.find((x) => !inPercentage(bucketOf({ brand: 'acme', model: 'box', serial: x }, snapId, release), 50))!;
-  const now = new Date();
-  const { model } = deviceIdentity({ 'acme-gadget': 'g'.repeat(32), 'acme-kernel': 'k'.repeat(32), core20: 'c'.repeat(32), 'acme-app': snapId }, now);
-  const deviceKey = vectorKey('device').publicKey;
-  const session = async (serialId: string) => {
-    const serial = sign(
-      SerialType,
-      { headers: { 'authority-id': 'acme', 'brand-id': 'acme', model: 'box', serial: serialId, 'device-key': deviceKey.encode(), 'device-key-sha3-384': deviceKey.id, timestamp: formatTimestamp(new Date(now.getTime() - 60_000)) } },
-      vectorKey('brand'),
-      now,
-    );
-    const nonce = (await expectStatus(s.request('POST', '/api/v1/snaps/auth/nonces'), 200)).json().nonce as string;
-    const body = { 'device-session-request': sessionRequest(nonce, now, serialId).toString(), 'serial-assertion': serial.toString(), 'model-assertion': model.toString() };
-    return (await expectStatus(s.request('POST', '/api/v1/snaps/auth/sessions', { body }), 200)).json().macaroon as string;
-  };
+  const session = (serialId: string) => openSession(s, { 'acme-gadget': 'g'.repeat(32), 'acme-kernel': 'k'.repeat(32), core20: 'c'.repeat(32), 'acme-app': snapId }, serialId);
+
   const refresh = async (serial: string, macaroon: string, installed: number) => run(bin, [s.server.url!, 'acme-store', serial, macaroon, 'acme-app', snapId, String(installed)]);
 
   const [inSession, outSession] = [await session(inside), await session(outside)];
