@@ -9,6 +9,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { seededRandom } from '../../src/fleet/scheduler.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SOURCE_BIN = join(ROOT, 'bin/snapline.js');
@@ -180,17 +181,8 @@ export async function openPeek(db: { sqliteFile?: string; postgresUrl?: string }
   };
 }
 
-/** Deterministic PRNG (mulberry32) for reproducible kill moments. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG for reproducible kill moments: the fleet's seeded generator (mulberry32). */
+export const prng = seededRandom;
 
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;

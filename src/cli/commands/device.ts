@@ -3,12 +3,12 @@
 // outcome; the exit status says whether the device got where it was asked to.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { parse } from 'yaml';
 import { PrivateKey, decodeStream } from '../../assertions/index.ts';
 import { boot, refreshDevice, type AgentEnv } from '../../device/agent.ts';
 import { readState } from '../../device/state-store.ts';
 import type { DeviceState, StoredState } from '../../device/state.ts';
 import { CliError, io } from '../io.ts';
+import { readNoHooks } from '../no-hooks-input.ts';
 import { readTrusted } from '../trusted-input.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -24,17 +24,6 @@ function env(flags: { hookTimeout?: string }): AgentEnv {
     ...(timeout !== undefined ? { hookTimeoutMs: timeout * 1000 } : {}),
     log: (line) => io.err(`${line}\n`),
   };
-}
-
-async function readNoHooks(file: string): Promise<Record<string, unknown>> {
-  let doc: unknown;
-  try {
-    doc = parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new CliError(`--no-hooks ${file}: ${(err as Error).message}`);
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new CliError(`--no-hooks ${file}: expected a JSON or YAML object of settings (device-service.url, device-service.headers, registration.proposed-serial, registration.body)`);
-  return doc as Record<string, unknown>;
 }
 
 async function readDeviceKey(file: string): Promise<PrivateKey> {

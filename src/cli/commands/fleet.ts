@@ -1,16 +1,16 @@
 // snapline fleet keys|run: the fleet simulator's thin CLI (src/fleet). Progress
 // on stderr (a bar redrawn in place on a terminal, plain lines otherwise), the
 // summary on stdout (JSON with --json).
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { parse } from 'yaml';
 import type { PrivateKey } from '../../assertions/index.ts';
 import { DEVICE_KEY_BITS, ensureKeysFile, generateKeys, readKeysFile } from '../../fleet/keys.ts';
 import { DEFAULT_CONCURRENCY, runFleet } from '../../fleet/run.ts';
 import { progressLine, summaryText } from '../../fleet/stats.ts';
 import { CliError, io, processIO } from '../io.ts';
+import { readNoHooks } from '../no-hooks-input.ts';
 import { readTrusted } from '../trusted-input.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -70,17 +70,6 @@ function seconds(v: string | undefined, flag: string): number | undefined {
   return n * 1000;
 }
 
-
-async function readNoHooks(file: string): Promise<Record<string, unknown>> {
-  let doc: unknown;
-  try {
-    doc = parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new CliError(`--no-hooks ${file}: ${(err as Error).message}`);
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new CliError(`--no-hooks ${file}: expected a JSON or YAML object of settings (device-service.url, device-service.headers, registration.proposed-serial, registration.body)`);
-  return doc as Record<string, unknown>;
-}
 
 const SLOW = 'RSA-4096 key generation is slow (about 0.1 to 1 s per key per core)';
 
