@@ -23,7 +23,7 @@ const SERVICES_AND_UP = ['store', 'vault', 'image', 'device', 'fleet', 'rollout'
 const ABOVE_CORE = ['platform', 'keys', ...SERVICES_AND_UP];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'dist/', 'coverage/', 'test-results/'] },
+  { ignores: ['node_modules/', 'data/', 'dist/', 'coverage/', 'test-results/', '.bench-tmp/', '.scratch/', 'native/build/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
