@@ -4,6 +4,7 @@
 // release it found), no randomness. The store's refresh path and
 // `snapline rollout why` call the same `decide`.
 import { createHash } from 'node:crypto';
+import { formatWindows, inWindow, type MaintenanceWindow } from './window.ts';
 
 /** Who asks: the identity of a device session (brand, model, serial). */
 export interface DeviceIdentity {
@@ -30,6 +31,12 @@ export interface ChannelRelease {
   readonly paused: boolean;
   /** Set when this release rolled another back (that release's id): for the explanation only. */
   readonly rollbackOf?: string | undefined;
+  /** Paused by itself (health): offered to nobody new, not even the devices offered it before. */
+  readonly halted?: boolean | undefined;
+  /** Device groups whose devices are offered the revision whatever their bucket (a release or plan step targeting groups). */
+  readonly groups?: readonly string[] | undefined;
+  /** Maintenance windows: outside them devices are offered nothing new (they keep what they have). */
+  readonly windows?: readonly MaintenanceWindow[] | undefined;
 }
 
 /** What the store recorded about this device and this release (store_rollout_devices). */
@@ -44,6 +51,10 @@ export interface RefreshFacts {
   readonly installedRevision?: number | undefined;
   /** The name of a held device group the device is in: it is offered nothing new. */
   readonly heldBy?: string | undefined;
+  /** The device groups the device is in (for releases targeting groups). */
+  readonly groups?: readonly string[] | undefined;
+  /** The time of the refresh (maintenance windows); without it a release's windows are taken as open. */
+  readonly now?: Date | undefined;
 }
 
 /** Why a revision was offered or withheld: one rule, with the numbers it used. */
@@ -55,7 +66,10 @@ export type Reason =
   | { readonly rule: 'already-installed'; readonly releaseId: string }
   | { readonly rule: 'held'; readonly releaseId: string; readonly group: string }
   | { readonly rule: 'paused-kept'; readonly releaseId: string }
-  | { readonly rule: 'paused-withheld'; readonly releaseId: string };
+  | { readonly rule: 'paused-withheld'; readonly releaseId: string }
+  | { readonly rule: 'halted'; readonly releaseId: string }
+  | { readonly rule: 'in-group'; readonly releaseId: string; readonly group: string }
+  | { readonly rule: 'outside-window'; readonly releaseId: string; readonly windows: string; readonly otherwise: Reason['rule'] };
 
 export interface Decision {
   /** The revision to offer; null: nothing is served to this device from this channel. */
@@ -112,7 +126,11 @@ export function isControlled(r: { readonly percentage: number | null; readonly p
  *    it; every other device gets the previous revision (the set is frozen).
  * 3. A full release (no percentage, or 100): every device.
  * 4. No device session: outside (the previous revision).
+ * 2b. Paused by itself (halted): nobody new is offered the revision; only devices running it keep it.
+ * 4b. A device in one of the release's groups is offered the revision.
  * 5. Otherwise the device's bucket decides: under P% the release, else the previous revision.
+ * 6. An offer of the revision (not to a device already running it) made outside
+ *    the release's maintenance windows is withheld: the device keeps what it has.
  */
 export function decide(release: ChannelRelease, device: DeviceIdentity | undefined, facts: DeviceFacts | undefined, context: RefreshFacts = {}): Decision {
   const releaseId = release.releaseId;
@@ -122,10 +140,22 @@ export function decide(release: ChannelRelease, device: DeviceIdentity | undefin
     return { revision: context.installedRevision, offeredRelease: context.installedRevision === release.revision, reason: { rule: 'held', releaseId, group: context.heldBy } };
   }
   if (context.installedRevision === release.revision && isControlled(release)) return offer({ rule: 'already-installed', releaseId });
+  const d = offerOrNot(release, device, facts, context, offer, withhold);
+  if (!d.offeredRelease || !release.windows?.length || context.now === undefined || inWindow(release.windows, context.now)) return d;
+  // Outside the windows: nothing new now; an install gets what devices outside the release get.
+  const reason: Reason = { rule: 'outside-window', releaseId, windows: formatWindows(release.windows!), otherwise: d.reason.rule };
+  return { revision: context.installedRevision ?? release.previousRevision, offeredRelease: false, reason };
+}
+
+function offerOrNot(release: ChannelRelease, device: DeviceIdentity | undefined, facts: DeviceFacts | undefined, context: RefreshFacts, offer: (r: Reason) => Decision, withhold: (r: Reason) => Decision): Decision {
+  const releaseId = release.releaseId;
+  if (release.paused && release.halted) return withhold({ rule: 'halted', releaseId });
   if (release.paused) return facts?.offered ? offer({ rule: 'paused-kept', releaseId }) : withhold({ rule: 'paused-withheld', releaseId });
   if (isFull(release.percentage)) return offer({ rule: 'full-release', releaseId, ...(release.rollbackOf ? { rollbackOf: release.rollbackOf } : {}) });
   const percentage = release.percentage!;
   if (!device) return withhold({ rule: 'no-device-session', releaseId, percentage });
+  const group = release.groups?.find((g) => context.groups?.includes(g));
+  if (group !== undefined) return offer({ rule: 'in-group', releaseId, group });
   const bucket = bucketOf(device, release.snapId, releaseId);
   return inPercentage(bucket, percentage) ? offer({ rule: 'in-percentage', releaseId, bucket, percentage }) : withhold({ rule: 'outside-percentage', releaseId, bucket, percentage });
 }
@@ -153,5 +183,11 @@ export function explain(release: ChannelRelease, d: Decision): string {
       return `${what}: the rollout is paused and the device was offered the revision before the pause`;
     case 'paused-withheld':
       return `${what}: the rollout is paused and the device was not offered revision ${release.revision} before the pause`;
+    case 'halted':
+      return `${what}: the rollout paused itself (health) and offers revision ${release.revision} to nobody new`;
+    case 'in-group':
+      return `${what}: the device is in the group ${r.group} the release targets`;
+    case 'outside-window':
+      return `${what}: outside the maintenance windows (${r.windows}); the device keeps what it has (inside, rule ${r.otherwise} would offer revision ${release.revision})`;
   }
 }
