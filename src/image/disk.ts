@@ -44,7 +44,7 @@ export async function missingTools(tools: readonly string[] = DISK_TOOLS, dirs: 
   return out;
 }
 
-async function run(dirs: readonly string[], tool: string, args: readonly string[], input?: string): Promise<void> {
+export async function runTool(dirs: readonly string[], tool: string, args: readonly string[], input?: string): Promise<void> {
   const path = await which(tool, dirs);
   if (!path) throw new ImageError('image-tools-missing', `${tool} is not installed`);
   await new Promise<void>((resolve, reject) => {
@@ -226,7 +226,7 @@ async function writeVolume(opts: DiskImageOptions, volume: GadgetVolume, seedS: 
     await fh.truncate(layout.size);
     await fh.close();
     opts.step?.(`volume ${volume.name}: partition table (${volume.schema}, ${layout.partitions.length} partitions)`);
-    await run(opts.toolDirs ?? [], 'sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', dest], sfdiskScript(layout));
+    await runTool(opts.toolDirs ?? [], 'sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', dest], sfdiskScript(layout));
     // Raw content (bare structures, the MBR boot code, raw partitions).
     for (const s of [...layout.raw, ...layout.partitions.map((p) => p.structure).filter((x) => x.filesystem === undefined || x.filesystem === 'none')]) {
       let at = s.startOffset;
@@ -261,11 +261,11 @@ async function writeVolume(opts: DiskImageOptions, volume: GadgetVolume, seedS: 
       await f.truncate(s.size);
       await f.close();
       if (s.filesystem === 'ext4') {
-        await run(opts.toolDirs ?? [], 'mkfs.ext4', ['-F', '-q', '-E', 'root_owner=0:0', ...(s.label ? ['-L', s.label] : []), '-d', dir, fsImg]);
+        await runTool(opts.toolDirs ?? [], 'mkfs.ext4', ['-F', '-q', '-E', 'root_owner=0:0', ...(s.label ? ['-L', s.label] : []), '-d', dir, fsImg]);
       } else {
-        await run(opts.toolDirs ?? [], 'mkfs.vfat', [...(s.label ? ['-n', s.label.slice(0, 11)] : []), fsImg]);
+        await runTool(opts.toolDirs ?? [], 'mkfs.vfat', [...(s.label ? ['-n', s.label.slice(0, 11)] : []), fsImg]);
         const entries = await readdir(dir);
-        if (entries.length > 0) await run(opts.toolDirs ?? [], 'mcopy', ['-s', '-p', '-Q', '-m', '-i', fsImg, ...entries.map((e) => join(dir, e)), '::/'], undefined);
+        if (entries.length > 0) await runTool(opts.toolDirs ?? [], 'mcopy', ['-s', '-p', '-Q', '-m', '-i', fsImg, ...entries.map((e) => join(dir, e)), '::/'], undefined);
       }
       await copyInto(fsImg, dest, p.start);
       await rm(fsImg, { force: true });

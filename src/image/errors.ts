@@ -13,6 +13,7 @@ export type ImageErrorCode =
   | 'image-override-refused'
   | 'image-gadget-invalid'
   | 'image-tools-missing'
+  | 'image-disk-unreadable'
   | 'image-output';
 
 export class ImageError extends Error {
@@ -23,4 +24,8 @@ export class ImageError extends Error {
     super(message);
     this.name = 'ImageError';
   }
+}
+
+export function isImageError(err: unknown): err is ImageError {
+  return err instanceof ImageError;
 }

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeStream } from '../../src/assertions/index.ts';
+import { buildImage } from '../../src/image/build.ts';
+import { missingTools } from '../../src/image/disk.ts';
 import { runCli } from '../helpers/cli.ts';
 import { vectorKey } from '../helpers/vectors.ts';
 import { fakeVault, fakeWorld } from './fake-world.ts';
@@ -85,4 +87,34 @@ test('boot, register and refresh against the server through the CLI', async (t) 
   const again = await runCli(['device', 'refresh', '--state', state, '--json'], { env: ENV });
   assert.equal(again.code, 0, again.err);
   assert.equal(JSON.parse(again.out).lastRefresh.outcome, 'no-updates');
+});
+
+const diskToolsMissing = await missingTools(['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'mcopy', 'debugfs']);
+
+test('boot from a disk image (--image): the seed is read from ubuntu-seed into the state folder', { skip: diskToolsMissing.length > 0 ? `missing ${diskToolsMissing.join(', ')}` : false }, async (t) => {
+  const w = await deviceWorld('sqlite');
+  t.after(() => w.close());
+  const trusted = join(w.dir, 'trusted.assert');
+  await writeFile(trusted, encodeStream(w.trusted));
+  const key = join(w.dir, 'device.pem');
+  await writeFile(key, vectorKey('stranger').toPem());
+  const img = join(w.dir, 'disk.img');
+  await buildImage({ model: w.model.encode(), storeUrl: w.url, out: join(w.dir, 'disk-out'), image: img, trusted: w.trusted, label: 'e2e' });
+  const env = { ...ENV, SNAPLINE_TRUSTED: trusted };
+  const state = join(w.dir, 'from-disk');
+  const booted = await runCli(['device', 'boot', '--image', img, '--state', state, '--device-key', key, '--store', w.url, '--json'], { env });
+  assert.equal(booted.code, 0, booted.err + booted.out);
+  assert.match(booted.err, /seed read from .*disk\.img, partition 1 \(ubuntu-seed\), vfat/);
+  const st = JSON.parse(booted.out);
+  assert.equal(st.registration.status, 'registered');
+  assert.ok(st.seed.dir.startsWith(join(state, 'seed')), st.seed.dir);
+  assert.equal(st.seed.label, 'e2e');
+
+  const both = await runCli(['device', 'boot', '--image', img, '--seed', w.seed, '--state', join(w.dir, 'both')], { env });
+  assert.equal(both.code, 1);
+  assert.match(both.err, /either --seed DIR or --image FILE.img/);
+  await writeFile(join(w.dir, 'junk.img'), Buffer.alloc(4096, 1));
+  const junk = await runCli(['device', 'boot', '--image', join(w.dir, 'junk.img'), '--state', join(w.dir, 'junk')], { env });
+  assert.equal(junk.code, 1);
+  assert.match(junk.err, /no MBR signature \(image-disk-unreadable\)/);
 });

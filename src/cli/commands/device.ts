@@ -2,6 +2,7 @@
 // on stderr, the state on stdout with --json). The state folder keeps every
 // outcome; the exit status says whether the device got where it was asked to.
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { PrivateKey, decodeStream } from '../../assertions/index.ts';
 import { boot, refreshDevice, type AgentEnv } from '../../device/agent.ts';
@@ -10,6 +11,7 @@ import type { DeviceState, StoredState } from '../../device/state.ts';
 import { CliError, io } from '../io.ts';
 import { readNoHooks } from '../no-hooks-input.ts';
 import { readTrusted } from '../trusted-input.ts';
+import { seedFolder } from '../seed-input.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
@@ -78,7 +80,8 @@ export function registerDevice(program: Command): void {
   const device = program.command('device').description('a simulated device: boot from a seed, register with the serial vault, refresh from the brand store');
   device
     .command('boot')
-    .requiredOption('--seed <dir>', "the seed folder (or an image builder's output folder)")
+    .option('--seed <dir>', "the seed folder (or an image builder's output folder)")
+    .option('--image <file>', 'a disk image (as flashed): the seed is read from its seed partition into STATE/seed (needs mtools / e2fsprogs)')
     .requiredOption('--state <dir>', 'the device state folder (created; a booted device resumes its registration)')
     .option('--trusted <file>', 'trusted root accounts and account-keys (repeatable; $SNAPLINE_TRUSTED by default)', collect, [] as string[])
     .option('--label <label>', 'core20+ recovery system to boot (default: the only one, or the one the seed boots)')
@@ -88,12 +91,13 @@ export function registerDevice(program: Command): void {
     .option('--hook-timeout <seconds>', 'time limit of the prepare-device hook (default 600, as snapd)')
     .option('--json', 'print the state as JSON on stdout')
     .description('verify the seed, install its snaps, run prepare-device, register (RSA-4096 key, request-id, serial)')
-    .action(async (flags: { seed: string; state: string; trusted: string[]; label?: string; hooks?: string | boolean; deviceKey?: string; store?: string; hookTimeout?: string; json?: boolean }) => {
+    .action(async (flags: { seed?: string; image?: string; state: string; trusted: string[]; label?: string; hooks?: string | boolean; deviceKey?: string; store?: string; hookTimeout?: string; json?: boolean }) => {
       const trustedFiles = flags.trusted.length > 0 ? flags.trusted : (io.env['SNAPLINE_TRUSTED'] ?? '').split(':').filter(Boolean);
       if (trustedFiles.length === 0) throw new CliError('no trusted assertions: give --trusted FILE (e.g. the output of `snapline root export`)');
+      const seed = (await readState(flags.state))?.phase === 'seeded' ? (flags.seed ?? join(flags.state, 'seed')) : await seedFolder(flags, join(flags.state, 'seed'));
       const st = await boot(
         {
-          seed: flags.seed,
+          seed,
           state: flags.state,
           trusted: await readTrusted(trustedFiles),
           ...(flags.label !== undefined ? { label: flags.label } : {}),

@@ -12,6 +12,7 @@ import { progressLine, summaryText } from '../../fleet/stats.ts';
 import { CliError, io, processIO } from '../io.ts';
 import { readNoHooks } from '../no-hooks-input.ts';
 import { readTrusted } from '../trusted-input.ts';
+import { seedFolder } from '../seed-input.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
@@ -81,7 +82,8 @@ interface KeysFlags {
 }
 
 interface RunFlags {
-  seed: string;
+  seed?: string;
+  image?: string;
   count: string;
   keys?: string;
   trusted: string[];
@@ -124,7 +126,8 @@ export function registerFleet(program: Command): void {
     });
   fleet
     .command('run')
-    .requiredOption('--seed <dir>', "the seed folder (or an image builder's output folder), verified once for the fleet")
+    .option('--seed <dir>', "the seed folder (or an image builder's output folder), verified once for the fleet")
+    .option('--image <file>', 'a disk image (as flashed): the seed is read from its seed partition (needs mtools / e2fsprogs)')
     .requiredOption('--count <n>', 'how many devices')
     .option('--keys <file>', `device keys made by \`snapline fleet keys\`; missing ones are made in worker threads and added to the file (${SLOW})`)
     .option('--trusted <file>', 'trusted root accounts and account-keys (repeatable; $SNAPLINE_TRUSTED by default)', collect, [] as string[])
@@ -140,9 +143,10 @@ export function registerFleet(program: Command): void {
     .option('--workers <n>', 'key generation worker threads (default: one per core)')
     .option('--bits <n>', `RSA size of keys made here (default ${DEVICE_KEY_BITS}; smaller only for tests)`)
     .option('--json', 'print the summary as JSON on stdout')
-    .description('boot N simulated devices from a seed in one process: register with the vault, open store sessions, keep refreshing; live progress on stderr, a summary at the end')
+    .description('boot N simulated devices from a seed (or a disk image) in one process: register with the vault, open store sessions, keep refreshing; live progress on stderr, a summary at the end')
     .action(async (flags: RunFlags) => {
       const count = positiveInt(flags.count, '--count');
+      if ((flags.seed === undefined) === (flags.image === undefined)) throw new CliError('give either --seed DIR or --image FILE.img');
       const trustedFiles = flags.trusted.length > 0 ? flags.trusted : (io.env['SNAPLINE_TRUSTED'] ?? '').split(':').filter(Boolean);
       if (trustedFiles.length === 0) throw new CliError('no trusted assertions: give --trusted FILE (e.g. the output of `snapline root export`)');
       const fail = flags.fail === undefined ? undefined : Number(flags.fail);
@@ -171,7 +175,7 @@ export function registerFleet(program: Command): void {
       try {
         const { summary } = await runFleet(
           {
-            seed: flags.seed,
+            seed: await seedFolder(flags, join(workDir, 'seed')),
             trusted: await readTrusted(trustedFiles),
             ...(flags.label !== undefined ? { label: flags.label } : {}),
             count,
