@@ -66,4 +66,11 @@ export default tseslint.config(
   // its scheduler and figures are pure.
   { files: ['src/fleet/**/*.ts'], rules: forbid(['platform', ...SERVICES_AND_UP.filter((s) => s !== 'fleet' && s !== 'device')]) },
   { files: ['src/fleet/{scheduler,stats,errors}.ts'], rules: forbid(['platform', ...SERVICES_AND_UP.filter((s) => s !== 'fleet')], { io: true }) },
+  // The web console's server side (src/console/server/) is a service: it imports no other service.
+  // Its browser app (src/console/app/) talks to the server over HTTP only: no Node module, no server code.
+  { files: ['src/console/**/*.ts'], rules: forbid(SERVICES_AND_UP.filter((s) => s !== 'console')) },
+  {
+    files: ['src/console/app/**/*.{ts,tsx}'],
+    rules: forbid(['assertions', 'channel', 'errors', 'snap', 'server', ...ABOVE_CORE.filter((s) => s !== 'console')], { io: true }),
+  },
 );

@@ -3,5 +3,6 @@
 import type { Service } from './platform/services.ts';
 import { storePlugin } from './store/index.ts';
 import { vaultService } from './vault/index.ts';
+import { consoleService } from './console/server/console.plugin.ts';
 
-export const SERVICES_AVAILABLE: readonly Service[] = [storePlugin, vaultService];
+export const SERVICES_AVAILABLE: readonly Service[] = [storePlugin, vaultService, consoleService];

@@ -1,0 +1,77 @@
+// What the store's publisher API answers (src/store/store.schemas.ts, channels.ts, rollout.service.ts).
+
+export interface SnapRow {
+  snapId: string;
+  name: string;
+  publisherId: string;
+  private: boolean;
+  defaultTrack: string;
+  createdAt: string;
+}
+
+export interface ChannelMapRow {
+  architecture: string;
+  track: string;
+  risk: string;
+  branch: string;
+  channel: string;
+  revision: number | null;
+  following: string | null;
+  progressivePercentage: number | null;
+  expiresAt: string | null;
+  releaseId: string | null;
+  progressive: { percentage: number | null; paused: boolean | null; 'current-percentage': number | null } | null;
+}
+
+export interface SnapStatus {
+  snap: SnapRow;
+  collaborators: string[];
+  channelMap: ChannelMapRow[];
+}
+
+export interface RevisionRow {
+  revision: number;
+  version: string;
+  type: string;
+  confinement?: string;
+  grade?: string;
+  base?: string | null;
+  architectures: string[];
+  sha3_384: string;
+  size: number;
+  developerId?: string;
+  createdAt?: string;
+  summary?: string;
+  channels: string[];
+}
+
+export interface RolloutRelease {
+  architecture: string;
+  releaseId: string;
+  revision: number;
+  previousRevision: number | null;
+  progressive: { percentage: number | null; paused: boolean; 'current-percentage': number };
+  health: { failAfterCheckins: number; errorThreshold: number | null; minDevices: number } | null;
+  pausedReason: string | null;
+  releasedAt: string;
+  devices: { seen: number; offered: number; took: number; failed: number };
+  rollback: { of: string; tookRolledBack: number; back: number } | null;
+}
+
+export interface RolloutStatus {
+  snap: string;
+  channel: string;
+  releases: RolloutRelease[];
+}
+
+export interface DeviceGroup {
+  name: string;
+  models?: string[];
+  serials?: string[];
+  serialPattern?: string | null;
+  held?: boolean;
+  heldAt?: string | null;
+  [k: string]: unknown;
+}
+
+export const RISKS = ['stable', 'candidate', 'beta', 'edge'] as const;

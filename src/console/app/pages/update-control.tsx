@@ -1,0 +1,276 @@
+// Update control: progressive rollouts with their progress and health,
+// pause / resume / roll back, starting a progressive release, and the
+// store's device groups (create, hold). Plans, approvals and validation sets
+// have no API yet.
+import { useState } from 'react';
+import { enc, getJson, postJson } from '../lib/api.ts';
+import { useSession } from '../lib/session.tsx';
+import { progressiveChannels, scanStore } from '../lib/store-scan.ts';
+import { useLoad } from '../lib/use-load.ts';
+import type { DeviceGroup, RolloutRelease, RolloutStatus } from '../lib/store-types.ts';
+import { ConfirmButton, ErrorMessage, Field, Loading, Notice, Table, Time, useSubmit } from '../components/ui.tsx';
+import { Link } from '../lib/router.tsx';
+
+export default function UpdateControlPage() {
+  const s = useSession();
+  if (!s.store) return <Notice>The account {s.account} has no store.</Notice>;
+  return <UpdateControl store={s.store} />;
+}
+
+function UpdateControl({ store }: { store: string }) {
+  const s = useSession();
+  const scan = useLoad(async () => {
+    const { statuses, truncated } = await scanStore(store);
+    const channels = progressiveChannels(statuses);
+    const rollouts = await Promise.all(channels.map((c) => getJson<RolloutStatus>(`/api/store/snaps/${enc(c.snap)}/rollout`, { store, channel: c.channel }).then((r) => ({ ...r, publisher: c.publisher }))));
+    return { rollouts, truncated, snaps: statuses.map((x) => x.snap.name) };
+  }, [store]);
+  return (
+    <>
+      <section aria-labelledby="rollouts">
+        <h2 id="rollouts">Progressive rollouts</h2>
+        <div className="actions">
+          <button type="button" onClick={scan.reload}>
+            Refresh
+          </button>
+        </div>
+        <ErrorMessage error={scan.error} />
+        {!scan.data ? (
+          <Loading what="rollouts" />
+        ) : scan.data.rollouts.length === 0 ? (
+          <Notice>No progressive rollout in this store.</Notice>
+        ) : (
+          scan.data.rollouts.map((r) => <Rollout key={`${r.snap} ${r.channel}`} rollout={r} store={store} canChange={s.can('publish', r.publisher)} onChange={scan.reload} />)
+        )}
+        {scan.data?.truncated && <Notice>Only the first 100 snaps are shown.</Notice>}
+      </section>
+      {s.can('publish') && scan.data && <StartRollout store={store} snaps={scan.data.snaps} onDone={scan.reload} />}
+      <Groups store={store} />
+    </>
+  );
+}
+
+function Rollout({ rollout, store, canChange, onChange }: { rollout: RolloutStatus & { publisher: string }; store: string; canChange: boolean; onChange(): void }) {
+  const act = (what: 'pause' | 'resume' | 'rollback') => postJson(`/api/store/snaps/${enc(rollout.snap)}/rollout/${what}?store=${enc(store)}`, { channel: rollout.channel }).then(onChange);
+  const paused = rollout.releases.some((r) => r.progressive.paused);
+  const label = `${rollout.snap} ${rollout.channel}`;
+  return (
+    <article className="rollout" aria-label={`Rollout of ${label}`}>
+      <h3>
+        <Link to={`snaps/${rollout.snap}`}>{rollout.snap}</Link> on {rollout.channel} {paused && <span className="badge">paused</span>}
+      </h3>
+      <Table
+        caption={`Releases of ${label} by architecture`}
+        rows={rollout.releases}
+        rowKey={(r) => r.releaseId}
+        empty="Nothing released."
+        columns={[
+          { header: 'Architecture', cell: (r) => r.architecture },
+          { header: 'Revision', cell: (r) => `${r.revision}${r.previousRevision !== null ? ` (others keep ${r.previousRevision})` : ''}` },
+          { header: 'Target', cell: (r) => `${r.progressive.percentage ?? 100}%` },
+          { header: 'Progress', cell: (r) => <Progress release={r} /> },
+          { header: 'Devices', cell: (r) => `${r.devices.took} updated of ${r.devices.offered} offered (${r.devices.seen} seen)` },
+          { header: 'Failures', cell: (r) => <Failures release={r} /> },
+          { header: 'Released', cell: (r) => <Time at={r.releasedAt} /> },
+        ]}
+      />
+      {rollout.releases.map((r) => r.pausedReason && <Notice key={r.releaseId}>{`${r.architecture}: paused by itself: ${r.pausedReason}`}</Notice>)}
+      {canChange && (
+        <div className="actions">
+          {paused ? (
+            <ConfirmButton danger={false} label={`Resume ${label}`} title={`Resume the rollout of ${label}?`} confirmLabel="Resume" onConfirm={() => act('resume')}>
+              <p>Devices in the rollout's percentage will be offered the new revision again.</p>
+            </ConfirmButton>
+          ) : (
+            <ConfirmButton label={`Pause ${label}`} title={`Pause the rollout of ${label}?`} confirmLabel="Pause rollout" onConfirm={() => act('pause')}>
+              <p>Only devices already offered the new revision keep being offered it.</p>
+            </ConfirmButton>
+          )}
+          <ConfirmButton label={`Roll back ${label}`} title={`Roll back ${label}?`} confirmLabel="Roll back" onConfirm={() => act('rollback')}>
+            <p>The channel's previous revision is released again, and devices that took the new one are offered the old one.</p>
+          </ConfirmButton>
+        </div>
+      )}
+    </article>
+  );
+}
+
+function Progress({ release }: { release: RolloutRelease }) {
+  const current = release.progressive['current-percentage'];
+  return (
+    <span className="progress">
+      <progress max={100} value={current} aria-label={`${release.architecture}: ${current}% of devices updated`} /> {current}%
+    </span>
+  );
+}
+
+function Failures({ release }: { release: RolloutRelease }) {
+  const h = release.health;
+  if (!h) return <>{release.devices.failed} (no health rule)</>;
+  const share = release.devices.offered > 0 ? Math.round((100 * release.devices.failed) / release.devices.offered) : 0;
+  const over = h.errorThreshold !== null && share >= h.errorThreshold;
+  return (
+    <span className={over ? 'bad' : undefined}>
+      {release.devices.failed} failed ({share}%){h.errorThreshold !== null ? ` of threshold ${h.errorThreshold}%` : ''}, after {h.failAfterCheckins} check-ins
+    </span>
+  );
+}
+
+function StartRollout({ store, snaps, onDone }: { store: string; snaps: string[]; onDone(): void }) {
+  const [snap, setSnap] = useState(snaps[0] ?? '');
+  const [revision, setRevision] = useState('');
+  const [channel, setChannel] = useState('stable');
+  const [percentage, setPercentage] = useState('10');
+  const [failAfter, setFailAfter] = useState('');
+  const [threshold, setThreshold] = useState('');
+  const [done, setDone] = useState<string>();
+  const { busy, error, setError, submit } = useSubmit(
+    () =>
+      postJson<{ released: string[] }>(`/api/store/snaps/${enc(snap)}/releases?store=${enc(store)}`, {
+        revision: Number(revision),
+        channels: [channel.trim()],
+        progressivePercentage: Number(percentage),
+        ...(failAfter ? { health: { failAfterCheckins: Number(failAfter), ...(threshold ? { errorThreshold: Number(threshold) } : {}) } } : {}),
+      }),
+    (r) => {
+      setDone(`Started: revision ${revision} of ${snap} to ${percentage}% of ${r.released.join(', ')}.`);
+      onDone();
+    },
+  );
+  const whole = (v: string, max: number) => Number.isInteger(Number(v)) && Number(v) >= 1 && Number(v) <= max;
+  return (
+    <section aria-labelledby="start-rollout">
+      <h2 id="start-rollout">Start a progressive rollout</h2>
+      <form
+        onSubmit={(e) => {
+          const problem = !snap
+            ? 'Choose a snap.'
+            : !whole(revision, Number.MAX_SAFE_INTEGER)
+              ? 'The revision is a whole number.'
+              : !channel.trim()
+                ? 'Name the channel.'
+                : !whole(percentage, 100)
+                  ? 'The percentage is a whole number from 1 to 100.'
+                  : (failAfter && !whole(failAfter, 1000)) || (threshold && !whole(threshold, 100))
+                    ? 'Health rules are whole numbers (check-ins 1–1000, threshold 1–100).'
+                    : threshold && !failAfter
+                      ? 'An error threshold needs "failed after check-ins".'
+                      : undefined;
+          if (problem) {
+            e.preventDefault();
+            setError(problem);
+            return;
+          }
+          void submit(e);
+        }}
+      >
+        <div className="field">
+          <label htmlFor="rollout-snap">Snap</label>
+          <select id="rollout-snap" value={snap} onChange={(e) => setSnap(e.target.value)}>
+            {snaps.map((n) => (
+              <option key={n}>{n}</option>
+            ))}
+          </select>
+        </div>
+        <Field label="Revision" inputMode="numeric" required value={revision} onChange={(e) => setRevision(e.target.value)} />
+        <Field label="Channel" required value={channel} onChange={(e) => setChannel(e.target.value)} />
+        <Field label="Percentage of devices" inputMode="numeric" required value={percentage} onChange={(e) => setPercentage(e.target.value)} />
+        <Field label="Failed after check-ins (optional)" inputMode="numeric" value={failAfter} onChange={(e) => setFailAfter(e.target.value)} />
+        <Field label="Error threshold % (optional)" inputMode="numeric" value={threshold} onChange={(e) => setThreshold(e.target.value)} />
+        <ErrorMessage error={error} />
+        {done && <Notice>{done}</Notice>}
+        <button type="submit" className="primary" disabled={busy}>
+          Start rollout
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function Groups({ store }: { store: string }) {
+  const s = useSession();
+  const groups = useLoad(() => getJson<{ groups: DeviceGroup[] }>(`/api/store/stores/${enc(store)}/groups`), [store]);
+  const [name, setName] = useState('');
+  const [models, setModels] = useState('');
+  const [serials, setSerials] = useState('');
+  const [pattern, setPattern] = useState('');
+  const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
+  const { busy, error, setError, submit } = useSubmit(
+    () =>
+      postJson(`/api/store/stores/${enc(store)}/groups`, {
+        name,
+        ...(models.trim() ? { models: list(models) } : {}),
+        ...(serials.trim() ? { serials: list(serials) } : {}),
+        ...(pattern.trim() ? { serialPattern: pattern.trim() } : {}),
+      }),
+    () => {
+      setName('');
+      setModels('');
+      setSerials('');
+      setPattern('');
+      groups.reload();
+    },
+  );
+  const hold = (g: string, held: boolean) => postJson(`/api/store/stores/${enc(store)}/groups/${enc(g)}/hold`, { held }).then(groups.reload);
+  return (
+    <section aria-labelledby="groups">
+      <h2 id="groups">Device groups</h2>
+      <ErrorMessage error={groups.error} />
+      {groups.data ? (
+        <Table
+          caption="Device groups of the store; a held group is offered nothing new"
+          rows={groups.data.groups}
+          rowKey={(g) => g.name}
+          empty="No device group."
+          columns={[
+            { header: 'Name', cell: (g) => g.name },
+            { header: 'Models', cell: (g) => (g.models ?? []).join(', ') || '—' },
+            { header: 'Serials', cell: (g) => `${(g.serials ?? []).length}${g.serialPattern ? ` + pattern ${g.serialPattern}` : ''}` },
+            { header: 'Held', cell: (g) => (g.held ? 'held' : 'no') },
+            ...(s.can('publish')
+              ? [
+                  {
+                    header: 'Actions',
+                    cell: (g: DeviceGroup) =>
+                      g.held ? (
+                        <ConfirmButton danger={false} label={`End hold of ${g.name}`} title={`End the hold of ${g.name}?`} confirmLabel="End hold" onConfirm={() => hold(g.name, false)}>
+                          <p>Its devices will be offered updates again.</p>
+                        </ConfirmButton>
+                      ) : (
+                        <ConfirmButton label={`Hold ${g.name}`} title={`Hold ${g.name}?`} confirmLabel="Hold group" onConfirm={() => hold(g.name, true)}>
+                          <p>Its devices will be offered nothing new until the hold ends.</p>
+                        </ConfirmButton>
+                      ),
+                  },
+                ]
+              : []),
+          ]}
+        />
+      ) : (
+        <Loading what="device groups" />
+      )}
+      {s.can('publish') && (
+        <form
+          onSubmit={(e) => {
+            if (!/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/.test(name)) {
+              e.preventDefault();
+              setError('A group name is lower-case letters, digits and hyphens, not starting or ending with a hyphen.');
+              return;
+            }
+            void submit(e);
+          }}
+        >
+          <h3>Create a device group</h3>
+          <Field label="Group name" required value={name} onChange={(e) => setName(e.target.value)} />
+          <Field label="Models" value={models} onChange={(e) => setModels(e.target.value)} hint="comma-separated" />
+          <Field label="Serials" value={serials} onChange={(e) => setSerials(e.target.value)} hint="comma-separated" />
+          <Field label="Serial pattern" value={pattern} onChange={(e) => setPattern(e.target.value)} hint="glob with * and ?, e.g. box-1*" />
+          <ErrorMessage error={error} />
+          <button type="submit" className="primary" disabled={busy}>
+            Create group
+          </button>
+        </form>
+      )}
+    </section>
+  );
+}
