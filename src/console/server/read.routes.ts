@@ -14,7 +14,7 @@ import { fromDbTime, type DbTime } from '../../platform/db/values.ts';
 
 /** The store columns these routes read (src/store/store.tables.ts owns the tables). A type alias, as Kysely's withTables wants. */
 type ReadTables = {
-  stores: { store_id: string; brand_id: string };
+  store_stores: { store_id: string; brand_id: string };
   store_snaps: { snap_id: string; store_id: string; name: string; publisher_id: string; private: number; default_track: string; created_at: DbTime };
   store_sessions: { store_id: string; model: string; serial: string; created_at: DbTime };
   store_rollout_devices: {
@@ -76,7 +76,7 @@ export async function consoleReadRoutes(parent: FastifyInstance, ctx: PlatformCo
   // Before the access check: which brand the store belongs to.
   const locateStore = async (req: FastifyRequest) => {
     const storeId = (req.params as { store?: string }).store ?? '';
-    const row = await db.selectFrom('stores').select('brand_id').where('store_id', '=', storeId).executeTakeFirst();
+    const row = await db.selectFrom('store_stores').select('brand_id').where('store_id', '=', storeId).executeTakeFirst();
     brands.set(req, row?.brand_id);
   };
   const access = { kind: 'account' as const, roles: READ_ROLES, account: (req: FastifyRequest) => brands.get(req) ?? NO_ACCOUNT };
