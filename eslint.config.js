@@ -66,6 +66,8 @@ export default tseslint.config(
   // its scheduler and figures are pure.
   { files: ['src/fleet/**/*.ts'], rules: forbid(['platform', ...SERVICES_AND_UP.filter((s) => s !== 'fleet' && s !== 'device')]) },
   { files: ['src/fleet/{scheduler,stats,errors}.ts'], rules: forbid(['platform', ...SERVICES_AND_UP.filter((s) => s !== 'fleet')], { io: true }) },
+  // The demo drives everything as an operator would (server, API, image builder, fleet); nothing imports it but the CLI.
+  { files: ['src/demo/**/*.ts'], rules: forbid(['cli']) },
   // The web console's server side (src/console/server/) is a service: it imports no other service.
   // Its browser app (src/console/app/) talks to the server over HTTP only: no Node module, no server code.
   { files: ['src/console/**/*.ts'], rules: forbid(SERVICES_AND_UP.filter((s) => s !== 'console')) },

@@ -107,6 +107,7 @@ export const ERROR_CATALOG = {
   'rollout-conflict': entry(409, 'the rollout or device group is not in a state for this action (already paused, not paused, already a rollback, released before update control, already held, not held)'),
   'group-not-found': entry(404, 'the store has no device group of that name'),
   'group-exists': entry(409, 'the store already has a device group of that name'),
+  'rollout-plan-invalid': entry(400, 'the rollout plan is not valid (the message names the step and field), or a release gives both a plan and a percentage or health rules'),
 
   // brand store: snapd-facing API
   'invalid-channel': entry(400, 'not a valid channel (track/risk/branch)'),
@@ -163,6 +164,8 @@ export const ERROR_CATALOG = {
   'fleet-keys-invalid': entry(400, 'the fleet keys file cannot be read: a line is not JSON, holds no usable PEM private key, or names another key id'),
   'fleet-keygen-failed': entry(500, 'a device key generation worker failed'),
   'fleet-options-invalid': entry(400, 'the fleet options do not fit: device count, keys (one distinct key per device), concurrency, failure probability, period or duration'),
+  'demo-data-not-empty': entry(409, 'snapline demo needs a new or empty data folder: it creates a root authority, a brand and its store there'),
+  'demo-step-failed': entry(500, 'a step of snapline demo failed; the message names the step and the server\'s answer'),
 } as const satisfies Record<string, ErrorEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

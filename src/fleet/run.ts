@@ -50,6 +50,13 @@ export interface FleetRunOptions {
   noHooks?: ConfigDoc;
   /** A scratch folder of the run: downloads and the fleet's refreshed snaps. */
   workDir: string;
+  /**
+   * After every device's life (registration, session, refreshes) has ended:
+   * for each round, its step runs (a release in the store, say), then every
+   * device in session refreshes once more. `snapline demo` releases a new
+   * revision this way and watches the fleet take it.
+   */
+  rounds?: readonly (() => Promise<void>)[];
 }
 
 export interface FleetEnv {
@@ -246,6 +253,10 @@ export async function runFleet(o: FleetRunOptions, env: FleetEnv): Promise<Fleet
   ticker?.unref();
   try {
     await Promise.all(devices.map(lifeOf));
+    for (const step of o.rounds ?? []) {
+      await step();
+      await Promise.all(devices.filter((d) => d.session !== undefined).map((d) => limiter.run(() => refreshOne(d))));
+    }
   } finally {
     if (ticker) clearInterval(ticker);
   }

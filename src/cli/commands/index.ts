@@ -28,6 +28,7 @@ export const COMMAND_MODULES = {
   image: async () => (await import('./image.ts')).registerImage,
   device: async () => (await import('./device.ts')).registerDevice,
   fleet: async () => (await import('./fleet.ts')).registerFleet,
+  demo: async () => (await import('./demo.ts')).registerDemo,
 } satisfies Record<string, () => Promise<RegisterCommand>>;
 
 export type CommandModule = keyof typeof COMMAND_MODULES;
@@ -66,6 +67,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'image', terms: '', description: 'build seeds and disk images from signed models', modules: ['image'] },
   { name: 'device', terms: '', description: 'a simulated device: boot from a seed, register with the serial vault, refresh from the brand store', modules: ['device'] },
   { name: 'fleet', terms: '', description: 'the fleet simulator: many simulated devices in one process, registering and refreshing', modules: ['fleet'] },
+  { name: 'demo', terms: '[options]', description: 'the production model end to end: root, brand, stores, vault, snaps, model, image, N devices registering and installing, a release they refresh to', modules: ['demo'] },
 ];
 
 /** The registration functions of the modules behind these commands, in registration order. */
