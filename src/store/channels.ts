@@ -2,6 +2,7 @@
 // gets, with the snap store's fall-through (a closed or empty risk follows
 // the next more stable risk of the same track; an expired or closed branch
 // follows its risk), and the channel map `snapline status` shows.
+import type { RolloutPlan } from '../rollout/index.ts';
 import { ChannelError, RISKS, fullChannelName, parseChannel, type Channel, type Risk } from '../channel/channel.ts';
 
 export const DEFAULT_TRACK = 'latest';
@@ -30,6 +31,17 @@ export interface Release {
   readonly health?: ReleaseHealth | null | undefined;
   /** Why the rollout paused by itself (null when paused by a person, or not paused). */
   readonly pausedReason?: string | null | undefined;
+  /** The rollout plan the release follows, the step it is at (0-based) and since when. */
+  readonly plan?: ReleasePlan | null | undefined;
+  /** Device groups whose devices are offered the revision whatever their bucket. */
+  readonly groups?: readonly string[] | undefined;
+}
+
+/** A release's plan and where it stands. */
+export interface ReleasePlan {
+  readonly plan: RolloutPlan;
+  readonly step: number;
+  readonly startedAt: Date;
 }
 
 /** A release's health rules (update control, docs/update-control.md). */

@@ -226,6 +226,7 @@ export async function publisherRoutes(fastify: FastifyInstance, store: StoreServ
   for (const [path, run, summary] of [
     ['pause', rollouts.pause, "Pause a channel's rollout: only devices already offered its revision keep being offered it (snapline rollout pause SNAP CHANNEL)"],
     ['resume', rollouts.resume, 'Resume a paused rollout (snapline rollout resume SNAP CHANNEL)'],
+    ['advance', rollouts.advance, "Advance a channel's rollout plan to its next step (an approval step, or before its conditions are met) (snapline rollout advance SNAP CHANNEL)"],
     ['rollback', rollouts.rollback, 'Roll a channel back: its previous revision is released again and devices that took the new one are offered the old (snapline rollout rollback SNAP CHANNEL)'],
   ] as const) {
     app.post(

@@ -21,7 +21,8 @@ import { audit, type Actor } from '../platform/context.ts';
 import { accountsWithRole, hasRole, type Principal, type Role } from '../platform/http/access.ts';
 import { channelMap, type ChannelMapRow } from './channels.ts';
 import type { Catalog } from './catalog.repo.ts';
-import { currentPercentages, releaseCounts } from './rollouts.ts';
+import { atStep, parsePlan, PlanError, type RolloutPlan } from '../rollout/index.ts';
+import { currentPercentages, groupsOf, releaseCounts } from './rollouts.ts';
 import { STORE_ID, type CloseInput, type CollaboratorInput, type CreateStoreInput, type RegisterSnapInput, type ReleaseInput, type StoreSettingsInput } from './store.schemas.ts';
 import {
   addCollaborator,
@@ -281,6 +282,10 @@ export interface ReleaseOptions {
   rollbackOf?: string;
   /** Health rules (kept from the current release of the same revision when not given). */
   health?: { failAfterCheckins: number; errorThreshold?: number | undefined; minDevices?: number | undefined } | undefined;
+  /** The rollout plan the release follows (starting at its first step); a release without one drops the channel's plan. */
+  plan?: RolloutPlan | undefined;
+  /** Device groups whose devices are offered the revision whatever their bucket. */
+  groups?: readonly string[] | undefined;
 }
 
 /**
@@ -366,6 +371,12 @@ export async function releaseIn(
           paused_reason: null,
         };
       }
+      const target = {
+        plan: opts.plan ? JSON.stringify(opts.plan) : null,
+        plan_step: opts.plan ? 0 : null,
+        step_started_at: opts.plan ? toDbTime(now) : null,
+        target_groups: opts.groups?.length ? JSON.stringify([...new Set(opts.groups)].sort()) : null,
+      };
       await t.deleteFrom('store_releases').where('snap_id', '=', snap.snapId).where('architecture', '=', arch).where('track', '=', c.track).where('risk', '=', c.risk).where('branch', '=', c.branch).execute();
       await t
         .insertInto('store_releases')
@@ -380,6 +391,7 @@ export async function releaseIn(
           released_at: toDbTime(now),
           expires_at: c.branch ? toDbTime(new Date(now.getTime() + BRANCH_TTL_MS)) : null,
           ...rollout,
+          ...target,
         })
         .execute();
       await t
@@ -639,12 +651,55 @@ export class PublishingService {
     const rev = await revisionOf(this.db, snap.snapId, input.revision);
     if (!rev) throw new StoreError('revision-not-found', `snap ${snap.name} has no revision ${input.revision}`);
     const now = this.ctx.now();
-    const progressive = input.progressivePercentage ?? null;
-    const released = await this.ctx.db.transaction((trx) => releaseIn(trx.withTables<StoreOwnTables>(), snap, rev, channels, progressive, historyActor(actor), now, { health: input.health }));
+    const aim = await this.rolloutTarget(snap, input);
+    const released = await this.ctx.db.transaction((trx) => releaseIn(trx.withTables<StoreOwnTables>(), snap, rev, channels, aim.progressive, historyActor(actor), now, aim.options));
     this.catalog.invalidate();
-    await audit(this.ctx, actor, { action: 'store.snap.release', target: `${snap.name}/${rev.revision}`, accountId: snap.publisherId, details: { channels: released, progressivePercentage: progressive, ...(input.health ? { health: input.health } : {}) } });
+    await audit(this.ctx, actor, {
+      action: 'store.snap.release',
+      target: `${snap.name}/${rev.revision}`,
+      accountId: snap.publisherId,
+      details: { channels: released, progressivePercentage: aim.progressive, ...(aim.options.health ? { health: aim.options.health } : {}), ...(input.plan ? { plan: aim.options.plan } : {}), ...(aim.options.groups ? { groups: aim.options.groups } : {}) },
+    });
     const rels = (await releasesOf(this.db, [snap.snapId])).get(snap.snapId) ?? [];
     return { released, channelMap: await this.channelMapOf(rels, now) };
+  }
+
+  /**
+   * What a release targets: its percentage, health rules and groups, or,
+   * with a plan, those of the plan's first step (RolloutPlan checked here:
+   * StoreError rollout-plan-invalid). Named groups must exist in the snap's store.
+   */
+  private async rolloutTarget(snap: Snap, input: ReleaseInput): Promise<{ progressive: number | null; options: ReleaseOptions }> {
+    if (!input.plan) {
+      if (input.groups?.length) await this.groupsExist(snap, input.groups);
+      // Groups alone: only their devices (0% of the others).
+      const progressive = input.progressivePercentage ?? (input.groups?.length ? 0 : null);
+      return { progressive, options: { health: input.health, ...(input.groups?.length ? { groups: input.groups } : {}) } };
+    }
+    if (input.progressivePercentage !== undefined || input.health !== undefined) throw new StoreError('rollout-plan-invalid', 'a release with a plan takes its percentage and health rules from the plan: give either a plan or progressivePercentage/health');
+    let plan: RolloutPlan;
+    try {
+      plan = parsePlan(input.plan);
+    } catch (err) {
+      if (err instanceof PlanError) throw new StoreError('rollout-plan-invalid', `invalid rollout plan: ${err.message}`);
+      throw err;
+    }
+    const first = atStep(plan, 0);
+    const groups = [...new Set([...first.groups, ...(input.groups ?? [])])];
+    await this.groupsExist(snap, [...groups, ...plan.steps.flatMap((s) => s.groups)]);
+    const step = plan.steps[0]!;
+    return {
+      progressive: first.percentage >= 100 ? 100 : first.percentage,
+      options: { plan, groups, health: { failAfterCheckins: plan.failAfterCheckins, errorThreshold: step.errorThreshold ?? undefined, minDevices: step.minDevices } },
+    };
+  }
+
+  /** Groups are a store's: a release may name those of the snap's store and of the stores that include it (its devices' stores). */
+  private async groupsExist(snap: Snap, names: readonly string[]): Promise<void> {
+    const stores = [...(await this.catalog.allStores()).values()].filter((s) => s.storeId === snap.storeId || s.includes.includes(snap.storeId)).map((s) => s.storeId);
+    const known = new Set((await Promise.all(stores.map((id) => groupsOf(this.db, id)))).flat().map((g) => g.name));
+    const missing = [...new Set(names)].filter((n) => !known.has(n));
+    if (missing.length) throw new StoreError('group-not-found', `no store that sees ${snap.name} (${stores.join(', ')}) has a device group ${missing.map((m) => JSON.stringify(m)).join(', ')}`);
   }
 
   /** Closes channels: they follow the next more stable risk. */

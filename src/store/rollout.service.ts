@@ -9,7 +9,8 @@ import { ChannelError, fullChannelName, type Channel } from '../channel/channel.
 import { audit, type Actor } from '../platform/context.ts';
 import type { PlatformContext } from '../platform/context.ts';
 import { ConflictError, toDbTime } from '../platform/db/index.ts';
-import { decide, explain, type DeviceIdentity, type Reason } from '../rollout/index.ts';
+import { decide, evaluateStep, explain, explainVerdict, formatWindows, type DeviceIdentity, type PlanVerdict, type Reason, type RolloutPlan } from '../rollout/index.ts';
+import type { PlanDriver } from './rollout-plans.ts';
 import type { Catalog } from './catalog.repo.ts';
 import { parseStoreChannel, resolveChannel, type Release } from './channels.ts';
 import { releaseIn, PUBLISH_ROLES, READ_ROLES, type PublishingService, type SnapTarget, type StoreTarget } from './publishing.service.ts';
@@ -30,6 +31,10 @@ export interface RolloutRelease {
   /** Health rules, and why the rollout paused by itself (null: not by itself). */
   health: { failAfterCheckins: number; errorThreshold: number | null; minDevices: number } | null;
   pausedReason: string | null;
+  /** The plan the release follows: its steps, the step it is at (1-based), since when, and what it waits for (null: no plan). */
+  plan: { steps: RolloutPlan['steps']; windows: string | null; step: number; of: number; stepStartedAt: string; state: PlanVerdict['state']; explanation: string } | null;
+  /** Device groups whose devices are offered the revision whatever their bucket. */
+  groups: string[];
   releasedAt: string;
   /** Devices that refreshed from this channel since the release (with a device session), offered its revision, running it. */
   devices: ReleaseCounts;
@@ -78,6 +83,7 @@ export class RolloutService {
     private readonly catalog: Catalog,
     private readonly publishing: PublishingService,
     private readonly facts: FactRecorder,
+    private readonly plans: PlanDriver,
   ) {}
 
   private parse(snap: Snap, name: string | undefined): Channel {
@@ -134,12 +140,41 @@ export class RolloutService {
         progressive: { percentage: r.progressivePercentage, paused: r.paused ?? false, 'current-percentage': c.seen === 0 ? 0 : Math.round((c.took / c.seen) * 1000) / 10 },
         health: r.health ?? null,
         pausedReason: r.pausedReason ?? null,
+        plan: r.plan ? this.planOf(r, c) : null,
+        groups: [...(r.groups ?? [])],
         releasedAt: r.releasedAt.toISOString(),
         devices: c,
         rollback,
       });
     }
     return { snap: snap.name, channel: fullChannelName(channel), releases };
+  }
+
+  private planOf(r: Release, c: ReleaseCounts): NonNullable<RolloutRelease['plan']> {
+    const p = r.plan!;
+    const v = evaluateStep(p.plan, p.step, p.startedAt, r.paused ?? false, c, this.ctx.now());
+    return { steps: p.plan.steps, windows: p.plan.windows.length ? formatWindows(p.plan.windows) : null, step: p.step + 1, of: p.plan.steps.length, stepStartedAt: p.startedAt.toISOString(), state: v.state, explanation: explainVerdict(p.plan, v) };
+  }
+
+  /**
+   * Advances the channel's plan to its next step, on every architecture
+   * whose release follows one: a person's go (an approval step, or before
+   * the soak time or success threshold). Refused when paused (resume
+   * first), without a plan, or at the last step.
+   */
+  async advance(actor: Actor, target: SnapTarget, input: RolloutBodyInput): Promise<RolloutStatus> {
+    const { snap } = this.publishing.authorizeSnap(actor, target, PUBLISH_ROLES);
+    const channel = this.parse(snap, input.channel);
+    const rels = await this.channelReleases(snap, channel);
+    const planned = rels.filter((r) => r.plan);
+    const where = `${fullChannelName(channel)} of ${snap.name}`;
+    if (planned.length === 0) throw new StoreError('rollout-conflict', `the release of ${where} follows no plan (release it with --plan)`);
+    if (planned.some((r) => r.paused)) throw new StoreError('rollout-conflict', `the rollout of ${where} is paused: resume it first`);
+    const movable = planned.filter((r) => r.plan!.step < r.plan!.plan.steps.length - 1);
+    if (movable.length === 0) throw new StoreError('rollout-conflict', `the plan of ${where} is at its last step`);
+    const now = this.ctx.now();
+    for (const r of movable) await this.plans.advance({ releaseId: r.releaseId!, plan: r.plan!, paused: false }, r.plan!.step + 1, now, actor, { state: 'by-hand' });
+    return this.statusOf(snap, channel, await this.channelReleases(snap, channel));
   }
 
   /** Pauses the channel's rollout: only the devices already offered its revision keep being offered it. */
@@ -239,7 +274,9 @@ export class RolloutService {
     const found = await this.findDevice(snap, input.serial, input.model);
     const device = found ? { brand: found.brand, model: found.model, serial: found.serial } : null;
     const groups = found ? this.catalog.heldGroups(found.storeId) : undefined;
-    const heldBy = found && groups ? (groups instanceof Promise ? await groups : groups).match(found.model, found.serial) : undefined;
+    const matcher = found && groups ? (groups instanceof Promise ? await groups : groups) : undefined;
+    const heldBy = found ? matcher?.match(found.model, found.serial) : undefined;
+    const memberOf = found && matcher ? matcher.memberOf(found.model, found.serial) : [];
     const now = this.ctx.now();
     const rels = (await releasesOf(this.db, [snap.snapId])).get(snap.snapId) ?? [];
     const arches = input.architecture ? [input.architecture] : [...new Set(rels.map((r) => r.architecture))].sort();
@@ -249,7 +286,7 @@ export class RolloutService {
       if (!r) return { architecture: arch, effectiveChannel: null, releaseId: null, revision: null, reason: { rule: 'channel-empty' }, explanation: `nothing: nothing is released to ${fullChannelName(channel)} (or a channel it follows) for ${arch}`, facts: null };
       const cr = channelRelease(r.release, snap.snapId, rels, arch, channel, now) ?? plainRelease(r.release, snap.snapId);
       const f = facts.get(cr.releaseId);
-      const decision = decide(cr, device ?? undefined, f, { installedRevision: f?.reportedRevision ?? undefined, heldBy });
+      const decision = decide(cr, device ?? undefined, f, { installedRevision: f?.reportedRevision ?? undefined, heldBy, groups: memberOf, now });
       return {
         architecture: arch,
         effectiveChannel: r.effectiveChannel,

@@ -19,7 +19,7 @@ import { LEGACY_RELEASE, type StoreDb } from './store.repo.ts';
  * they were, until released again.
  */
 export function watched(r: Release): boolean {
-  return r.releaseId !== undefined && !r.releaseId.startsWith(LEGACY_RELEASE) && (r.rollbackOf != null || r.health != null || isControlled({ percentage: r.progressivePercentage, paused: r.paused ?? false }));
+  return r.releaseId !== undefined && !r.releaseId.startsWith(LEGACY_RELEASE) && (r.rollbackOf != null || r.health != null || r.plan != null || (r.groups?.length ?? 0) > 0 || isControlled({ percentage: r.progressivePercentage, paused: r.paused ?? false }));
 }
 
 /**
@@ -32,7 +32,19 @@ export function watched(r: Release): boolean {
 export function channelRelease(r: Release, snapId: string, releases: readonly Release[], arch: string, channel: Channel, now: Date): ChannelRelease | undefined {
   if (!watched(r)) return undefined;
   const previous = r.previousRevision ?? resolveChannel(releases.filter((x) => x !== r && !(x.track === r.track && x.risk === r.risk && x.branch === r.branch)), arch, channel, now)?.release.revision ?? null;
-  return { snapId, releaseId: r.releaseId!, revision: r.revision, previousRevision: previous, percentage: r.progressivePercentage, paused: r.paused ?? false, rollbackOf: r.rollbackOf ?? undefined };
+  return {
+    snapId,
+    releaseId: r.releaseId!,
+    revision: r.revision,
+    previousRevision: previous,
+    percentage: r.progressivePercentage,
+    paused: r.paused ?? false,
+    rollbackOf: r.rollbackOf ?? undefined,
+    // Paused by itself (health): the revision is offered to nobody new.
+    halted: (r.paused ?? false) && r.pausedReason != null,
+    groups: r.groups,
+    windows: r.plan?.plan.windows,
+  };
 }
 
 /** The core's view of a plain release (served to every device): what a held device's decision needs. */
@@ -246,15 +258,23 @@ export function serialGlob(pattern: string): RegExp {
 
 /** A store's held groups, ready to match (kept per store for a second in the catalog). */
 export interface HeldGroups {
+  /** The held group the device is in, if any. */
   match(model: string, serial: string): string | undefined;
+  /** Every group of the store the device is in (for releases and plan steps targeting groups). */
+  memberOf(model: string, serial: string): string[];
 }
 
-export const NO_HELD_GROUPS: HeldGroups = Object.freeze({ match: () => undefined });
+export const NO_HELD_GROUPS: HeldGroups = Object.freeze({ match: () => undefined, memberOf: () => [] });
 
 export function heldGroups(groups: readonly DeviceGroup[]): HeldGroups {
-  const held = groups.filter((g) => g.held).map((g) => ({ name: g.name, models: new Set(g.models), serials: new Set(g.serials), pattern: g.serialPattern ? serialGlob(g.serialPattern) : null }));
-  if (held.length === 0) return NO_HELD_GROUPS;
-  return { match: (model, serial) => held.find((g) => g.models.has(model) || g.serials.has(serial) || (g.pattern !== null && g.pattern.test(serial)))?.name };
+  if (groups.length === 0) return NO_HELD_GROUPS;
+  const all = groups.map((g) => ({ name: g.name, held: g.held, models: new Set(g.models), serials: new Set(g.serials), pattern: g.serialPattern ? serialGlob(g.serialPattern) : null }));
+  const held = all.filter((g) => g.held);
+  const has = (g: (typeof all)[number], model: string, serial: string) => g.models.has(model) || g.serials.has(serial) || (g.pattern !== null && g.pattern.test(serial));
+  return {
+    match: held.length === 0 ? () => undefined : (model, serial) => held.find((g) => has(g, model, serial))?.name,
+    memberOf: (model, serial) => all.filter((g) => has(g, model, serial)).map((g) => g.name),
+  };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a selected row of store_device_groups

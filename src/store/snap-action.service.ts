@@ -11,13 +11,15 @@ import { ChannelError, RISKS, fullChannelName, memoizedChannel, type Channel } f
 import { decide, type DeviceIdentity } from '../rollout/index.ts';
 import { findAssertion, signingChain } from '../platform/assertions/index.ts';
 import type { BlobStore } from '../platform/blobs/index.ts';
-import { audit, type PlatformContext } from '../platform/context.ts';
+import type { PlatformContext } from '../platform/context.ts';
 import { platformView } from '../platform/db/index.ts';
 import { availableReleases, parseStoreChannel, resolveChannel, type Release, type ReleaseHealth } from './channels.ts';
 import type { Catalog, CatalogEntry } from './catalog.repo.ts';
 import type { CohortKeys } from './cohort-keys.ts';
 import { CohortKeyError, cohortSnapshotTime, releasesAt, type Cohort } from './cohorts.ts';
 import { ReplyBytes } from './reply-bytes.ts';
+import { rolloutMetrics } from './rollout-metrics.ts';
+import { PlanDriver, type PlannedRelease } from './rollout-plans.ts';
 import { channelRelease, deviceFacts, FactRecorder, identityOf, plainRelease, releaseCounts, type Observation, type StoredFacts } from './rollouts.ts';
 import type { Device } from './sessions.service.ts';
 import { snapObject } from './snap-object.ts';
@@ -90,7 +92,11 @@ export class SnapActionService {
   ) {
     this.facts = new FactRecorder(db);
     this.facts.onFailed = (releaseId, health, now) => this.checkHealth(releaseId, health, now);
+    this.plans = new PlanDriver(ctx, db, catalog, this.facts);
   }
+
+  /** Rollout plans: advanced (or paused) from the check-ins of their devices. */
+  readonly plans: PlanDriver;
 
   /**
    * After a device of a release with health rules is counted as failed: when
@@ -99,17 +105,13 @@ export class SnapActionService {
    * with the reason kept and in the audit log (actor: the device that tipped it).
    */
   private async checkHealth(releaseId: string, health: ReleaseHealth, now: Date): Promise<void> {
+    rolloutMetrics(this.ctx.metrics.registry).events.inc({ event: 'failed' });
     if (health.errorThreshold === null) return;
     const c = (await releaseCounts(this.db, [releaseId])).get(releaseId);
     if (!c || c.offered < health.minDevices || c.failed * 100 < health.errorThreshold * c.offered) return;
     const share = Math.round((c.failed / c.offered) * 1000) / 10;
     const reason = `${c.failed} of ${c.offered} devices offered the revision still reported another after ${health.failAfterCheckins} check-ins (${share}%, threshold ${health.errorThreshold}%)`;
-    const res = await this.db.updateTable('store_releases').set({ paused: 1, paused_reason: reason }).where('release_id', '=', releaseId).where('paused', '=', 0).executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) return;
-    this.catalog.invalidate();
-    this.facts.forget();
-    const snap = await this.db.selectFrom('store_releases as r').innerJoin('store_snaps as s', 's.snap_id', 'r.snap_id').select(['s.name', 's.publisher_id']).where('r.release_id', '=', releaseId).executeTakeFirst();
-    await audit(this.ctx, { principal: undefined, ip: '', requestId: '', origin: 'update-control' }, { action: 'store.rollout.auto-pause', target: releaseId, ...(snap ? { accountId: snap.publisher_id } : {}), details: { snap: snap?.name ?? null, reason, at: now.toISOString() } });
+    await this.plans.halt(releaseId, reason, now);
   }
 
   /** A snap action request (POST /v2/snaps/refresh): snapd's answer, as JSON bytes. */
@@ -141,12 +143,15 @@ export class SnapActionService {
     if (d.session) {
       // A device in a held group is offered nothing new, from any snap: every channel pick goes through the core.
       const groups = this.catalog.heldGroups(d.session.storeId);
-      const heldBy = (groups instanceof Promise ? await groups : groups).match(d.session.model, d.session.serial);
-      if (heldBy !== undefined) rollout = new RolloutRequest(identityOf(d.session), heldBy);
+      const held = groups instanceof Promise ? await groups : groups;
+      const heldBy = held.match(d.session.model, d.session.serial);
+      const session = d.session;
+      const memberOf = () => held.memberOf(session.model, session.serial);
+      if (heldBy !== undefined) rollout = new RolloutRequest(identityOf(d.session), memberOf, heldBy);
       let paused: string[] | undefined;
       const scan = (e: CatalogEntry) => {
         if (!e.watched) return;
-        rollout ??= new RolloutRequest(identityOf(d.session!));
+        rollout ??= new RolloutRequest(identityOf(d.session!), memberOf);
         for (const r of e.releases) if (r.paused && r.releaseId) (paused ??= []).push(r.releaseId);
       };
       for (const e of byId.values()) scan(e);
@@ -204,6 +209,7 @@ export class SnapActionService {
     }
 
     if (rollout?.observations.length) await this.facts.record(rollout.device, rollout.observations, now);
+    if (rollout?.planned.length) await this.plans.afterCheckIn(rollout.planned, now);
 
     // Revisions asked for by number (and previous revisions of a progressive release) may not be released: read those.
     const unreleased = plans.filter((p) => !p.entry.revisions.has(p.revision));
@@ -492,11 +498,20 @@ class RolloutRequest {
   /** This device's facts for the paused releases the request touches. */
   facts = new Map<string, StoredFacts>();
   readonly observations: Observation[] = [];
+  /** Releases following a plan that this request touched (their plans are looked at after the facts are written). */
+  readonly planned: PlannedRelease[] = [];
+  private groupNames: string[] | undefined;
   constructor(
     readonly device: DeviceIdentity,
+    private readonly memberOf: () => string[],
     /** The held device group the device is in. */
     readonly heldBy?: string,
   ) {}
+
+  /** The store's groups the device is in (matched once per request, when a release targets groups). */
+  get groups(): string[] {
+    return (this.groupNames ??= this.memberOf());
+  }
 }
 
 /**
@@ -511,7 +526,8 @@ function controlled(picked: Exclude<Picked, { error: unknown }>, entry: CatalogE
   const watchedRelease = channelRelease(release, entry.snap.snapId, entry.releases, d.arch, channel, now);
   const cr = watchedRelease ?? (rollout?.heldBy !== undefined ? plainRelease(release, entry.snap.snapId) : undefined);
   if (!cr) return picked;
-  const decision = decide(cr, rollout?.device, rollout?.facts.get(cr.releaseId), { installedRevision: installed, heldBy: rollout?.heldBy });
+  const decision = decide(cr, rollout?.device, rollout?.facts.get(cr.releaseId), { installedRevision: installed, heldBy: rollout?.heldBy, groups: cr.groups?.length ? rollout?.groups : undefined, now });
+  if (watchedRelease && release.plan && rollout && !rollout.planned.some((p) => p.releaseId === cr.releaseId)) rollout.planned.push({ releaseId: cr.releaseId, plan: release.plan, paused: release.paused ?? false });
   if (watchedRelease) rollout?.observations.push({ releaseId: cr.releaseId, snapId: cr.snapId, revision: cr.revision, health: release.health, offered: decision.offeredRelease, reported: installed, took: installed === cr.revision });
   if (decision.revision === null) return { error: err('revision-not-found', `no snap revision available as specified for channel ${fullChannelName(channel)} on ${d.arch}`) };
   return { ...picked, revision: decision.revision };

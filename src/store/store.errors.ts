@@ -28,6 +28,7 @@ export type StoreErrorCode =
   | 'rollout-conflict'
   | 'group-not-found'
   | 'group-exists'
+  | 'rollout-plan-invalid'
   // snapd-facing
   | 'name-not-found'
   | 'resource-not-found'

@@ -4,6 +4,7 @@ import { randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { ConflictError, fromDbTime, toDbTime } from '../platform/db/index.ts';
 import type { Release } from './channels.ts';
+import type { RolloutPlan } from '../rollout/index.ts';
 import type { StoreTables } from './store.tables.ts';
 
 export type StoreDb = Kysely<StoreTables>;
@@ -132,7 +133,7 @@ export const LEGACY_RELEASE = 'legacy:';
  * released again, and cannot be paused or rolled back.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a selected row of store_releases
-export function rolloutColumns(r: any): Pick<Release, 'releaseId' | 'previousRevision' | 'paused' | 'rollbackOf' | 'health' | 'pausedReason'> {
+export function rolloutColumns(r: any): Pick<Release, 'releaseId' | 'previousRevision' | 'paused' | 'rollbackOf' | 'health' | 'pausedReason' | 'plan' | 'groups'> {
   const track = r.track as string;
   const channel = [track, r.risk, r.branch].filter(Boolean).join('/');
   return {
@@ -145,6 +146,8 @@ export function rolloutColumns(r: any): Pick<Release, 'releaseId' | 'previousRev
         ? null
         : { failAfterCheckins: Number(r.fail_after_checkins), errorThreshold: r.error_threshold === null ? null : Number(r.error_threshold), minDevices: Number(r.min_devices ?? 1) },
     pausedReason: r.paused_reason ?? null,
+    plan: r.plan ? { plan: JSON.parse(r.plan) as RolloutPlan, step: Number(r.plan_step ?? 0), startedAt: fromDbTime(r.step_started_at) } : null,
+    groups: r.target_groups ? (JSON.parse(r.target_groups) as string[]) : [],
   };
 }
 

@@ -67,6 +67,10 @@ export const ReleaseBody = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** A rollout plan (steps, soak times, thresholds, windows): checked by the pure core's parsePlan, whose errors name the field. */
+    plan: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    /** Device groups whose devices are offered the revision whatever their bucket (alone: only them). */
+    groups: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 20 })),
   },
   { additionalProperties: false },
 );

@@ -36,7 +36,7 @@ export class StoreService {
     this.publishing = new PublishingService(ctx, db, this.catalog);
     this.sessions = new SessionsService(ctx, db, this.catalog);
     this.devices = new SnapActionService(ctx, db, this.catalog, new CohortKeys(ctx.root.storeSigner));
-    this.rollouts = new RolloutService(ctx, db, this.catalog, this.publishing, this.devices.facts);
+    this.rollouts = new RolloutService(ctx, db, this.catalog, this.publishing, this.devices.facts, this.devices.plans);
   }
 
   /**

@@ -78,6 +78,13 @@ export interface StoreReleasesTable {
   min_devices: number | null;
   /** Why the rollout paused by itself. */
   paused_reason: string | null;
+  /** The rollout plan the release follows (migration 0007): the normalised plan as JSON, or null. */
+  plan: string | null;
+  /** The plan's step the release is at (0-based). */
+  plan_step: number | null;
+  step_started_at: DbTime | null;
+  /** JSON array of device group names whose devices are offered the revision whatever their bucket, or null. */
+  target_groups: string | null;
 }
 
 export interface StoreReleaseHistoryTable {

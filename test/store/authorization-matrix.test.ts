@@ -30,6 +30,7 @@ const MATRIX: Matrix = {
   'GET /api/store/snaps/:snap/rollout': READERS,
   'POST /api/store/snaps/:snap/rollout/pause': WRITERS,
   'POST /api/store/snaps/:snap/rollout/resume': WRITERS,
+  'POST /api/store/snaps/:snap/rollout/advance': WRITERS,
   'POST /api/store/snaps/:snap/rollout/rollback': WRITERS,
   'GET /api/store/snaps/:snap/rollout/why': READERS,
   'POST /api/store/snaps/:snap/collaborators': ADMINS,

@@ -1,7 +1,7 @@
 // Health from check-ins (update control): a release with health rules counts
 // a device offered its revision that still reports another after N
 // check-ins as failed; at the error threshold the rollout pauses by itself
-// (its set frozen: raising the percentage offers it to nobody new), with the
+// (offering the revision to nobody new, even devices offered it before), with the
 // reason in rollout status and the audit log. Simulated devices, 1 in 5 of
 // those offered failing to install (snapd undoes it: the old revision again).
 import assert from 'node:assert/strict';
@@ -79,13 +79,20 @@ eachEngine('a rollout whose devices keep reverting pauses itself at the error th
   assert.match(shown.out, /paused by itself/);
   assert.match(shown.out, /\nall: paused by itself: \d+ of \d+ devices offered/);
 
-  // Paused: raising the percentage offers the revision to nobody new.
+  // Paused by itself: raising the percentage offers the revision to nobody new, not even
+  // the devices offered it before that failed to install it (they keep revision 1).
   await expectStatus(s.request('POST', '/api/store/snaps/acme-app/releases', { token: pub, body: { revision: 2, channels: ['stable'], progressivePercentage: 100 } }), 200);
   const after = await round();
-  for (const d of devices) if (!inBucket(d.serial, 50)) assert.equal(after.get(d.serial), undefined, d.serial);
-  // Resumed by a person: the reason is gone and the percentage decides again.
+  for (const d of devices) if (!inBucket(d.serial, 50) || failing.has(d.serial)) assert.equal(after.get(d.serial), undefined, d.serial);
+  const why = (await expectStatus(s.request('GET', `/api/store/snaps/acme-app/rollout/why?serial=${[...failing][0]}`, { token: pub }), 200)).json().answers[0];
+  assert.deepEqual([why.revision, why.reason.rule], [1, 'halted']);
+  // The brand fixes what made the devices fail (the devices not yet counted will be, at their next
+  // check-in: it counts), raises the threshold; resumed by a person: the reason is gone and the percentage decides again.
+  failing.clear();
+  await expectStatus(s.request('POST', '/api/store/snaps/acme-app/releases', { token: pub, body: { revision: 2, channels: ['stable'], progressivePercentage: 100, health: { failAfterCheckins: 2, errorThreshold: 50, minDevices: 5 } } }), 200);
   const resumed = (await expectStatus(s.request('POST', '/api/store/snaps/acme-app/rollout/resume', { token: pub, body: { channel: 'stable' } }), 200)).json().releases[0];
   assert.deepEqual([resumed.progressive.paused, resumed.pausedReason], [false, null]);
   const resumedRound = await round();
   assert.ok(devices.filter((d) => !inBucket(d.serial, 50)).every((d) => resumedRound.get(d.serial) === 2));
+  assert.equal((await status()).progressive.paused, false);
 });

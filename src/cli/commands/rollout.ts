@@ -1,4 +1,4 @@
-// `snapline rollout status|pause|resume|rollback SNAP CHANNEL`,
+// `snapline rollout status|pause|resume|advance|rollback SNAP CHANNEL`,
 // `snapline rollout why SNAP --serial S` and `snapline group
 // create|add|list|hold|unhold`: update control's client commands
 // (docs/update-control.md). Thin: one API call each, a table or lines out.
@@ -16,6 +16,8 @@ interface RolloutRelease {
   previousRevision: number | null;
   progressive: { percentage: number | null; paused: boolean; 'current-percentage': number };
   pausedReason: string | null;
+  plan?: { step: number; of: number; state: string; explanation: string } | null;
+  groups?: string[];
   releasedAt: string;
   devices: { seen: number; offered: number; took: number; failed: number };
   rollback: { of: string; tookRolledBack: number; back: number } | null;
@@ -61,6 +63,8 @@ export function formatRollout(s: RolloutStatus): string {
     const p = r.progressive;
     const state = r.rollback ? `rollback (${r.rollback.back} of ${r.rollback.tookRolledBack} back)` : p.paused ? (r.pausedReason ? 'paused by itself' : 'paused') : p.percentage === null || p.percentage >= 100 ? 'released' : 'rolling out';
     if (r.pausedReason) reasons.push(`${r.architecture}: paused by itself: ${r.pausedReason}\n`);
+    if (r.plan) reasons.push(`${r.architecture}: plan ${r.plan.explanation}\n`);
+    if (r.groups?.length) reasons.push(`${r.architecture}: offered to device groups ${r.groups.join(', ')} whatever their bucket\n`);
     rows.push([
       r.architecture,
       String(r.revision),
@@ -148,7 +152,7 @@ function registerGroup(program: Command): void {
 }
 
 export function registerRollout(program: Command): void {
-  const rollout = program.command('rollout').description('update control: progressive releases per device, pause, resume, roll back, and why a device gets a revision');
+  const rollout = program.command('rollout').description('update control: progressive releases per device, plans, pause, resume, advance, roll back, and why a device gets a revision');
   const act = (name: string, description: string, method: 'GET' | 'POST', suffix: string) =>
     rollout
       .command(name)
@@ -168,6 +172,7 @@ export function registerRollout(program: Command): void {
   act('status', "a channel's rollout: each architecture's release, progress (current→target), state and devices", 'GET', '');
   act('pause', 'pause: only devices already offered the revision keep being offered it', 'POST', 'pause');
   act('resume', 'resume a paused rollout: its percentage decides again', 'POST', 'resume');
+  act('advance', "advance the channel's rollout plan to its next step (an approval step, or before its soak time or success threshold)", 'POST', 'advance');
   act('rollback', 'release the previous revision again: devices that took the new one are offered the old', 'POST', 'rollback');
 
   rollout

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { apiClient, readCredentials } from '../client.ts';
 import { CliError, io, processIO } from '../io.ts';
 import type { ChannelMapRow } from '../../store/channels.ts';
+import { readPlanFile } from './rollout-plan-file.ts';
 
 const urlOption = ['--url <url>', 'server URL (default $SNAPLINE_URL)'] as const;
 const storeOption = ['--store <store-id>', 'the store, when the snap name is registered in several'] as const;
@@ -193,10 +194,12 @@ export function registerStore(program: Command): void {
     .option('--fail-after-checkins <n>', 'health: a device offered the revision that still reports another at N check-ins has failed')
     .option('--error-threshold <percentage>', 'health: pause the rollout by itself when this share of the devices offered has failed')
     .option('--min-devices <n>', 'health: devices offered before the threshold applies (default 1)')
+    .option('--plan <file>', 'a rollout plan (YAML or JSON): steps of percentages or device groups, soak times, thresholds, windows (docs/update-control.md)')
+    .option('--group <groups>', 'device groups whose devices are offered the revision (comma-separated; alone: only them)')
     .option(...storeOption)
     .option(...urlOption)
     .description('release a revision to channels')
-    .action(async (name: string, revision: string, channels: string, opts: { progressive?: string; failAfterCheckins?: string; errorThreshold?: string; minDevices?: string; store?: string; url?: string }) => {
+    .action(async (name: string, revision: string, channels: string, opts: { progressive?: string; failAfterCheckins?: string; errorThreshold?: string; minDevices?: string; plan?: string; group?: string; store?: string; url?: string }) => {
       if (!/^[1-9]\d*$/.test(revision)) throw new CliError(`invalid revision ${JSON.stringify(revision)}: expected a positive integer`);
       if (opts.progressive !== undefined && !/^(100|[1-9]\d?)$/.test(opts.progressive)) throw new CliError('--progressive must be a percentage from 1 to 100');
       if (opts.errorThreshold !== undefined && !/^(100|[1-9]\d?)$/.test(opts.errorThreshold)) throw new CliError('--error-threshold must be a percentage from 1 to 100');
@@ -205,12 +208,17 @@ export function registerStore(program: Command): void {
       const health = opts.failAfterCheckins
         ? { failAfterCheckins: Number(opts.failAfterCheckins), ...(opts.errorThreshold ? { errorThreshold: Number(opts.errorThreshold) } : {}), ...(opts.minDevices ? { minDevices: Number(opts.minDevices) } : {}) }
         : undefined;
+      if (opts.plan !== undefined && (opts.progressive !== undefined || health)) throw new CliError('--plan gives the percentages and health rules: leave out --progressive and the health options');
+      const plan = opts.plan !== undefined ? await readPlanFile(opts.plan) : undefined;
+      const groups = opts.group?.split(',').map((g) => g.trim()).filter(Boolean);
       const c = await client(opts);
       const res = await c.json<{ released: string[]; channelMap: ChannelMapRow[] }>('POST', snapPath(name, opts.store, '/releases'), {
         revision: Number(revision),
         channels: splitChannels(channels),
         ...(opts.progressive ? { progressivePercentage: Number(opts.progressive) } : {}),
         ...(health ? { health } : {}),
+        ...(plan ? { plan } : {}),
+        ...(groups?.length ? { groups } : {}),
       });
       io.out(`Released ${name} revision ${revision} to ${res.released.join(', ')}\n`);
     });

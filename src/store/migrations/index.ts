@@ -8,8 +8,9 @@ import { privateAccess } from './0003-private-access.ts';
 import { rollouts } from './0004-rollouts.ts';
 import { deviceGroups } from './0005-device-groups.ts';
 import { rolloutHealth } from './0006-rollout-health.ts';
+import { rolloutPlans } from './0007-rollout-plans.ts';
 
 export const storeMigrations: ServiceMigrations = {
   service: 'store',
-  migrations: [store, collaborators, privateAccess, rollouts, deviceGroups, rolloutHealth],
+  migrations: [store, collaborators, privateAccess, rollouts, deviceGroups, rolloutHealth, rolloutPlans],
 };
