@@ -141,6 +141,7 @@ export function Table<T>({ caption, columns, rows, rowKey, empty }: { caption: s
  */
 export function ConfirmButton({ label, title, children, confirmLabel, onConfirm, danger = true }: { label: string; title: string; children: ReactNode; confirmLabel: string; onConfirm(): Promise<unknown>; danger?: boolean }) {
   const dialog = useRef<HTMLDialogElement>(null);
+  const cancel = useRef<HTMLButtonElement>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const titleId = useId();
@@ -159,7 +160,15 @@ export function ConfirmButton({ label, title, children, confirmLabel, onConfirm,
   };
   return (
     <>
-      <button type="button" className={danger ? 'danger' : undefined} onClick={() => dialog.current?.showModal()}>
+      <button
+        type="button"
+        className={danger ? 'danger' : undefined}
+        onClick={() => {
+          dialog.current?.showModal();
+          // The safe choice has the focus: Enter or Space on arrival cancels.
+          cancel.current?.focus();
+        }}
+      >
         {label}
       </button>
       <dialog ref={dialog} aria-labelledby={titleId} onClose={() => setError(undefined)}>
@@ -167,7 +176,7 @@ export function ConfirmButton({ label, title, children, confirmLabel, onConfirm,
         <div>{children}</div>
         <ErrorMessage error={error} />
         <div className="actions">
-          <button type="button" onClick={close}>
+          <button type="button" ref={cancel} onClick={close}>
             Cancel
           </button>
           <button type="button" className={danger ? 'danger' : 'primary'} onClick={() => void confirm()} disabled={busy}>

@@ -161,6 +161,7 @@ function Why({ serial, snaps }: { serial: string; snaps: string[] }) {
       <h3 id="why">Why does it get what it gets?</h3>
       <form
         className="inline"
+        noValidate
         onSubmit={(e) => {
           if (!snap.trim()) {
             e.preventDefault();

@@ -97,6 +97,7 @@ function VaultKeys({ brand }: { brand: string }) {
       )}
       {s.can('admin') && (
         <form
+          noValidate
           onSubmit={(e) => {
             if (!/^[a-z0-9](?:-?[a-z0-9]){0,23}$/.test(name)) {
               e.preventDefault();

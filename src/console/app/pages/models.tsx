@@ -72,6 +72,7 @@ function VaultModels({ brand }: { brand: string }) {
       )}
       {s.can('admin') && (
         <form
+          noValidate
           onSubmit={(e) => {
             const problem = !/^[a-zA-Z0-9](?:-?[a-zA-Z0-9])*$/.test(model) ? 'A model name is letters, digits and single hyphens.' : activeKeys.length === 0 ? 'Generate a vault key first (Keys page).' : undefined;
             if (problem) {
@@ -85,7 +86,7 @@ function VaultModels({ brand }: { brand: string }) {
           <h3>Let the vault sign serials for a model</h3>
           <Field label="Model name" required value={model} onChange={(e) => setModel(e.target.value)} />
           <Select label="Signing key" value={key || activeKeys[0]?.name || ''} onChange={(e) => setKey(e.target.value)} options={activeKeys.map((k) => k.name)} />
-          <Field label="Serial template (optional)" value={template} onChange={(e) => setTemplate(e.target.value)} hint="e.g. box-{n:6}; empty: the device proposes or the vault's default" />
+          <Field label="Serial template (optional)" value={template} onChange={(e) => setTemplate(e.target.value)} hint="placeholders {counter:N}, {random:N}, {uuid}, {date}; e.g. box-{counter:6}" />
           <ErrorMessage error={error} />
           <button type="submit" className="primary" disabled={busy}>
             Add model
@@ -108,6 +109,7 @@ function VerifyAssertion() {
     <section aria-labelledby="verify">
       <h2 id="verify">Decode and verify a model assertion</h2>
       <form
+        noValidate
         onSubmit={(e) => {
           if (!text.includes('type:')) {
             e.preventDefault();
@@ -184,7 +186,7 @@ function NewModel({ brand }: { brand: string }) {
     <section aria-labelledby="new-model">
       <h2 id="new-model">Write a new model</h2>
       <p>The console writes the model's headers as JSON; sign it offline with your brand key: <code>snapline sign -k KEY --timestamp &lt; model.json &gt; model.assert</code>.</p>
-      <form onSubmit={make}>
+      <form noValidate onSubmit={make}>
         <Field label="Model name" required value={model} onChange={(e) => setModel(e.target.value)} />
         <Select label="Architecture" value={architecture} onChange={(e) => setArchitecture(e.target.value)} options={['amd64', 'arm64', 'armhf', 'i386', 'riscv64', 's390x', 'ppc64el']} />
         <Select label="Base" value={base} onChange={(e) => setBase(e.target.value)} options={['core24', 'core22', 'core20', 'core18', { value: '', label: 'core (series 16)' }]} />
@@ -202,7 +204,9 @@ function NewModel({ brand }: { brand: string }) {
           <button type="button" onClick={() => saveText(json, `${model}.model.json`)}>
             Download {model}.model.json
           </button>
-          <pre className="assertion">{json}</pre>
+          <pre className="assertion" tabIndex={0} aria-label="The model's headers as JSON">
+            {json}
+          </pre>
         </div>
       )}
     </section>

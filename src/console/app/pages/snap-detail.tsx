@@ -178,6 +178,7 @@ function ReleaseForm({ snap, revision, onDone, onCancel }: { snap: string; revis
     <section aria-labelledby="release-heading" className="panel">
       <h3 id="release-heading">Release revision {revision}</h3>
       <form
+        noValidate
         onSubmit={(e) => {
           const problem = validate();
           if (problem) {

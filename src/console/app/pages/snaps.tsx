@@ -79,6 +79,7 @@ function RegisterSnap({ store, onDone }: { store: string; onDone(): void }) {
     <section aria-labelledby="register-heading">
       <h2 id="register-heading">Register a snap name</h2>
       <form
+        noValidate
         onSubmit={(e) => {
           if (!SNAP_NAME.test(name) || name.length > 40) {
             e.preventDefault();

@@ -142,6 +142,7 @@ function StartRollout({ store, snaps, onDone }: { store: string; snaps: string[]
     <section aria-labelledby="start-rollout">
       <h2 id="start-rollout">Start a progressive rollout</h2>
       <form
+        noValidate
         onSubmit={(e) => {
           const problem = !snap
             ? 'Choose a snap.'
@@ -251,6 +252,7 @@ function Groups({ store }: { store: string }) {
       )}
       {s.can('publish') && (
         <form
+          noValidate
           onSubmit={(e) => {
             if (!/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/.test(name)) {
               e.preventDefault();

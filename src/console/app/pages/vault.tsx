@@ -119,6 +119,7 @@ function ApiKeys({ brand }: { brand: string }) {
       )}
       {s.can('admin') && (
         <form
+          noValidate
           onSubmit={(e) => {
             if (!name.trim() || name.startsWith('user:')) {
               e.preventDefault();
@@ -238,6 +239,7 @@ function SystemUser({ brand }: { brand: string }) {
     <section aria-labelledby="system-users">
       <h2 id="system-users">System-user assertion</h2>
       <form
+        noValidate
         onSubmit={(e) => {
           const problem = !/^[^@\s]+@[^@\s]+$/.test(email.trim())
             ? 'Give an e-mail address.'
@@ -273,7 +275,9 @@ function SystemUser({ brand }: { brand: string }) {
           <button type="button" onClick={() => saveText(signed, 'auto-import.assert', 'application/x.ubuntu.assertion')}>
             Download auto-import.assert
           </button>
-          <pre className="assertion">{signed}</pre>
+          <pre className="assertion" tabIndex={0} aria-label="The signed system-user assertion stream">
+            {signed}
+          </pre>
         </div>
       )}
     </section>
