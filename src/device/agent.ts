@@ -299,6 +299,7 @@ export async function refreshDevice(o: RefreshCommandOptions, env: AgentEnv): Pr
     client,
     files: stateSnapFiles(o.state),
     clock: env.clock,
+    model: modelOf(state),
     ...(o.failInstall ? { failInstall: o.failInstall } : {}),
     onEvent: (e) => log(e.kind === 'update' ? `${e.name}: refreshing to revision ${e.revision}` : e.kind === 'updated' ? `${e.name}: now at revision ${e.revision}` : `${e.name} ${e.revision}: ${e.reason}`),
   });

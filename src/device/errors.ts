@@ -14,7 +14,8 @@ export type DeviceErrorCode =
   | 'device-store-error'
   | 'device-snap-digest-mismatch'
   | 'device-snap-unverified'
-  | 'device-install-failed';
+  | 'device-install-failed'
+  | 'device-validation-sets';
 
 export class DeviceError extends CodedError<DeviceErrorCode> {
   override readonly name = 'DeviceError';

@@ -7,12 +7,13 @@
 // revision is recorded. A snap whose refresh fails keeps its old revision,
 // channel, cohort and refreshed-date (snapd's undo): nothing is half
 // installed. Pure: the store client, the clock and the file place are passed in.
-import { AssertionError, type Assertion, type SnapDeclarationData, type SnapRevisionData, type TrustDatabase } from '../assertions/index.ts';
+import { AssertionError, type Assertion, type ModelData, type SnapDeclarationData, type SnapRevisionData, type TrustDatabase, type ValidationSetData } from '../assertions/index.ts';
 import { addWithPrerequisites } from './chain.ts';
 import { DeviceError, isDeviceError, type DeviceErrorCode } from './errors.ts';
 import { errorMessage, TransportError, type Clock, type Epoch, type SnapFiles } from './io.ts';
 import { rfc3339, type InstalledSnap, type RefreshOutcome } from './state.ts';
 import { SNAP_ACTION_FIELDS, type StoreClient } from './store-client.ts';
+import { enforcedSetRefs, pinsFor, type SnapPin } from './validation-sets.ts';
 
 export interface RefreshOptions {
   snaps: readonly InstalledSnap[];
@@ -20,6 +21,8 @@ export interface RefreshOptions {
   client: StoreClient;
   files: SnapFiles;
   clock: Clock;
+  /** The device's model: its enforced validation sets pin revisions (fetched before each refresh). */
+  model?: Assertion<ModelData>;
   /** Simulated install failures (a snap, or one revision of it): the device undoes as snapd does. */
   failInstall?: (name: string, revision: number) => boolean;
   onEvent?: (e: { kind: 'update' | 'updated' | 'failed'; name: string; revision: number; reason?: string }) => void;
@@ -32,8 +35,8 @@ export interface RefreshResult {
   added: Assertion[];
 }
 
-/** One context entry, as snapd sends it for an installed snap. */
-export function contextEntry(s: InstalledSnap): Record<string, unknown> {
+/** One context entry, as snapd sends it for an installed snap; no cohort when an enforced set pins the revision. */
+export function contextEntry(s: InstalledSnap, pin?: SnapPin): Record<string, unknown> {
   return {
     'snap-id': s.snapId,
     'instance-key': s.snapId,
@@ -41,18 +44,54 @@ export function contextEntry(s: InstalledSnap): Record<string, unknown> {
     'tracking-channel': s.channel || 'stable',
     epoch: { read: [...s.epoch.read], write: [...s.epoch.write] },
     ...(s.refreshedDate ? { 'refreshed-date': s.refreshedDate } : {}),
-    ...(s.cohort ? { 'cohort-key': s.cohort } : {}),
+    ...(s.cohort && !pin?.revision ? { 'cohort-key': s.cohort } : {}),
   };
 }
 
-/** The snap action body of an auto-refresh of every store snap. */
-export function refreshBody(snaps: readonly InstalledSnap[]): Record<string, unknown> {
+/**
+ * The snap action body of an auto-refresh of every store snap. A snap pinned
+ * by enforced validation sets asks for the pinned revision with the sets'
+ * keys, or is left out of the actions when it already runs it.
+ */
+export function refreshBody(snaps: readonly InstalledSnap[], pins: ReadonlyMap<string, SnapPin> = new Map()): Record<string, unknown> {
   const store = snaps.filter((s) => s.snapId !== '');
-  return {
-    context: store.map(contextEntry),
-    actions: store.map((s) => ({ action: 'refresh', 'instance-key': s.snapId, 'snap-id': s.snapId })),
-    fields: SNAP_ACTION_FIELDS,
-  };
+  const actions: Record<string, unknown>[] = [];
+  for (const s of store) {
+    const pin = pins.get(s.snapId);
+    if (pin?.revision && pin.revision === s.revision) continue;
+    actions.push({ action: 'refresh', 'instance-key': s.snapId, 'snap-id': s.snapId, ...(pin?.revision ? { revision: pin.revision } : {}), ...(pin ? { 'validation-sets': pin.sets.map((k) => [...k]) } : {}) });
+  }
+  return { context: store.map((s) => contextEntry(s, pins.get(s.snapId))), actions, fields: SNAP_ACTION_FIELDS };
+}
+
+/**
+ * The model's enforced validation sets, at their newest sequence point (or
+ * the one the model pins), fetched from the store and verified; when the
+ * store cannot answer, the ones the device already holds (from the seed or an
+ * earlier refresh).
+ */
+async function enforcedSets(o: RefreshOptions, added: Assertion[]): Promise<Assertion<ValidationSetData>[]> {
+  if (!o.model) return [];
+  const sets: Assertion<ValidationSetData>[] = [];
+  const fetch = (type: string, pk: readonly string[]) => o.client.assertion(type, pk);
+  for (const ref of enforcedSetRefs(o.model)) {
+    const seqKey = ['16', ref.accountId, ref.name];
+    const what = `${ref.accountId}/${ref.name}${ref.sequence ? `=${ref.sequence}` : ''}`;
+    let fetched: Assertion | undefined;
+    let fetchError = '';
+    try {
+      fetched = ref.sequence ? await o.client.assertion('validation-set', [...seqKey, String(ref.sequence)]) : await o.client.latestInSequence('validation-set', seqKey);
+      if (fetched) added.push(...(await addWithPrerequisites(o.db, fetched, fetch)));
+    } catch (err) {
+      if (err instanceof AssertionError) throw new DeviceError('device-validation-sets', `the enforced validation set ${what} does not verify: ${err.message}`);
+      if (!isDeviceError(err) && !(err instanceof TransportError)) throw err;
+      fetchError = `: ${errorMessage(err)}`;
+    }
+    const held = o.db.findSequence('validation-set', seqKey, ref.sequence || undefined) as Assertion<ValidationSetData> | undefined;
+    if (!held) throw new DeviceError('device-validation-sets', `the model enforces validation set ${what}, which the device does not hold and the store did not give${fetchError}`);
+    sets.push(held);
+  }
+  return sets;
 }
 
 /** Results that only say "nothing for you" (snapd does not treat them as failures of an auto-refresh). */
@@ -167,7 +206,9 @@ export async function refresh(o: RefreshOptions): Promise<RefreshResult> {
   if (!snaps.some((s) => s.snapId !== '')) return { snaps, outcome: outcomeOf(), added };
   let results: Record<string, unknown>[];
   try {
-    results = (await o.client.snapAction(refreshBody(snaps), 'scheduled')).results;
+    const body = refreshBody(snaps, pinsFor(snaps, await enforcedSets(o, added)));
+    // snapd sends no request when nothing is a candidate (every snap at its pinned revision).
+    results = (body['actions'] as unknown[]).length === 0 ? [] : (await o.client.snapAction(body, 'scheduled')).results;
   } catch (err) {
     if (isDeviceError(err)) return { snaps, outcome: outcomeOf(err.code, err.message), added };
     if (err instanceof TransportError) return { snaps, outcome: outcomeOf('device-store-error', err.message), added };

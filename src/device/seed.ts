@@ -22,6 +22,7 @@ import {
   type SnapRevisionData,
 } from '../assertions/index.ts';
 import { SnapError, SquashfsReader, readSnapMetadata, snapDigest, type SnapMetadata } from '../snap/index.ts';
+import { checkSeedAgainstSets } from './validation-sets.ts';
 import { DeviceError } from './errors.ts';
 import { errorMessage, type Epoch } from './io.ts';
 
@@ -270,7 +271,9 @@ async function load20(root: string, o: LoadSeedOptions): Promise<LoadedSeed> {
 export async function loadSeed(dir: string, o: LoadSeedOptions): Promise<LoadedSeed> {
   const { form, root } = locateSeed(dir);
   try {
-    return form === 'uc16' ? await load16(root, o) : await load20(root, o);
+    const seed = form === 'uc16' ? await load16(root, o) : await load20(root, o);
+    checkSeedAgainstSets(seed.model, seed.assertions, seed.snaps);
+    return seed;
   } catch (err) {
     if (err instanceof DeviceError) throw err;
     if (err instanceof AssertionError || err instanceof SnapError) fail(err.message);

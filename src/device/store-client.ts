@@ -188,10 +188,21 @@ export class StoreClient {
   async assertion(type: string, primaryKey: readonly string[]): Promise<Assertion | undefined> {
     const t = assertionType(type);
     if (!t) throw new DeviceError('device-store-error', `unknown assertion type ${type}`);
-    const path = shortPrimaryKey(t, primaryKey).map(encodeURIComponent).join('/');
+    return this.getAssertion(type, primaryKey, shortPrimaryKey(t, primaryKey), `max-format=${t.maxFormat}`);
+  }
+
+  /** The newest point of a sequence (a validation set not pinned by the model), as snapd's SeqFormingAssertion asks: `?sequence=latest`. */
+  async latestInSequence(type: string, sequenceKey: readonly string[]): Promise<Assertion | undefined> {
+    const t = assertionType(type);
+    if (!t?.sequenceForming) throw new DeviceError('device-store-error', `${type} is not a sequence-forming assertion type`);
+    return this.getAssertion(type, sequenceKey, sequenceKey, `max-format=${t.maxFormat}&sequence=latest`);
+  }
+
+  private async getAssertion(type: string, primaryKey: readonly string[], urlKey: readonly string[], query: string): Promise<Assertion | undefined> {
+    const path = urlKey.map(encodeURIComponent).join('/');
     const res = await this.authorized(`cannot fetch ${type} assertion`, () => ({
       method: 'GET',
-      url: `${this.base}/v2/assertions/${type}/${path}?max-format=${t.maxFormat}`,
+      url: `${this.base}/v2/assertions/${type}/${path}?${query}`,
       headers: { ...this.common(false), accept: MEDIA_TYPE },
     }));
     if (res.status === 404 || (res.status !== 200 && errorList(res.body).some((e) => e.code === 'not-found'))) return undefined;

@@ -160,6 +160,7 @@ export const ERROR_CATALOG = {
   'device-snap-digest-mismatch': entry(502, "a downloaded snap's SHA3-384 or size is not the one the store or its snap-revision announced; nothing was installed"),
   'device-snap-unverified': entry(502, "a downloaded snap's snap-revision or snap-declaration does not verify against the trusted root; nothing was installed"),
   'device-install-failed': entry(500, 'installing a refreshed snap failed; the device kept (returned to) the old revision'),
+  'device-validation-sets': entry(409, "the model's enforced validation sets cannot be met: one cannot be fetched or verified, one declares an installed snap invalid, or two require different revisions"),
   // fleet simulator (src/fleet): a fleet that cannot start; its devices end in the device agent's codes
   'fleet-keys-invalid': entry(400, 'the fleet keys file cannot be read: a line is not JSON, holds no usable PEM private key, or names another key id'),
   'fleet-keygen-failed': entry(500, 'a device key generation worker failed'),

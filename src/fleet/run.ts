@@ -223,7 +223,7 @@ export async function runFleet(o: FleetRunOptions, env: FleetEnv): Promise<Fleet
 
   const refreshOne = async (d: SimDevice): Promise<void> => {
     const t0 = now();
-    const res = await runRefresh({ snaps: d.snaps, db, client: client(d), files, clock, ...(failInstall ? { failInstall } : {}) });
+    const res = await runRefresh({ snaps: d.snaps, db, client: client(d), files, clock, model, ...(failInstall ? { failInstall } : {}) });
     stats.steps.refresh.add(now() - t0);
     stats.refreshes++;
     d.refreshes++;

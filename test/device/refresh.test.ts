@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decode, TrustDatabase, type Assertion } from '../../src/assertions/index.ts';
+import { decode, formatTimestamp, sign, TrustDatabase, ValidationSetType, type Assertion, type ModelData } from '../../src/assertions/index.ts';
 import type { Downloaded, HttpRequest, HttpResponse, Transport } from '../../src/device/io.ts';
 import { refresh, refreshBody } from '../../src/device/refresh.ts';
 import { stateSnapFiles } from '../../src/device/state-store.ts';
@@ -103,10 +103,11 @@ function updateTo(rev: number, b = hello) {
   });
 }
 
-function run(s: Store, clock = new FakeClock(), files = join(dir, `state-${Math.random()}`)) {
+function run(s: Store, clock = new FakeClock(), files = join(dir, `state-${Math.random()}`), o: { model?: Assertion<ModelData>; snaps?: InstalledSnap[] } = {}) {
   const db = new TrustDatabase({ trusted: trustedRoot(), now: () => clock.now() });
-  const client = new StoreClient({ storeUrl: 'http://store.test/', model, transport: s.transport, clock, userAgent: 'test', serial: testSerial(vectorKey('device')), key: vectorKey('device'), session: 'old' });
-  return { clock, db, files, result: refresh({ snaps: [installed], db, client, files: stateSnapFiles(files), clock }) };
+  const m = o.model ?? model;
+  const client = new StoreClient({ storeUrl: 'http://store.test/', model: m, transport: s.transport, clock, userAgent: 'test', serial: testSerial(vectorKey('device')), key: vectorKey('device'), session: 'old' });
+  return { clock, db, files, result: refresh({ snaps: o.snaps ?? [installed], db, client, files: stateSnapFiles(files), clock, ...(o.model ? { model: o.model } : {}) }) };
 }
 
 test('the refresh body carries the full context snapd sends', () => {
@@ -202,4 +203,78 @@ test('a snap-revision not signed by the store, or for another snap, is refused; 
   const r3 = await run(s3).result;
   assert.equal(r3.outcome.failed[0]?.code, 'device-snap-digest-mismatch');
   assert.equal(s3.requests.filter((q) => q.url.includes('/download/')).length, 2, 'downloaded once more from scratch, as snapd does');
+});
+
+// Enforced validation sets (snapd's refreshCandidates, storehelpers.go): the model enforces vectors-brand/fleet.
+const enforcing = testModel({ store: 'vectors-store', 'validation-sets': [{ 'account-id': 'vectors-brand', name: 'fleet', mode: 'enforce' }] });
+
+function fleetSet(sequence: number, entry: Record<string, string>): Assertion {
+  return sign(
+    ValidationSetType,
+    { headers: { 'authority-id': 'vectors-brand', series: '16', 'account-id': 'vectors-brand', name: 'fleet', sequence: String(sequence), snaps: [{ name: 'hello', id: ID, ...entry }], timestamp: formatTimestamp(new Date('2025-12-01T00:00:00Z')) } },
+    vectorKey('brand'),
+    new Date('2026-01-01T00:00:00Z'),
+  );
+}
+
+function actionBody(s: Store): { context: Record<string, unknown>[]; actions: Record<string, unknown>[] } {
+  const req = s.requests.find((q) => q.url.endsWith('/v2/snaps/refresh'));
+  return JSON.parse(req!.body!.toString('utf8'));
+}
+
+test('an enforced validation set pins the revision: the action asks for it with the set, the context drops the cohort', async () => {
+  const s = store(() => updateTo(3));
+  s.assertions.set('validation-set/fleet', fleetSet(2, { presence: 'required', revision: '3' }));
+  s.assertions.set('snap-revision/x', revision(hello, ID, 3));
+  const { result, db } = run(s, new FakeClock(), undefined, { model: enforcing });
+  const r = await result;
+  assert.equal(r.outcome.outcome, 'updated', JSON.stringify(r.outcome));
+  assert.equal(r.snaps[0]!.revision, 3);
+  const latest = s.requests.find((q) => q.url.includes('/v2/assertions/validation-set/'))!;
+  assert.match(latest.url, /\/v2\/assertions\/validation-set\/16\/vectors-brand\/fleet\?max-format=\d+&sequence=latest$/);
+  const body = actionBody(s);
+  assert.deepEqual(body.actions, [{ action: 'refresh', 'instance-key': ID, 'snap-id': ID, revision: 3, 'validation-sets': [['16', 'vectors-brand', 'fleet', '2']] }]);
+  assert.equal(body.context[0]!['cohort-key'], undefined);
+  assert.ok(db.findSequence('validation-set', ['16', 'vectors-brand', 'fleet']), 'the set is kept, verified');
+  assert.ok(r.added.some((a) => a.type === 'validation-set'));
+});
+
+test('a snap already at the pinned revision is left out of the actions: no snap action at all', async () => {
+  const s = store(() => updateTo(4));
+  s.assertions.set('validation-set/fleet', fleetSet(1, { revision: '1' }));
+  const r = await run(s, new FakeClock(), undefined, { model: enforcing }).result;
+  assert.equal(r.outcome.outcome, 'no-updates');
+  assert.equal(s.requests.filter((q) => q.url.endsWith('/v2/snaps/refresh')).length, 0);
+  // Required at any revision: refreshed as usual, with the set named.
+  const any = store(() => json(200, { results: [] }));
+  any.assertions.set('validation-set/fleet', fleetSet(1, {}));
+  await run(any, new FakeClock(), undefined, { model: enforcing }).result;
+  assert.deepEqual(actionBody(any).actions, [{ action: 'refresh', 'instance-key': ID, 'snap-id': ID, 'validation-sets': [['16', 'vectors-brand', 'fleet', '1']] }]);
+  assert.equal(actionBody(any).context[0]!['cohort-key'], 'MSBcohort');
+});
+
+test('a set declaring an installed snap invalid, or a set the device cannot get, stops the refresh with the reason', async () => {
+  const invalid = store(() => updateTo(2));
+  invalid.assertions.set('validation-set/fleet', fleetSet(1, { presence: 'invalid' }));
+  const r1 = await run(invalid, new FakeClock(), undefined, { model: enforcing }).result;
+  assert.equal(r1.outcome.outcome, 'failed');
+  assert.equal(r1.outcome.code, 'device-validation-sets');
+  assert.match(r1.outcome.reason ?? '', /vectors-brand\/fleet\/1 declares hello invalid/);
+  assert.equal(invalid.requests.filter((q) => q.url.endsWith('/v2/snaps/refresh')).length, 0);
+  assert.deepEqual(r1.snaps, [installed]);
+
+  const none = store(() => updateTo(2));
+  const r2 = await run(none, new FakeClock(), undefined, { model: enforcing }).result;
+  assert.equal(r2.outcome.code, 'device-validation-sets');
+  assert.match(r2.outcome.reason ?? '', /enforces validation set vectors-brand\/fleet, which the device does not hold/);
+
+  // Signed by a key that is not the account's: refused, not used.
+  const forged = store(() => updateTo(2));
+  forged.assertions.set(
+    'validation-set/fleet',
+    sign(ValidationSetType, { headers: { 'authority-id': 'vectors-brand', series: '16', 'account-id': 'vectors-brand', name: 'fleet', sequence: '1', snaps: [{ name: 'hello', id: ID, revision: '9' }], timestamp: formatTimestamp(new Date('2025-12-01T00:00:00Z')) } }, vectorKey('stranger'), new Date('2026-01-01T00:00:00Z')),
+  );
+  const r3 = await run(forged, new FakeClock(), undefined, { model: enforcing }).result;
+  assert.equal(r3.outcome.code, 'device-validation-sets');
+  assert.match(r3.outcome.reason ?? '', /does not verify/);
 });
