@@ -107,6 +107,9 @@ export const ERROR_CATALOG = {
   'rollout-conflict': entry(409, 'the rollout or device group is not in a state for this action (already paused, not paused, already a rollback, released before update control, already held, not held)'),
   'group-not-found': entry(404, 'the store has no device group of that name'),
   'group-exists': entry(409, 'the store already has a device group of that name'),
+  'approval-not-found': entry(404, 'no release request with that id'),
+  'approval-conflict': entry(409, 'the release request was approved or denied already'),
+  'approval-own-request': entry(403, 'nobody approves or denies their own release request: another approver decides it'),
   'rollout-plan-invalid': entry(400, 'the rollout plan is not valid (the message names the step and field), or a release gives both a plan and a percentage or health rules'),
 
   // brand store: snapd-facing API

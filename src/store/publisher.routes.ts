@@ -11,8 +11,9 @@ import { actorOf } from '../platform/context.ts';
 import type { Role } from '../platform/http/access.ts';
 import { ApiError, ERROR_SCHEMA } from '../platform/http/errors.ts';
 import { COLLABORATOR_ADMIN_ROLES, PUBLISH_ROLES, READ_ROLES, STORE_ADMIN_ROLES, type SnapTarget, type StoreTarget } from './publishing.service.ts';
+import { APPROVAL_SEE_ROLES, APPROVER_ROLES } from './approvals.service.ts';
 import type { StoreService } from './store.service.ts';
-import { Answers, GroupBody, GroupHoldBody, GroupMembersBody, GroupParams, RolloutBody, RolloutQuery, WhyQuery, CloseBody, CollaboratorBody, CollaboratorParams, CreateStoreBody, RegisterSnapBody, ReleaseBody, SnapParams, SnapQuery, StoreParams, StoreSettingsBody, UploadQuery } from './store.schemas.ts';
+import { Answers, ApprovalParams, ApprovalsQuery, ControlledChannelsBody, DecisionBody, GroupBody, GroupHoldBody, GroupMembersBody, GroupParams, RolloutBody, RolloutQuery, WhyQuery, CloseBody, CollaboratorBody, CollaboratorParams, CreateStoreBody, RegisterSnapBody, ReleaseBody, SnapParams, SnapQuery, StoreParams, StoreSettingsBody, UploadQuery } from './store.schemas.ts';
 
 const errors = { 400: ERROR_SCHEMA, 403: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA };
 
@@ -182,10 +183,14 @@ export async function publisherRoutes(fastify: FastifyInstance, store: StoreServ
         params: SnapParams,
         querystring: SnapQuery,
         body: ReleaseBody,
-        response: { 200: Answers.released, ...errors },
+        response: { 200: Answers.released, 202: Answers.released, ...errors },
       },
     },
-    async (req) => publishing.release(actorOf(req), found(snapTargets, req), req.body),
+    async (req, reply) => {
+      const res = await publishing.release(actorOf(req), found(snapTargets, req), req.body);
+      // To a controlled channel: a pending request, accepted, nothing released yet.
+      return reply.status(res.pending ? 202 : 200).send(res);
+    },
   );
 
   app.post(
@@ -255,6 +260,54 @@ export async function publisherRoutes(fastify: FastifyInstance, store: StoreServ
     },
     async (req) => store.rollouts.why(actorOf(req), found(snapTargets, req), req.query),
   );
+
+  // Approvals (update control): the channels a store controls (its brand's admins set them), release requests,
+  // approved or denied by an approver of the brand who did not ask.
+  const approvals = store.approvals;
+  app.get(
+    '/api/store/stores/:store/controlled-channels',
+    {
+      onRequest: locateStore,
+      config: { access: storeAccess(APPROVAL_SEE_ROLES) },
+      schema: { tags: ['store'], summary: 'The channels a store controls: releases to them wait for an approver (snapline approvals channels STORE-ID)', params: StoreParams, response: { 200: Answers.controlledChannels, ...errors } },
+    },
+    async (req) => approvals.controlledChannels(actorOf(req), found(storeTargets, req)),
+  );
+  app.put(
+    '/api/store/stores/:store/controlled-channels',
+    {
+      onRequest: locateStore,
+      config: { access: storeAccess(STORE_ADMIN_ROLES) },
+      schema: { tags: ['store'], summary: 'Set the channels a store controls (snapline approvals channels STORE-ID --set C,…)', params: StoreParams, body: ControlledChannelsBody, response: { 200: Answers.controlledChannels, ...errors } },
+    },
+    async (req) => approvals.setControlledChannels(actorOf(req), found(storeTargets, req), req.body.channels),
+  );
+  app.get(
+    '/api/store/stores/:store/approvals',
+    {
+      onRequest: locateStore,
+      config: { access: storeAccess(APPROVAL_SEE_ROLES) },
+      schema: { tags: ['store'], summary: "A store's release requests: pending ones, or all (snapline approvals list STORE-ID)", params: StoreParams, querystring: ApprovalsQuery, response: { 200: Answers.approvals, ...errors } },
+    },
+    async (req) => approvals.list(actorOf(req), found(storeTargets, req), { all: req.query.all }),
+  );
+  const locateRequest = async (req: FastifyRequest) => {
+    storeTargets.set(req, await publishing.locateStore(await approvals.storeOf(Number((req.params as { id?: string }).id))));
+  };
+  for (const [decision, approve] of [
+    ['approve', true],
+    ['deny', false],
+  ] as const) {
+    app.post(
+      `/api/store/approvals/:id/${decision}`,
+      {
+        onRequest: locateRequest,
+        config: { access: storeAccess(APPROVER_ROLES) },
+        schema: { tags: ['store'], summary: `${approve ? 'Approve' : 'Deny'} a pending release request (snapline ${decision} ID); not one's own`, params: ApprovalParams, body: DecisionBody, response: { 200: Answers.decided, ...errors } },
+      },
+      async (req) => approvals.decide(actorOf(req), found(storeTargets, req), req.params.id, approve, req.body?.reason),
+    );
+  }
 
   // Device groups of a store (update control): listed by its brand's readers, changed by its publishers.
   app.get(

@@ -25,6 +25,7 @@ import { atStep, parsePlan, PlanError, type RolloutPlan } from '../rollout/index
 import { currentPercentages, groupsOf, releaseCounts } from './rollouts.ts';
 import { STORE_ID, type CloseInput, type CollaboratorInput, type CreateStoreInput, type RegisterSnapInput, type ReleaseInput, type StoreSettingsInput } from './store.schemas.ts';
 import {
+  snapById,
   addCollaborator,
   collaboratorsOf,
   getStore,
@@ -644,24 +645,53 @@ export class PublishingService {
     return { ...res, revision: revisionView(res.revision) };
   }
 
-  /** Releases a revision to channels (optionally to a percentage of devices). */
-  async release(actor: Actor, target: SnapTarget, input: ReleaseInput): Promise<{ released: string[]; channelMap: ChannelMapRow[] }> {
+  /**
+   * Update control's approvals (approvals.service.ts): asked before a
+   * release; a pending request when a channel is controlled, and then the
+   * release waits.
+   */
+  approvalGate: (actor: Actor, snap: Snap, revision: number, channels: readonly Channel[], input: ReleaseInput) => Promise<{ id: number } | undefined> = async () => undefined;
+
+  /**
+   * Releases a revision to channels (optionally to a percentage of devices,
+   * groups, or following a plan); to a controlled channel, a pending request
+   * instead (`pending`, nothing released).
+   */
+  async release(actor: Actor, target: SnapTarget, input: ReleaseInput): Promise<{ released: string[]; channelMap: ChannelMapRow[]; pending?: { id: number } }> {
     const { snap } = this.snapOf(actor, target, PUBLISH_ROLES);
     const channels = parseReleaseChannels(input.channels, snap);
     const rev = await revisionOf(this.db, snap.snapId, input.revision);
     if (!rev) throw new StoreError('revision-not-found', `snap ${snap.name} has no revision ${input.revision}`);
     const now = this.ctx.now();
+    await this.rolloutTarget(snap, input); // a bad plan or group is refused now, not at approval
+    const pending = await this.approvalGate(actor, snap, rev.revision, channels, input);
+    if (pending) return { released: [], channelMap: await this.channelMapOf((await releasesOf(this.db, [snap.snapId])).get(snap.snapId) ?? [], now), pending };
+    const released = await this.releaseNow(actor, snap, rev, channels, input, historyActor(actor), now);
+    const rels = (await releasesOf(this.db, [snap.snapId])).get(snap.snapId) ?? [];
+    return { released, channelMap: await this.channelMapOf(rels, now) };
+  }
+
+  /** An approved request's release, made as it was asked (history: who asked, approved by whom). */
+  async releaseApproved(snapId: string, input: ReleaseInput, who: string, now: Date): Promise<string[]> {
+    const snap = await snapById(this.db, snapId);
+    if (!snap) throw new StoreError('not-found', `snap ${snapId} no longer exists`);
+    const rev = await revisionOf(this.db, snap.snapId, input.revision);
+    if (!rev) throw new StoreError('revision-not-found', `snap ${snap.name} has no revision ${input.revision}`);
+    const actor: Actor = { principal: undefined, ip: '', requestId: '', origin: 'approval' };
+    return this.releaseNow(actor, snap, rev, parseReleaseChannels(input.channels, snap), input, who, now);
+  }
+
+  private async releaseNow(actor: Actor, snap: Snap, rev: { revision: number; architectures: readonly string[] }, channels: readonly Channel[], input: ReleaseInput, who: string, now: Date): Promise<string[]> {
     const aim = await this.rolloutTarget(snap, input);
-    const released = await this.ctx.db.transaction((trx) => releaseIn(trx.withTables<StoreOwnTables>(), snap, rev, channels, aim.progressive, historyActor(actor), now, aim.options));
+    const released = await this.ctx.db.transaction((trx) => releaseIn(trx.withTables<StoreOwnTables>(), snap, rev, channels, aim.progressive, who, now, aim.options));
     this.catalog.invalidate();
     await audit(this.ctx, actor, {
       action: 'store.snap.release',
       target: `${snap.name}/${rev.revision}`,
       accountId: snap.publisherId,
-      details: { channels: released, progressivePercentage: aim.progressive, ...(aim.options.health ? { health: aim.options.health } : {}), ...(input.plan ? { plan: aim.options.plan } : {}), ...(aim.options.groups ? { groups: aim.options.groups } : {}) },
+      details: { channels: released, progressivePercentage: aim.progressive, ...(aim.options.health ? { health: aim.options.health } : {}), ...(input.plan ? { plan: aim.options.plan } : {}), ...(aim.options.groups ? { groups: aim.options.groups } : {}), ...(actor.principal ? {} : { by: who }) },
     });
-    const rels = (await releasesOf(this.db, [snap.snapId])).get(snap.snapId) ?? [];
-    return { released, channelMap: await this.channelMapOf(rels, now) };
+    return released;
   }
 
   /**

@@ -29,6 +29,9 @@ export type StoreErrorCode =
   | 'group-not-found'
   | 'group-exists'
   | 'rollout-plan-invalid'
+  | 'approval-not-found'
+  | 'approval-conflict'
+  | 'approval-own-request'
   // snapd-facing
   | 'name-not-found'
   | 'resource-not-found'

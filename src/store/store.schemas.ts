@@ -100,6 +100,14 @@ const GroupName = Type.String({ pattern: '^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$
 const Models = Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 100 });
 const Serials = Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: MAX_GROUP_SERIALS });
 export const GroupParams = Type.Object({ store: Name, group: Type.String({ maxLength: 64 }) });
+
+// --- approvals (update control) ------------------------------------------------
+
+/** The channels a store controls: RISK (every track's) or TRACK/RISK. */
+export const ControlledChannelsBody = Type.Object({ channels: Type.Array(Type.String({ minLength: 1, maxLength: 60 }), { maxItems: 50 }) }, { additionalProperties: false });
+export const ApprovalsQuery = Type.Object({ all: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+export const ApprovalParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+export const DecisionBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
 export const GroupBody = Type.Object(
   { name: GroupName, models: Type.Optional(Models), serials: Type.Optional(Serials), serialPattern: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f]+$' })) },
   { additionalProperties: false },
@@ -143,7 +151,10 @@ export const Answers = {
   status: Type.Object({ snap: Type.Optional(SnapJson), collaborators: Type.Optional(Type.Array(Type.String())), channelMap: Type.Optional(ChannelMapJson) }),
   revisions: Type.Object({ revisions: Type.Optional(Type.Array(RevisionJson)) }),
   uploaded: Type.Object({ revision: Type.Optional(RevisionJson), assertion: Type.Optional(Type.String()), released: Type.Optional(Type.Array(Type.String())) }),
-  released: Type.Object({ released: Type.Optional(Type.Array(Type.String())), channelMap: Type.Optional(ChannelMapJson) }),
+  released: Type.Object({ released: Type.Optional(Type.Array(Type.String())), channelMap: Type.Optional(ChannelMapJson), pending: Type.Optional(Type.Object({}, { additionalProperties: true })) }),
+  controlledChannels: Type.Object({ channels: Type.Optional(Type.Array(Type.String())) }),
+  approvals: Type.Object({ requests: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))) }),
+  decided: Type.Object({ request: Type.Optional(Type.Object({}, { additionalProperties: true })), released: Type.Optional(Type.Array(Type.String())) }),
   closed: Type.Object({ closed: Type.Optional(Type.Array(Type.String())), channelMap: Type.Optional(ChannelMapJson) }),
   collaborators: Collaborators,
   group: Type.Object({ group: Type.Optional(Type.Object({}, { additionalProperties: true })) }),

@@ -160,6 +160,33 @@ export interface StoreDeviceGroupsTable {
   updated_at: DbTime;
 }
 
+/** A channel a store controls (migration 0008): releasing to it waits for an approver. "stable" is every track's stable; "2.0/stable" one track's. */
+export interface StoreControlledChannelsTable {
+  store_id: string;
+  channel: string;
+  created_at: DbTime;
+}
+
+/** A release to controlled channels, waiting for an approver, approved or denied. */
+export interface StoreReleaseRequestsTable {
+  id: Generated<number>;
+  store_id: string;
+  snap_id: string;
+  revision: number;
+  /** JSON array of the channels' full names. */
+  channels: string;
+  /** The release request body (JSON), released as it is once approved. */
+  body: string;
+  state: 'pending' | 'approved' | 'denied';
+  /** Who asked (username) and their user id: nobody approves their own request. */
+  requested_by: string;
+  requested_by_user: string;
+  requested_at: DbTime;
+  decided_by: string | null;
+  decided_at: DbTime | null;
+  reason: string | null;
+}
+
 // A type alias (not an interface) so that Kysely's withTables accepts it.
 export type StoreOwnTables = {
   store_stores: StoresTable;
@@ -172,6 +199,8 @@ export type StoreOwnTables = {
   store_sessions: StoreSessionsTable;
   store_rollout_devices: StoreRolloutDevicesTable;
   store_device_groups: StoreDeviceGroupsTable;
+  store_controlled_channels: StoreControlledChannelsTable;
+  store_release_requests: StoreReleaseRequestsTable;
 };
 
 export type StoreTables = PlatformTables & StoreOwnTables;

@@ -1,10 +1,11 @@
 // `snapline rollout status|pause|resume|advance|rollback SNAP CHANNEL`,
 // `snapline rollout why SNAP --serial S` and `snapline group
 // create|add|list|hold|unhold`: update control's client commands
-// (docs/update-control.md). Thin: one API call each, a table or lines out.
+// (docs/update-control.md), and `snapline approvals channels|list`,
+// `snapline approve|deny ID`. Thin: one API call each, a table or lines out.
 import type { Command } from 'commander';
 import { apiClient } from '../client.ts';
-import { io } from '../io.ts';
+import { CliError, io } from '../io.ts';
 
 const urlOption = ['--url <url>', 'server URL (default $SNAPLINE_URL)'] as const;
 const storeOption = ['--store <store-id>', 'the store, when the snap name is registered in several'] as const;
@@ -151,6 +152,65 @@ function registerGroup(program: Command): void {
   }
 }
 
+interface ReleaseRequest {
+  id: number;
+  snap: string | null;
+  revision: number;
+  channels: string[];
+  state: string;
+  requestedBy: string;
+  requestedAt: string;
+  decidedBy: string | null;
+  reason: string | null;
+}
+
+const requestLine = (r: ReleaseRequest) =>
+  `${r.id}: ${r.snap ?? '?'} revision ${r.revision} to ${r.channels.join(', ')}, asked by ${r.requestedBy} at ${r.requestedAt}: ${r.state}${r.decidedBy ? ` by ${r.decidedBy}` : ''}${r.reason ? ` (${r.reason})` : ''}\n`;
+
+function registerApprovals(program: Command): void {
+  const approvals = program.command('approvals').description("update control's approvals: a store's controlled channels and its release requests");
+  const storePath = (store: string, suffix: string) => `/api/store/stores/${encodeURIComponent(store)}${suffix}`;
+  approvals
+    .command('channels')
+    .argument('<store-id>', 'the store')
+    .option('--set <channels>', 'replace the controlled channels: comma-separated risks (every track) or track/risk; "" for none')
+    .option(...urlOption)
+    .description('the channels a store controls: releases to them wait for an approver')
+    .action(async (store: string, opts: { set?: string; url?: string }) => {
+      const c = await apiClient(opts.url ? { url: opts.url } : {});
+      const res =
+        opts.set === undefined
+          ? await c.json<{ channels: string[] }>('GET', storePath(store, '/controlled-channels'))
+          : await c.json<{ channels: string[] }>('PUT', storePath(store, '/controlled-channels'), { channels: opts.set.split(',').map((x) => x.trim()).filter(Boolean) });
+      io.out(res.channels.length ? `${res.channels.join('\n')}\n` : 'No controlled channels.\n');
+    });
+  approvals
+    .command('list')
+    .argument('<store-id>', 'the store')
+    .option('--all', 'approved and denied requests too')
+    .option(...urlOption)
+    .description("a store's pending release requests, newest first")
+    .action(async (store: string, opts: { all?: boolean; url?: string }) => {
+      const c = await apiClient(opts.url ? { url: opts.url } : {});
+      const res = await c.json<{ requests: ReleaseRequest[] }>('GET', storePath(store, `/approvals${opts.all ? '?all=true' : ''}`));
+      io.out(res.requests.length ? res.requests.map(requestLine).join('') : 'No release requests.\n');
+    });
+  for (const decision of ['approve', 'deny'] as const) {
+    program
+      .command(decision)
+      .argument('<id>', 'the release request')
+      .option('--reason <text>', 'why (kept with the request and in the audit log)')
+      .option(...urlOption)
+      .description(`${decision} a pending release request (the approver role; not your own)`)
+      .action(async (id: string, opts: { reason?: string; url?: string }) => {
+        if (!/^[1-9]\d*$/.test(id)) throw new CliError(`invalid request id ${JSON.stringify(id)}: expected a positive integer`);
+        const c = await apiClient(opts.url ? { url: opts.url } : {});
+        const res = await c.json<{ request: ReleaseRequest; released?: string[] }>('POST', `/api/store/approvals/${id}/${decision}`, opts.reason ? { reason: opts.reason } : {});
+        io.out(requestLine(res.request) + (res.released ? `Released ${res.request.snap ?? '?'} revision ${res.request.revision} to ${res.released.join(', ')}\n` : ''));
+      });
+  }
+}
+
 export function registerRollout(program: Command): void {
   const rollout = program.command('rollout').description('update control: progressive releases per device, plans, pause, resume, advance, roll back, and why a device gets a revision');
   const act = (name: string, description: string, method: 'GET' | 'POST', suffix: string) =>
@@ -196,4 +256,5 @@ export function registerRollout(program: Command): void {
       io.out(out);
     });
   registerGroup(program);
+  registerApprovals(program);
 }

@@ -212,7 +212,7 @@ export function registerStore(program: Command): void {
       const plan = opts.plan !== undefined ? await readPlanFile(opts.plan) : undefined;
       const groups = opts.group?.split(',').map((g) => g.trim()).filter(Boolean);
       const c = await client(opts);
-      const res = await c.json<{ released: string[]; channelMap: ChannelMapRow[] }>('POST', snapPath(name, opts.store, '/releases'), {
+      const res = await c.json<{ released: string[]; channelMap: ChannelMapRow[]; pending?: { id: number; channels: string[] } }>('POST', snapPath(name, opts.store, '/releases'), {
         revision: Number(revision),
         channels: splitChannels(channels),
         ...(opts.progressive ? { progressivePercentage: Number(opts.progressive) } : {}),
@@ -220,7 +220,8 @@ export function registerStore(program: Command): void {
         ...(plan ? { plan } : {}),
         ...(groups?.length ? { groups } : {}),
       });
-      io.out(`Released ${name} revision ${revision} to ${res.released.join(', ')}\n`);
+      if (res.pending) io.out(`Release of ${name} revision ${revision} to ${res.pending.channels.join(', ')} waits for approval: request ${res.pending.id} (snapline approve ${res.pending.id})\n`);
+      else io.out(`Released ${name} revision ${revision} to ${res.released.join(', ')}\n`);
     });
 
   program

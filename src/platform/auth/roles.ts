@@ -3,9 +3,10 @@
 /**
  * Roles per account: what a member may do in that account. `store-download`:
  * see and download the private snaps of the account's stores (image builds,
- * docs/store.md, Visibility), and nothing else.
+ * docs/store.md, Visibility), and nothing else. `approver`: approve or deny
+ * releases to the channels the account's stores control (update control).
  */
-export const ACCOUNT_ROLES = ['admin', 'publisher', 'viewer', 'factory-operator', 'store-download'] as const;
+export const ACCOUNT_ROLES = ['admin', 'publisher', 'viewer', 'factory-operator', 'store-download', 'approver'] as const;
 export type AccountRole = (typeof ACCOUNT_ROLES)[number];
 
 /**

@@ -4,7 +4,7 @@
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from './errors.ts';
 
-export const ROLES = ['admin', 'publisher', 'viewer', 'factory-operator', 'store-download'] as const;
+export const ROLES = ['admin', 'publisher', 'viewer', 'factory-operator', 'store-download', 'approver'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** A grant of roles on one account (or on every account for '*'). */

@@ -9,8 +9,9 @@ import { rollouts } from './0004-rollouts.ts';
 import { deviceGroups } from './0005-device-groups.ts';
 import { rolloutHealth } from './0006-rollout-health.ts';
 import { rolloutPlans } from './0007-rollout-plans.ts';
+import { releaseApprovals } from './0008-release-approvals.ts';
 
 export const storeMigrations: ServiceMigrations = {
   service: 'store',
-  migrations: [store, collaborators, privateAccess, rollouts, deviceGroups, rolloutHealth, rolloutPlans],
+  migrations: [store, collaborators, privateAccess, rollouts, deviceGroups, rolloutHealth, rolloutPlans, releaseApprovals],
 };

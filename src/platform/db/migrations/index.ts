@@ -8,8 +8,9 @@ import { auditLog } from './0004-audit-log.ts';
 import { signingKeys } from './0005-signing-keys.ts';
 import { assertions } from './0006-assertions.ts';
 import { storeDownloadRole } from './0007-store-download-role.ts';
+import { approverRole } from './0008-approver-role.ts';
 
 export const platformMigrations: ServiceMigrations = {
   service: 'platform',
-  migrations: [accountsUsers, apiTokens, loginFailures, auditLog, signingKeys, assertions, storeDownloadRole],
+  migrations: [accountsUsers, apiTokens, loginFailures, auditLog, signingKeys, assertions, storeDownloadRole, approverRole],
 };
