@@ -76,6 +76,15 @@ test('the web console, page by page', { skip, timeout: 240_000 }, async (t) => {
     await checkAccessibility(page, 'snap');
     await screenshot(page, 'snaps');
 
+    // Promote: what latest/beta holds goes to latest/candidate.
+    await page.getByRole('button', { name: 'Promote latest/beta…' }).click();
+    const promote = page.getByRole('region', { name: 'Promote latest/beta' });
+    await promote.getByLabel('To channel').fill('latest/candidate');
+    await promote.getByRole('button', { name: 'Promote' }).click();
+    await promote.getByRole('status').filter({ hasText: 'Promoted revision 1 from latest/beta to latest/candidate' }).waitFor();
+    await matrix.getByRole('row', { name: /latest\/candidate/ }).getByRole('cell', { name: '1', exact: true }).waitFor();
+    await promote.getByRole('button', { name: 'Done' }).click();
+
     // Closing asks first; cancel leaves the channel alone.
     await page.getByRole('button', { name: 'Close latest/beta' }).click();
     const dialog = page.getByRole('dialog', { name: 'Close latest/beta?' });
@@ -89,7 +98,7 @@ test('the web console, page by page', { skip, timeout: 240_000 }, async (t) => {
     await dialog.getByRole('button', { name: 'Close channel' }).click();
     await dialog.waitFor({ state: 'hidden' });
     await matrix.getByRole('row', { name: /latest\/beta/ }).getByRole('cell', { name: '↑ latest/candidate' }).or(matrix.getByRole('row', { name: /latest\/beta/ }).getByRole('cell', { name: /↑/ })).first().waitFor();
-    await page.getByRole('table', { name: /Revisions of acme-hello/ }).getByRole('cell', { name: /^[a-z0-9]+:latest\/stable$/ }).waitFor();
+    await page.getByRole('table', { name: /Revisions of acme-hello/ }).getByRole('cell', { name: /:latest\/candidate, [a-z0-9]+:latest\/stable$/ }).waitFor();
   });
 
   await t.test('update control: start a progressive rollout, pause it, resume it; create and hold a device group', async () => {

@@ -98,7 +98,14 @@ export interface Column<T> {
   cell(row: T): ReactNode;
 }
 
+/** Rows per page of a table whose API answers every row at once (server-paged lists pass one page). */
+export const PAGE_SIZE = 25;
+
 export function Table<T>({ caption, columns, rows, rowKey, empty }: { caption: string; columns: Column<T>[]; rows: readonly T[]; rowKey(row: T): string; empty: string }) {
+  const [page, setPage] = useState(1);
+  const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
+  const current = Math.min(page, pages);
+  const shown = rows.length > PAGE_SIZE ? rows.slice((current - 1) * PAGE_SIZE, current * PAGE_SIZE) : rows;
   return (
     <div className="table-wrap">
       <table>
@@ -120,7 +127,7 @@ export function Table<T>({ caption, columns, rows, rowKey, empty }: { caption: s
               </td>
             </tr>
           ) : (
-            rows.map((r) => (
+            shown.map((r) => (
               <tr key={rowKey(r)}>
                 {columns.map((c) => (
                   <td key={c.header}>{c.cell(r)}</td>
@@ -130,6 +137,7 @@ export function Table<T>({ caption, columns, rows, rowKey, empty }: { caption: s
           )}
         </tbody>
       </table>
+      {rows.length > PAGE_SIZE && <Pager label={caption} page={current} hasNext={current < pages} onPrevious={() => setPage(current - 1)} onNext={() => setPage(current + 1)} />}
     </div>
   );
 }

@@ -50,6 +50,7 @@ function cellText(r: ChannelMapRow | undefined): string {
 
 function ReleaseMatrix({ rows, snap, canClose, onChange }: { rows: ChannelMapRow[]; snap: string; canClose: boolean; onChange(): void }) {
   const s = useSession();
+  const [promoting, setPromoting] = useState<string>();
   const arches = [...new Set(rows.map((r) => r.architecture))].sort();
   const channels = [...new Map(rows.map((r) => [r.channel, r])).values()];
   if (rows.length === 0) return <Notice>Nothing is released yet.</Notice>;
@@ -79,7 +80,12 @@ function ReleaseMatrix({ rows, snap, canClose, onChange }: { rows: ChannelMapRow
                   <td key={a}>{cellText(rows.find((r) => r.channel === c.channel && r.architecture === a))}</td>
                 ))}
                 {canClose && (
-                  <td>
+                  <td className="row-actions">
+                    {own && (
+                      <button type="button" onClick={() => setPromoting(c.channel)} aria-expanded={promoting === c.channel}>
+                        Promote {c.channel}…
+                      </button>
+                    )}
                     {own && (
                       <ConfirmButton label={`Close ${c.channel}`} title={`Close ${c.channel}?`} confirmLabel="Close channel" onConfirm={() => close(c.channel)}>
                         <p>
@@ -94,7 +100,56 @@ function ReleaseMatrix({ rows, snap, canClose, onChange }: { rows: ChannelMapRow
           })}
         </tbody>
       </table>
+      {promoting && <PromoteForm key={promoting} snap={snap} channel={promoting} rows={rows.filter((r) => r.channel === promoting && r.revision !== null && !r.following)} onDone={onChange} onCancel={() => setPromoting(undefined)} />}
     </div>
+  );
+}
+
+/** Releases what a channel holds (each architecture's revision) to another channel, like `snapcraft promote`. */
+function PromoteForm({ snap, channel, rows, onDone, onCancel }: { snap: string; channel: string; rows: ChannelMapRow[]; onDone(): void; onCancel(): void }) {
+  const s = useSession();
+  const [target, setTarget] = useState('');
+  const [done, setDone] = useState<string>();
+  const revisions = [...new Set(rows.map((r) => r.revision!))];
+  const { busy, error, setError, submit } = useSubmit(
+    async () => {
+      for (const revision of revisions) await postJson(`/api/store/snaps/${enc(snap)}/releases${s.store ? `?store=${enc(s.store)}` : ''}`, { revision, channels: [target.trim()] });
+    },
+    () => {
+      setDone(`Promoted revision ${revisions.join(', ')} from ${channel} to ${target.trim()}.`);
+      onDone();
+    },
+  );
+  return (
+    <section aria-labelledby="promote-heading" className="panel">
+      <h3 id="promote-heading">Promote {channel}</h3>
+      <p>
+        Releases revision {revisions.join(', ')} (what {channel} holds) to another channel.
+      </p>
+      <form
+        noValidate
+        onSubmit={(e) => {
+          if (!CHANNEL.test(target.trim()) || target.trim() === channel) {
+            e.preventDefault();
+            setError('Name another channel (track/risk/branch, e.g. latest/stable).');
+            return;
+          }
+          void submit(e);
+        }}
+      >
+        <Field label="To channel" required value={target} onChange={(e) => setTarget(e.target.value)} hint="e.g. latest/candidate" />
+        <ErrorMessage error={error} />
+        {done && <Notice>{done}</Notice>}
+        <div className="actions">
+          <button type="button" onClick={onCancel}>
+            Done
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            Promote
+          </button>
+        </div>
+      </form>
+    </section>
   );
 }
 

@@ -2,7 +2,7 @@
 // pause / resume / roll back, starting a progressive release, and the
 // store's device groups (create, hold). Plans, approvals and validation sets
 // have no API yet.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { enc, getJson, postJson } from '../lib/api.ts';
 import { useSession } from '../lib/session.tsx';
 import { progressiveChannels, scanStore } from '../lib/store-scan.ts';
@@ -17,14 +17,33 @@ export default function UpdateControlPage() {
   return <UpdateControl store={s.store} />;
 }
 
+const REFRESH_MS = 10_000;
+
 function UpdateControl({ store }: { store: string }) {
   const s = useSession();
+  // Which channels have a progressive release: read once (and on Refresh), as it takes a request per snap.
   const scan = useLoad(async () => {
     const { statuses, truncated } = await scanStore(store);
-    const channels = progressiveChannels(statuses);
-    const rollouts = await Promise.all(channels.map((c) => getJson<RolloutStatus>(`/api/store/snaps/${enc(c.snap)}/rollout`, { store, channel: c.channel }).then((r) => ({ ...r, publisher: c.publisher }))));
-    return { rollouts, truncated, snaps: statuses.map((x) => x.snap.name) };
+    return { channels: progressiveChannels(statuses), truncated, snaps: statuses.map((x) => x.snap.name) };
   }, [store]);
+  // Their progress: read again every few seconds while the page is in view.
+  const rollouts = useLoad(
+    async () =>
+      scan.data
+        ? {
+            list: await Promise.all(scan.data.channels.map((c) => getJson<RolloutStatus>(`/api/store/snaps/${enc(c.snap)}/rollout`, { store, channel: c.channel }).then((r) => ({ ...r, publisher: c.publisher })))),
+            at: new Date().toISOString(),
+          }
+        : undefined,
+    [store, scan.data],
+  );
+  const { reload } = rollouts;
+  useEffect(() => {
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'visible') reload();
+    }, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [reload]);
   return (
     <>
       <section aria-labelledby="rollouts">
@@ -33,14 +52,17 @@ function UpdateControl({ store }: { store: string }) {
           <button type="button" onClick={scan.reload}>
             Refresh
           </button>
+          <span className="hint">
+            Progress is read again every {REFRESH_MS / 1000} s{rollouts.data ? <> · last at <Time at={rollouts.data.at} /></> : null}
+          </span>
         </div>
-        <ErrorMessage error={scan.error} />
-        {!scan.data ? (
+        <ErrorMessage error={scan.error ?? rollouts.error} />
+        {!rollouts.data ? (
           <Loading what="rollouts" />
-        ) : scan.data.rollouts.length === 0 ? (
+        ) : rollouts.data.list.length === 0 ? (
           <Notice>No progressive rollout in this store.</Notice>
         ) : (
-          scan.data.rollouts.map((r) => <Rollout key={`${r.snap} ${r.channel}`} rollout={r} store={store} canChange={s.can('publish', r.publisher)} onChange={scan.reload} />)
+          rollouts.data.list.map((r) => <Rollout key={`${r.snap} ${r.channel}`} rollout={r} store={store} canChange={s.can('publish', r.publisher)} onChange={reload} />)
         )}
         {scan.data?.truncated && <Notice>Only the first 100 snaps are shown.</Notice>}
       </section>
