@@ -12,6 +12,9 @@ import { encodeStream, MEDIA_TYPE } from '../assertions/index.ts';
 import { cohortRoutes } from './cohort.routes.ts';
 import type { Device, DeviceContext, DeviceSession } from './sessions.service.ts';
 import type { StoreService } from './store.service.ts';
+import { SessionError } from './store.errors.ts';
+import { identityOf } from './rollouts.ts';
+import type { DeviceIdentity } from '../rollout/index.ts';
 import { SnapdHeaders, SnapdRequest } from './device.schemas.ts';
 import { AssertionParams, AssertionQueryString, DownloadParams, FindQuery, InfoParams, InfoQuery, SessionRequestBody, SnapActionBody } from './store.schemas.ts';
 
@@ -76,6 +79,23 @@ export async function deviceOf(store: StoreService, req: FastifyRequest): Promis
     if (req.log.level === 'debug' || req.log.level === 'trace') req.log.debug({ device: `${d.session.brandId}/${d.session.model}/${d.session.serial}` }, 'device request');
   }
   return d;
+}
+
+/**
+ * The device behind a download, when it sends its session (snapd does to a
+ * brand store: store/store.go, newRequest): update control logs it. A
+ * session that is unknown or expired does not stop a download.
+ */
+async function downloader(store: StoreService, req: FastifyRequest): Promise<DeviceIdentity | undefined> {
+  const token = deviceContext(req).sessionToken;
+  if (!token) return undefined;
+  try {
+    const s = await store.sessions.session(token);
+    return s ? identityOf(s) : undefined;
+  } catch (err) {
+    if (err instanceof SessionError) return undefined;
+    throw err;
+  }
 }
 
 const ASSERTIONS_PREFIX = '/v2/assertions/';
@@ -164,7 +184,7 @@ export async function deviceRoutes(fastify: FastifyInstance, store: StoreService
 
   // --- downloads (6.10): the digest in the URL names the file; Range and resume ---
   app.get('/api/v1/snaps/download/:digest/:file', { config: SNAPD, schema: { hide: true, ...SnapdRequest, params: DownloadParams } }, async (req, reply) => {
-    const file = await store.devices.download(req.params.digest);
+    const file = await store.devices.download(req.params.digest, await downloader(store, req));
     const size = file.size;
     const headers: Record<string, string> = { 'accept-ranges': 'bytes', etag: `"${file.digest}"`, 'content-type': 'application/octet-stream' };
     const range = header(req, 'range');

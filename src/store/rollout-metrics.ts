@@ -1,10 +1,11 @@
 // Prometheus metrics of update control, in the process's registry: rollout
-// events (a device offered a release's revision, running it, counted as
-// failed; a plan advancing; a rollout pausing by itself) by snap and
-// channel-free release id. One set per registry (a test server has its own).
+// events (a device downloading a release's revision it was offered, counted
+// as failed; a plan advancing; a rollout pausing by itself), and the devices
+// of the current watched releases by state (read from the facts at each
+// scrape). One set per registry (a test server has its own).
 import { Counter, type Registry } from 'prom-client';
 
-export type RolloutEvent = 'offered' | 'took' | 'failed' | 'advance' | 'auto-pause';
+export type RolloutEvent = 'downloaded' | 'failed' | 'advance' | 'auto-pause';
 
 export interface RolloutMetrics {
   readonly events: Counter<'event'>;
@@ -18,7 +19,7 @@ export function rolloutMetrics(registry: Registry): RolloutMetrics {
     m = {
       events: new Counter({
         name: 'snapline_rollout_events_total',
-        help: 'Update control: devices first offered a release revision, first running it, counted as failed; plan steps advanced; rollouts paused by themselves',
+        help: 'Update control: devices first downloading a release revision they were offered, counted as failed (tried and reverted); plan steps advanced; rollouts paused by themselves',
         labelNames: ['event'] as const,
         registers: [registry],
       }),

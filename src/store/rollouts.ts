@@ -136,10 +136,11 @@ export class FactRecorder {
           checkins_after_offer: sql`store_rollout_devices.checkins_after_offer + 1`,
         }),
       )
-      .returning(['checkins_after_offer', 'failed_at', 'took_at'])
+      .returning(['checkins_after_offer', 'failed_at', 'took_at', 'downloaded_at'])
       .executeTakeFirstOrThrow();
     if (row.failed_at !== null) return true;
-    if (row.took_at !== null || Number(row.checkins_after_offer) < health.failAfterCheckins) return false;
+    // Not downloaded: not tried yet (snapd holds the refresh, or has not got to it), not a failure.
+    if (row.took_at !== null || row.downloaded_at === null || Number(row.checkins_after_offer) < health.failAfterCheckins) return false;
     const marked = await this.db
       .updateTable('store_rollout_devices')
       .set({ failed_at: at })
@@ -207,12 +208,16 @@ export class FactRecorder {
   }
 }
 
-/** Per release: devices seen, offered the revision, that took it, counted as failed (and not on it since). */
+/** Per release: devices seen, offered the revision, that downloaded it, took it, counted as failed (tried and reverted, not on it since). */
 export interface ReleaseCounts {
   seen: number;
   offered: number;
   took: number;
   failed: number;
+  /** Devices that downloaded the revision (with their session). */
+  downloaded?: number;
+  /** Devices offered it that neither downloaded nor run it: not tried yet. */
+  notTried?: number;
 }
 
 export async function releaseCounts(db: StoreDb, releaseIds: readonly string[]): Promise<Map<string, ReleaseCounts>> {
@@ -226,12 +231,33 @@ export async function releaseCounts(db: StoreDb, releaseIds: readonly string[]):
       eb.fn.count('offered_at').as('offered'),
       eb.fn.count('took_at').as('took'),
       eb.fn.sum(sql<number>`case when failed_at is not null and took_at is null then 1 else 0 end`).as('failed'),
+      eb.fn.count('downloaded_at').as('downloaded'),
+      eb.fn.sum(sql<number>`case when offered_at is not null and downloaded_at is null and took_at is null then 1 else 0 end`).as('not_tried'),
     ])
     .where('release_id', 'in', [...new Set(releaseIds)])
     .groupBy('release_id')
     .execute();
-  for (const r of rows) out.set(r.release_id, { seen: Number(r.seen), offered: Number(r.offered), took: Number(r.took), failed: Number(r.failed ?? 0) });
+  for (const r of rows) out.set(r.release_id, { seen: Number(r.seen), offered: Number(r.offered), took: Number(r.took), failed: Number(r.failed ?? 0), downloaded: Number(r.downloaded), notTried: Number(r.not_tried ?? 0) });
   return out;
+}
+
+/**
+ * A device with a session downloaded a revision: noted on its facts for the
+ * current releases of that revision it was offered (once: the first download).
+ */
+export async function recordDownload(db: StoreDb, device: DeviceIdentity, snapId: string, revision: number, now: Date): Promise<number> {
+  const res = await db
+    .updateTable('store_rollout_devices')
+    .set({ downloaded_at: toDbTime(now) })
+    .where('serial', '=', device.serial)
+    .where('brand_id', '=', device.brand)
+    .where('model', '=', device.model)
+    .where('snap_id', '=', snapId)
+    .where('downloaded_at', 'is', null)
+    .where('offered_at', 'is not', null)
+    .where('release_id', 'in', (eb) => eb.selectFrom('store_releases').select('release_id').where('snap_id', '=', snapId).where('revision', '=', revision).where('release_id', 'is not', null).$narrowType<{ release_id: string }>())
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows);
 }
 
 /** current-percentage per release: the share of the devices seen since the release that took it (one decimal). */

@@ -20,7 +20,7 @@ import { CohortKeyError, cohortSnapshotTime, releasesAt, type Cohort } from './c
 import { ReplyBytes } from './reply-bytes.ts';
 import { rolloutMetrics } from './rollout-metrics.ts';
 import { PlanDriver, type PlannedRelease } from './rollout-plans.ts';
-import { channelRelease, deviceFacts, FactRecorder, identityOf, plainRelease, releaseCounts, type Observation, type StoredFacts } from './rollouts.ts';
+import { channelRelease, deviceFacts, FactRecorder, identityOf, plainRelease, recordDownload, releaseCounts, type Observation, type StoredFacts } from './rollouts.ts';
 import type { Device } from './sessions.service.ts';
 import { snapObject } from './snap-object.ts';
 import { StoreError } from './store.errors.ts';
@@ -445,10 +445,12 @@ export class SnapActionService {
    * is the only key, so the URL cannot be guessed without it. StoreError
    * not-found for anything else.
    */
-  async download(digest: string): Promise<DownloadFile> {
+  async download(digest: string, device?: DeviceIdentity): Promise<DownloadFile> {
     if (!/^[0-9a-f]{96}$/.test(digest)) throw new StoreError('not-found', 'no such download');
     const rev = await revisionByDigest(this.db, digest);
     if (!rev) throw new StoreError('not-found', 'no such download');
+    // Update control: a device that downloaded a release's revision has tried it (a later old revision is a revert).
+    if (device && (await recordDownload(this.db, device, rev.snapId, rev.revision, this.ctx.now())) > 0) rolloutMetrics(this.ctx.metrics.registry).events.inc({ event: 'downloaded' });
     const blobs = this.ctx.blobs;
     return { digest, size: rev.size, open: (start, end) => blobs.get(digest, { start, end }) };
   }

@@ -118,8 +118,10 @@ export interface StoreRolloutDevicesTable {
   reported_at: DbTime | null;
   /** Check-ins at which the device was offered the revision and reported another (migration 0006). */
   checkins_after_offer: Generated<number>;
-  /** When it was counted as failed (offered, still on another revision after the release's number of check-ins). */
+  /** When it was counted as failed (offered, downloaded, still on another revision after the release's number of check-ins). */
   failed_at: DbTime | null;
+  /** When the device (its session) first downloaded the release's revision (migration 0009). */
+  downloaded_at: DbTime | null;
 }
 
 /** Accounts that may upload and release a snap besides its publisher. */

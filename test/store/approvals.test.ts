@@ -6,6 +6,7 @@
 // database check: platform migration 0008).
 import assert from 'node:assert/strict';
 import { runCli } from '../helpers/cli.ts';
+import type { StoreOwnTables } from '../../src/store/store.tables.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { eachEngine } from './engines.ts';
 import { expectStatus, push, storeWorld, testSnaps } from './fixtures.ts';
@@ -82,6 +83,6 @@ eachEngine('a release to a controlled channel waits for an approver who did not 
     audited.map((a) => a.action),
     ['store.approval.channels', 'store.approval.request', 'store.approval.request', 'store.approval.request', 'store.approval.approve', 'store.approval.deny'],
   );
-  const history = await s.server.ctx.db.kysely.selectFrom('store_release_history').select('actor').where('channel', '=', 'latest/stable').execute();
+  const history = await s.server.ctx.db.kysely.withTables<StoreOwnTables>().selectFrom('store_release_history').select('actor').where('channel', '=', 'latest/stable').execute();
   assert.match(history[0]!.actor, /^user:\S+ approved by user:\S+$/);
 });

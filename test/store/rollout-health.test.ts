@@ -48,7 +48,10 @@ eachEngine('a rollout whose devices keep reverting pauses itself at the error th
         }),
         200,
       );
-      const rev = (res.json().results as { snap: { revision: number } }[])[0]?.snap.revision;
+      const snap = (res.json().results as { snap: { revision: number; download: { url: string } } }[])[0]?.snap;
+      const rev = snap?.revision;
+      // snapd downloads what it is offered, with its session (a device that tried it: failed if it reverts).
+      if (snap) await expectStatus(s.request('GET', new URL(snap.download.url).pathname, { headers: { ...HEADERS, 'snap-device-authorization': `Macaroon root="${d.session}"` } }), 200);
       got.set(d.serial, rev);
       if (rev !== undefined && !failing.has(d.serial)) d.installed = rev;
     }

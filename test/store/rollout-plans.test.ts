@@ -55,15 +55,21 @@ eachEngine('a plan with a 20% revert rate pauses itself before its second step a
   // One in five of the devices offered revision 2 cannot install it: snapd undoes the refresh, they report 1 again.
   const failing = new Set(offered.filter((_, i) => i % 5 === 0).map((d) => d.serial));
   const fails = (d: SimDevice) => failing.has(d.serial);
+  // One more holds its refreshes: offered, never downloads: not tried, not failed.
+  const holding = offered.find((d) => !failing.has(d.serial))!.serial;
+  const holds = (d: SimDevice) => d.serial === holding;
 
-  const first = await simRound(w.s, devices, fails);
+  const first = await simRound(w.s, devices, fails, holds);
   assert.deepEqual([...first].filter(([, v]) => v !== undefined).map(([k]) => k), offered.map((d) => d.serial), 'step 1: the devices under 10%');
   let st = await w.status();
   assert.deepEqual([st.plan.step, st.plan.of, st.plan.state], [1, 3, 'soaking']);
   w.tick(2000);
-  await simRound(w.s, devices, fails); // the failing ones report 1 again: failed at their 2nd check-in
+  await simRound(w.s, devices, fails, holds); // the failing ones report 1 again: failed at their 2nd check-in
   st = await w.status();
   assert.equal(st.progressive.paused, true, 'paused by itself');
+  assert.equal(st.devices.notTried, 1, 'the device holding its refreshes has not tried it');
+  assert.equal(st.devices.downloaded, offered.length - 1);
+  assert.ok(st.devices.failed <= failing.size);
   assert.match(st.pausedReason, /^\d+ of \d+ devices offered the revision still reported another after 2 check-ins/);
   assert.equal(st.plan.step, 1);
 
@@ -71,13 +77,13 @@ eachEngine('a plan with a 20% revert rate pauses itself before its second step a
   // not even the devices offered it before whose install failed.
   w.tick(2 * 3600_000);
   for (let i = 0; i < 2; i++) {
-    const later = await simRound(w.s, devices, fails);
+    const later = await simRound(w.s, devices, fails, holds);
     assert.deepEqual([...later.values()].filter((v) => v !== undefined), [], 'nothing offered while paused by itself');
     w.tick(2000);
   }
   st = await w.status();
   assert.deepEqual([st.plan.step, st.plan.state, st.progressive.percentage], [1, 'paused', 10]);
-  assert.deepEqual(on(devices, 2).sort(), offered.filter((d) => !fails(d)).map((d) => d.serial).sort());
+  assert.deepEqual(on(devices, 2).sort(), offered.filter((d) => !fails(d) && !holds(d)).map((d) => d.serial).sort());
   const failed = [...failing][0]!;
   const answer = await w.why(failed);
   assert.deepEqual([answer.revision, answer.reason.rule], [1, 'halted']);
@@ -94,6 +100,7 @@ eachEngine('a plan with a 20% revert rate pauses itself before its second step a
   const metrics = await w.s.server.ctx.metrics.registry.metrics();
   assert.match(metrics, /snapline_rollout_events_total\{event="auto-pause"\} 1/);
   assert.match(metrics, /snapline_rollout_events_total\{event="failed"\} [1-9]/);
+  assert.match(metrics, new RegExp(`snapline_rollout_events_total\\{event="downloaded"\\} ${offered.length - 1}\n`));
 });
 
 eachEngine('a healthy plan: a device group first, in its maintenance window only, then a percentage by itself, an approval step, then everyone', async (engine, t) => {

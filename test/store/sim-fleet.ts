@@ -40,23 +40,34 @@ export async function simFleet(s: TestServer, n: number): Promise<SimDevice[]> {
   return out;
 }
 
-/** One refresh of core20 as snapd sends it: the revision offered, or undefined (no update). */
-export async function simRefresh(s: TestServer, d: SimDevice): Promise<number | undefined> {
+/** One refresh of core20 as snapd sends it: the revision offered, or undefined (no update); an offered revision is downloaded with the session, as snapd does. */
+export async function simRefresh(s: TestServer, d: SimDevice, download = true): Promise<number | undefined> {
   const body = {
     context: [{ 'snap-id': SNAP_ID, 'instance-key': SNAP_ID, revision: d.installed, 'tracking-channel': 'latest/stable', epoch: { read: [0], write: [0] }, 'refreshed-date': '2026-01-01T00:00:00Z' }],
     actions: [{ action: 'refresh', 'instance-key': SNAP_ID, 'snap-id': SNAP_ID }],
     fields: ['revision', 'download'],
   };
   const res = await expectStatus(s.request('POST', '/v2/snaps/refresh', { headers: { ...HEADERS, 'snap-device-authorization': `Macaroon root="${d.session}"` }, body }), 200);
-  const results = res.json().results as { result: string; snap: { revision: number } }[];
-  return results[0]?.result === 'refresh' ? results[0].snap.revision : undefined;
+  const results = res.json().results as { result: string; snap: { revision: number; download: { url: string } } }[];
+  const got = results[0]?.result === 'refresh' ? results[0].snap : undefined;
+  if (got && download) await expectStatus(s.request('GET', new URL(got.download.url).pathname, { headers: { ...HEADERS, 'snap-device-authorization': `Macaroon root="${d.session}"` } }), 200);
+  return got?.revision;
 }
 
-/** Every device refreshes and installs what it is offered, unless `fails` says its install fails (snapd undoes it). */
-export async function simRound(s: TestServer, devices: SimDevice[], fails: (d: SimDevice) => boolean = () => false): Promise<Map<string, number | undefined>> {
+/**
+ * Every device refreshes and installs what it is offered, unless `fails` says
+ * its install fails (snapd undoes it) or `holds` says it does not even
+ * download it (a refresh held on the device: not tried).
+ */
+export async function simRound(s: TestServer, devices: SimDevice[], fails: (d: SimDevice) => boolean = () => false, holds: (d: SimDevice) => boolean = () => false): Promise<Map<string, number | undefined>> {
   const offered = new Map<string, number | undefined>();
   for (const d of devices) {
-    const rev = await simRefresh(s, d);
+    const held = holds(d);
+    const rev = await simRefresh(s, d, !held);
+    if (held) {
+      offered.set(d.serial, rev);
+      continue;
+    }
     offered.set(d.serial, rev);
     if (rev !== undefined && !fails(d)) d.installed = rev;
   }

@@ -10,8 +10,9 @@ import { deviceGroups } from './0005-device-groups.ts';
 import { rolloutHealth } from './0006-rollout-health.ts';
 import { rolloutPlans } from './0007-rollout-plans.ts';
 import { releaseApprovals } from './0008-release-approvals.ts';
+import { rolloutDownloads } from './0009-rollout-downloads.ts';
 
 export const storeMigrations: ServiceMigrations = {
   service: 'store',
-  migrations: [store, collaborators, privateAccess, rollouts, deviceGroups, rolloutHealth, rolloutPlans, releaseApprovals],
+  migrations: [store, collaborators, privateAccess, rollouts, deviceGroups, rolloutHealth, rolloutPlans, releaseApprovals, rolloutDownloads],
 };
