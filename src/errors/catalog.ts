@@ -110,6 +110,9 @@ export const ERROR_CATALOG = {
   'approval-not-found': entry(404, 'no release request with that id'),
   'approval-conflict': entry(409, 'the release request was approved or denied already'),
   'approval-own-request': entry(403, 'nobody approves or denies their own release request: another approver decides it'),
+  'validation-set-invalid': entry(400, 'the validation set cannot be decoded, verified or signed, names another account, or pins a revision the store never had'),
+  'validation-set-conflict': entry(409, 'that sequence point of the validation set exists with other snaps: push the next sequence'),
+  'validation-set-breaks-model': entry(409, "the validation set makes invalid a snap one of the brand's models requires"),
   'rollout-plan-invalid': entry(400, 'the rollout plan is not valid (the message names the step and field), or a release gives both a plan and a percentage or health rules'),
 
   // brand store: snapd-facing API

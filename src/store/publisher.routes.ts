@@ -13,7 +13,7 @@ import { ApiError, ERROR_SCHEMA } from '../platform/http/errors.ts';
 import { COLLABORATOR_ADMIN_ROLES, PUBLISH_ROLES, READ_ROLES, STORE_ADMIN_ROLES, type SnapTarget, type StoreTarget } from './publishing.service.ts';
 import { APPROVAL_SEE_ROLES, APPROVER_ROLES } from './approvals.service.ts';
 import type { StoreService } from './store.service.ts';
-import { Answers, ApprovalParams, ApprovalsQuery, ControlledChannelsBody, DecisionBody, GroupBody, GroupHoldBody, GroupMembersBody, GroupParams, RolloutBody, RolloutQuery, WhyQuery, CloseBody, CollaboratorBody, CollaboratorParams, CreateStoreBody, RegisterSnapBody, ReleaseBody, SnapParams, SnapQuery, StoreParams, StoreSettingsBody, UploadQuery } from './store.schemas.ts';
+import { AccountParams, Answers, ApprovalParams, ValidationSetBody, ApprovalsQuery, ControlledChannelsBody, DecisionBody, GroupBody, GroupHoldBody, GroupMembersBody, GroupParams, RolloutBody, RolloutQuery, WhyQuery, CloseBody, CollaboratorBody, CollaboratorParams, CreateStoreBody, RegisterSnapBody, ReleaseBody, SnapParams, SnapQuery, StoreParams, StoreSettingsBody, UploadQuery } from './store.schemas.ts';
 
 const errors = { 400: ERROR_SCHEMA, 403: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA };
 
@@ -308,6 +308,34 @@ export async function publisherRoutes(fastify: FastifyInstance, store: StoreServ
       async (req) => approvals.decide(actorOf(req), found(storeTargets, req), req.params.id, approve, req.body?.reason),
     );
   }
+
+  // Validation sets (update control): an account's, listed by its readers, pushed by its publishers.
+  const accountAccess = (roles: readonly Role[]) => ({ kind: 'account' as const, roles, account: (req: FastifyRequest) => (req.params as { account?: string }).account });
+  app.get(
+    '/api/store/accounts/:account/validation-sets',
+    {
+      config: { access: accountAccess(READ_ROLES) },
+      schema: { tags: ['store'], summary: "An account's validation sets, the latest revision of each sequence point (snapline validation-set list ACCOUNT)", params: AccountParams, response: { 200: Answers.validationSets, ...errors } },
+    },
+    async (req) => store.validationSets.list(actorOf(req), req.params.account),
+  );
+  app.post(
+    '/api/store/accounts/:account/validation-sets',
+    {
+      config: { access: accountAccess(PUBLISH_ROLES) },
+      schema: {
+        tags: ['store'],
+        summary: 'Push a validation set: signed, or headers the server signs with a brand key in its custody (snapline validation-set push|create)',
+        params: AccountParams,
+        body: ValidationSetBody,
+        response: { 200: Answers.validationSet, 201: Answers.validationSet, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const res = await store.validationSets.push(actorOf(req), req.params.account, req.body);
+      return reply.status(res.unchanged ? 200 : 201).send(res);
+    },
+  );
 
   // Device groups of a store (update control): listed by its brand's readers, changed by its publishers.
   app.get(

@@ -32,6 +32,9 @@ export type StoreErrorCode =
   | 'approval-not-found'
   | 'approval-conflict'
   | 'approval-own-request'
+  | 'validation-set-invalid'
+  | 'validation-set-conflict'
+  | 'validation-set-breaks-model'
   // snapd-facing
   | 'name-not-found'
   | 'resource-not-found'

@@ -107,6 +107,18 @@ export const GroupParams = Type.Object({ store: Name, group: Type.String({ maxLe
 export const ControlledChannelsBody = Type.Object({ channels: Type.Array(Type.String({ minLength: 1, maxLength: 60 }), { maxItems: 50 }) }, { additionalProperties: false });
 export const ApprovalsQuery = Type.Object({ all: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
 export const ApprovalParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+// --- validation sets (update control) -------------------------------------------
+
+export const AccountParams = Type.Object({ account: Name });
+/** A signed validation-set, or headers (name, sequence, snaps…) the server signs with `key`, a brand key in its custody. */
+export const ValidationSetBody = Type.Object(
+  {
+    assertion: Type.Optional(Type.String({ maxLength: 1_000_000 })),
+    headers: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    key: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
 export const DecisionBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
 export const GroupBody = Type.Object(
   { name: GroupName, models: Type.Optional(Models), serials: Type.Optional(Serials), serialPattern: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f]+$' })) },
@@ -154,6 +166,8 @@ export const Answers = {
   released: Type.Object({ released: Type.Optional(Type.Array(Type.String())), channelMap: Type.Optional(ChannelMapJson), pending: Type.Optional(Type.Object({}, { additionalProperties: true })) }),
   controlledChannels: Type.Object({ channels: Type.Optional(Type.Array(Type.String())) }),
   approvals: Type.Object({ requests: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))) }),
+  validationSets: Type.Object({ validationSets: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))) }),
+  validationSet: Type.Object({ validationSet: Type.Optional(Type.Object({}, { additionalProperties: true })), unchanged: Type.Optional(Type.Boolean()) }),
   decided: Type.Object({ request: Type.Optional(Type.Object({}, { additionalProperties: true })), released: Type.Optional(Type.Array(Type.String())) }),
   closed: Type.Object({ closed: Type.Optional(Type.Array(Type.String())), channelMap: Type.Optional(ChannelMapJson) }),
   collaborators: Collaborators,

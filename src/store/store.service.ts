@@ -8,6 +8,7 @@ import type { PlatformContext } from '../platform/context.ts';
 import { BLOB_SWEEP_DEFAULTS } from '../platform/config.ts';
 import { sweepOrphanBlobs, type SweepResult } from './blob-sweep.ts';
 import { ApprovalService } from './approvals.service.ts';
+import { ValidationSetService } from './validation-sets.service.ts';
 import { Catalog } from './catalog.repo.ts';
 import { CohortKeys } from './cohort-keys.ts';
 import { PublishingService } from './publishing.service.ts';
@@ -27,6 +28,8 @@ export class StoreService {
   readonly rollouts: RolloutService;
   /** Update control: controlled channels and release requests (approve, deny). */
   readonly approvals: ApprovalService;
+  /** Update control: validation sets pushed, checked and listed. */
+  readonly validationSets: ValidationSetService;
   /** The per-process read caches of the device API (invalidated by this process's writes). */
   readonly catalog: Catalog;
 
@@ -41,6 +44,7 @@ export class StoreService {
     this.devices = new SnapActionService(ctx, db, this.catalog, new CohortKeys(ctx.root.storeSigner));
     this.rollouts = new RolloutService(ctx, db, this.catalog, this.publishing, this.devices.facts, this.devices.plans);
     this.approvals = new ApprovalService(ctx, db, this.publishing);
+    this.validationSets = new ValidationSetService(ctx, db);
   }
 
   /**

@@ -27,6 +27,9 @@ const MATRIX: Matrix = {
   'GET /api/store/stores/:store/approvals': READERS,
   'POST /api/store/approvals/:id/approve': ['superuser'],
   'POST /api/store/approvals/:id/deny': ['superuser'],
+  // ':account' is concrete as 'other': its admin may.
+  'GET /api/store/accounts/:account/validation-sets': ['otherAdmin', 'superuser'],
+  'POST /api/store/accounts/:account/validation-sets': ['otherAdmin', 'superuser'],
   'GET /api/store/snaps/:snap': READERS,
   'GET /api/store/snaps/:snap/revisions': READERS,
   'POST /api/store/snaps/:snap/revisions': WRITERS,

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { apiClient } from '../client.ts';
 import { CliError, io } from '../io.ts';
+import { registerValidationSet } from './validation-set.ts';
 
 const urlOption = ['--url <url>', 'server URL (default $SNAPLINE_URL)'] as const;
 const storeOption = ['--store <store-id>', 'the store, when the snap name is registered in several'] as const;
@@ -257,4 +258,5 @@ export function registerRollout(program: Command): void {
     });
   registerGroup(program);
   registerApprovals(program);
+  registerValidationSet(program);
 }
