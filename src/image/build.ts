@@ -15,7 +15,7 @@
 //  6. write assertions and seed.yaml / options.yaml (layout.ts), validate the
 //     gadget, build the disk image if asked (disk.ts);
 //  7. rename the temporary folder to --out. On any error nothing is left.
-import { copyFile, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import {
   AssertionError,
@@ -481,6 +481,15 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
       await mkdir(dirname(p), { recursive: true });
       await writeFile(p, f.data);
     }
+    // Downloaded snaps are owner-only, as snapd's downloads are (0600); local files keep their mode.
+    for (const w of active) if (w.plan.localFile === undefined) await chmod(join(tmp, w.path!), 0o600);
+    // UC16/18: the boot base and kernel are "installed" from the seed (snapd's makeBootable16):
+    // relative links in var/lib/snapd/snaps, which the first boot mounts.
+    if (!uc20 && kernelW && baseW) {
+      const blobs = join(tmp, 'image/var/lib/snapd/snaps');
+      await mkdir(blobs, { recursive: true });
+      for (const w of [baseW, kernelW]) await symlink(`../seed/snaps/${basename(w.path!)}`, join(blobs, basename(w.path!)));
+    }
 
     let image: DiskImageResult | undefined;
     if (opts.image !== undefined && gadget && gadgetReader) {
@@ -489,7 +498,7 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
       // Other volumes of the gadget go beside it: FILE.img -> FILE.<volume>.img.
       const otherName = (p: string, v: string) => `${p.endsWith('.img') ? p.slice(0, -4) : p}.${v}.img`;
       const inside = relative(out, dest);
-      const base = { gadget, gadgetReader, seedRoot: join(tmp, seedDir(uc20)), uc20, step, ...(kernel ? { kernel } : {}), ...(opts.toolDirs ? { toolDirs: opts.toolDirs } : {}) };
+      const base = { gadget, gadgetReader, seedRoot: join(tmp, seedDir(uc20)), ...(uc20 ? {} : { imageRoot: join(tmp, 'image') }), uc20, step, ...(kernel ? { kernel } : {}), ...(opts.toolDirs ? { toolDirs: opts.toolDirs } : {}) };
       if (inside !== '' && !inside.startsWith('..') && !isAbsolute(inside)) {
         // Inside --out: written in the temporary folder, published with it.
         const at = join(tmp, inside);

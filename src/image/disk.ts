@@ -6,13 +6,13 @@
 // tools are looked for in are the caller's (the CLI passes PATH), then the
 // system's own.
 import { spawn } from 'node:child_process';
-import { access, constants, copyFile, link, mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { access, constants, copyFile, link, mkdir, mkdtemp, open, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import type { GadgetStructure, GadgetVolume, GadgetYaml, SquashfsReader } from '../snap/index.ts';
 import { SquashfsPathError } from '../snap/index.ts';
 import { ImageError } from './errors.ts';
 import { parseKernelYaml, resolveKernelRef, type KernelAssets } from './kernel-assets.ts';
-import { layoutVolume, offsetWrites, seedStructure, sfdiskScript, SECTOR } from './volumes.ts';
+import { layoutVolume, offsetWrites, seedStructure, sfdiskScript, withImplicitSystemData, SECTOR } from './volumes.ts';
 
 export const DISK_TOOLS = ['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'mcopy'] as const;
 
@@ -85,6 +85,13 @@ export interface DiskImageOptions {
   readonly gadgetReader: SquashfsReader;
   /** The seed folder (UC20: the system-seed content; UC16/18: image/var/lib/snapd/seed). */
   readonly seedRoot: string;
+  /**
+   * UC16/18: the image's root folder (`image/`): all of it but `boot/` becomes
+   * the writable partition's `system-data/`, and `boot/grub` (`boot/uboot`,
+   * `boot/piboot`) goes to the system-boot partition, as ubuntu-image does.
+   * Without it only the seed goes into system-data.
+   */
+  readonly imageRoot?: string;
   readonly uc20: boolean;
   readonly dest: string;
   readonly step?: (s: string) => void;
@@ -127,27 +134,62 @@ async function extract(reader: SquashfsReader, src: string, dest: string, depth 
   }
 }
 
-/** Hard-links (or copies) a folder tree. */
-async function linkTree(src: string, dest: string): Promise<void> {
+/** Hard-links (or copies) a folder tree; symbolic links stay links. `skip`: top-level names left out. */
+async function linkTree(src: string, dest: string, skip: readonly string[] = []): Promise<void> {
   await mkdir(dest, { recursive: true });
   for (const e of await readdir(src, { withFileTypes: true })) {
+    if (skip.includes(e.name)) continue;
     const s = join(src, e.name);
     const d = join(dest, e.name);
     if (e.isDirectory()) await linkTree(s, d);
+    else if (e.isSymbolicLink()) await symlink(await readlink(s), d);
     else await link(s, d).catch(() => copyFile(s, d));
   }
 }
+
+/** What `du -s -B1` reports for a tree on ext4 (ubuntu-image sizes the rootfs with it): 4 KiB blocks, hard links once, short links none. */
+export async function diskUsage(dir: string, seen = new Set<number>()): Promise<number> {
+  const BLOCK = 4096;
+  let total = BLOCK;
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) total += await diskUsage(p, seen);
+    else if (e.isFile()) {
+      const st = await stat(p);
+      if (seen.has(st.ino)) continue;
+      seen.add(st.ino);
+      total += Math.ceil(st.size / BLOCK) * BLOCK;
+    }
+  }
+  return total;
+}
+
+/** Where a UC16/18 bootloader's files (image/boot/<dir>) go on the system-boot partition (ubuntu-image's handleSecureBoot). */
+const BOOT_FILES: Readonly<Record<string, { from: string; to: string }>> = {
+  grub: { from: 'boot/grub', to: 'EFI/ubuntu' },
+  'u-boot': { from: 'boot/uboot', to: '' },
+  piboot: { from: 'boot/piboot', to: '' },
+};
 
 function clean(path: string): string {
   return path.replace(/^\/+/, '').replace(/\/+$/, '');
 }
 
-/** Stages a filesystem structure's content: gadget content entries, then the seed if it goes here. */
-async function stage(opts: DiskImageOptions, s: GadgetStructure, dir: string, holdsSeed: boolean): Promise<void> {
+/** Stages a filesystem structure's content: gadget content entries, then the seed (or the UC16/18 rootfs, or boot files) if they go here. */
+async function stage(opts: DiskImageOptions, volume: GadgetVolume, s: GadgetStructure, dir: string, holdsSeed: boolean): Promise<void> {
   await writeStructureContent(opts.gadgetReader, s, dir, opts.kernel ? { kernel: opts.kernel } : {});
   if (holdsSeed) {
     if (opts.uc20) await linkTree(opts.seedRoot, dir);
-    else await linkTree(opts.seedRoot, join(dir, 'system-data/var/lib/snapd/seed'));
+    else if (opts.imageRoot) {
+      // ubuntu-image's populateSnapRootfsContents: image/* but boot/ under system-data/, and an empty system-data/boot.
+      await linkTree(opts.imageRoot, join(dir, 'system-data'), ['boot']);
+      await mkdir(join(dir, 'system-data/boot'), { recursive: true });
+    } else await linkTree(opts.seedRoot, join(dir, 'system-data/var/lib/snapd/seed'));
+  }
+  const boot = volume.bootloader ? BOOT_FILES[volume.bootloader] : undefined;
+  if (!opts.uc20 && opts.imageRoot && boot && (s.role === 'system-boot' || s.label === 'system-boot')) {
+    const from = join(opts.imageRoot, boot.from);
+    if (await stat(from).then(() => true, () => false)) await linkTree(from, join(dir, boot.to));
   }
 }
 
@@ -207,6 +249,14 @@ async function copyInto(src: string, dest: string, at: number): Promise<void> {
 
 /** Writes the disk image of the volume that holds the seed. */
 export async function writeDiskImage(opts: DiskImageOptions): Promise<DiskImageResult> {
+  if (!opts.uc20) {
+    // The implicit writable partition of a UC16/18 gadget without system-data, sized for the rootfs.
+    // ubuntu-image measures rootfs/ holding system-data/ (image/ without boot/, and an empty boot/).
+    const BLOCK = 4096;
+    const boot = opts.imageRoot ? await diskUsage(join(opts.imageRoot, 'boot')).catch(() => 0) : 0;
+    const rootfs = opts.imageRoot ? (await diskUsage(opts.imageRoot)) - boot + 2 * BLOCK : await diskUsage(opts.seedRoot);
+    opts = { ...opts, gadget: withImplicitSystemData(opts.gadget, rootfs) };
+  }
   const { volume, structure: seedS } = seedStructure(opts.gadget, opts.uc20);
   const main = await writeVolume(opts, volume, seedS, opts.dest);
   const others: DiskImageResult[] = [];
@@ -255,7 +305,7 @@ async function writeVolume(opts: DiskImageOptions, volume: GadgetVolume, seedS: 
       const holdsSeed = s === seedS;
       opts.step?.(`${s.filesystem} filesystem ${s.label ?? s.name ?? `#${s.index}`}${holdsSeed ? ' with the seed' : ''}`);
       const dir = join(work, `p${p.number}`);
-      await stage(opts, s, dir, holdsSeed);
+      await stage(opts, volume, s, dir, holdsSeed);
       const fsImg = join(work, `p${p.number}.img`);
       const f = await open(fsImg, 'w');
       await f.truncate(s.size);

@@ -7,6 +7,7 @@ import { encodeStream } from '../assertions/index.ts';
 import { SYSTEM_LABEL } from '../assertions/names.ts';
 import type { PlannedSnap } from './plan.ts';
 import { ImageError } from './errors.ts';
+import { recoveryGrubCfg } from './grub-recovery.ts';
 
 /** The UC16/18 seed folder inside the output (the future writable root is `image/`). */
 export const UC16_SEED_DIR = 'image/var/lib/snapd/seed';
@@ -152,17 +153,19 @@ export function grubEnv(vars: readonly (readonly [string, string])[]): Buffer {
 }
 
 /**
- * Boot environment files of a grub gadget (protocol doc 7.5): on core 20+ the
- * seed's EFI/ubuntu/grubenv selects the recovery system in install mode and
- * systems/<label>/grubenv names its kernel; on core 16/18 image/boot/grub/grubenv
- * names the kernel and the core/base snap. (The grub.cfg scripts themselves are
- * not written.)
+ * Boot files of a grub gadget (protocol doc 7.5; snapd's boot.MakeBootableImage):
+ * on core 20+ the seed's EFI/ubuntu/grubenv selects the recovery system in
+ * install mode, systems/<label>/grubenv names its kernel, and EFI/ubuntu/grub.cfg
+ * is the recovery menu (Snapline's own, grub-recovery.ts); on core 16/18
+ * image/boot/grub/grubenv names the kernel and the core/base snap (the gadget's
+ * grub.conf becomes image/boot/grub/grub.cfg, build.ts).
  */
 export function grubBootFiles(uc20: boolean, label: string, kernel: SeedSnap, base: SeedSnap, modelName: string): SeedFile[] {
   const file = (s: SeedSnap) => basename(snapPath(uc20, label, s));
   // Keys and order as snapd's prepare-image writes them.
   if (uc20) {
     return [
+      { path: `${UC20_SEED_DIR}/EFI/ubuntu/grub.cfg`, data: recoveryGrubCfg() },
       { path: `${UC20_SEED_DIR}/EFI/ubuntu/grubenv`, data: grubEnv([['snapd_recovery_mode', 'install'], ['snapd_recovery_system', label]]) },
       {
         path: `${UC20_SEED_DIR}/systems/${label}/grubenv`,

@@ -65,7 +65,8 @@ export function sfdiskScript(layout: VolumeLayout): string {
   for (const p of layout.partitions) {
     const parts = [`start=${p.start / SECTOR}`, `size=${p.size / SECTOR}`, `type=${p.type}`];
     if (layout.volume.schema === 'gpt') {
-      if (p.structure.name !== undefined) parts.push(`name="${p.structure.name.replace(/["\\]/g, '')}"`);
+      const name = p.structure.name ?? (p.structure.role === 'system-data' ? 'writable' : undefined); // ubuntu-image's partition.go names an unnamed system-data "writable"
+      if (name !== undefined) parts.push(`name="${name.replace(/["\\]/g, '')}"`);
       if (p.structure.id !== undefined) parts.push(`uuid=${p.structure.id}`);
     }
     lines.push(parts.join(', '));
@@ -107,4 +108,40 @@ export function offsetWrites(volume: GadgetVolume): { at: number; sector: number
     }
   }
   return out;
+}
+
+const MIB_BYTES = 1024 * 1024;
+/** ubuntu-image's rootfs sizing (internal/statemachine/common_states.go): content × 1.5 (ext4FudgeFactor) + 8 MiB (ext4Padding), in whole sectors. */
+export function rootfsSize(contentBytes: number): number {
+  return Math.ceil((Math.ceil(contentBytes * 1.5) + 8 * MIB_BYTES) / SECTOR) * SECTOR;
+}
+
+/**
+ * A UC16/18 gadget that declares no system-data structure (Canonical's pc
+ * gadget for core18 declares none) gets the implicit `writable` partition as
+ * ubuntu-image adds it (fixMissingSystemData, internal/statemachine/
+ * state_machine.go): only for a gadget with a single volume, appended after
+ * the farthest structure (no gap), ext4, label `writable`, type
+ * 83,0FC63DAF-8483-4772-8E79-3D69D8477DE4, role system-data, no name (the
+ * partition table names it "writable"), sized to hold the rootfs
+ * (`rootfsSize`). Anything else is returned as is.
+ */
+export function withImplicitSystemData(gadget: GadgetYaml, rootfsBytes: number): GadgetYaml {
+  const volumes = Object.entries(gadget.volumes);
+  if (volumes.length !== 1) return gadget;
+  const [key, volume] = volumes[0]!;
+  if (volume.structure.some((s) => s.role === 'system-data')) return gadget;
+  const farthest = Math.max(0, ...volume.structure.map((s) => s.startOffset + s.size));
+  const writable: GadgetStructure = {
+    index: volume.structure.length,
+    label: 'writable',
+    type: '83,0FC63DAF-8483-4772-8E79-3D69D8477DE4',
+    role: 'system-data',
+    startOffset: farthest,
+    size: rootfsSize(rootfsBytes),
+    filesystem: 'ext4',
+    content: [],
+    update: { edition: 0, preserve: [] },
+  };
+  return { ...gadget, volumes: { [key]: { ...volume, structure: [...volume.structure, writable] } } };
 }

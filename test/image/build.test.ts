@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, writeFile, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { decodeStream } from '../../src/assertions/index.ts';
@@ -87,6 +87,7 @@ test('core20 model: systems/<label> layout accepted by the seed20 loading rules'
     const files = (await listTree(root)).sort();
     assert.deepEqual(files, [
       'EFI/boot/grubx64.efi',
+      'EFI/ubuntu/grub.cfg',
       'EFI/ubuntu/grubenv',
       'snaps/core20_12.snap',
       'snaps/hello_18.snap',
@@ -100,6 +101,10 @@ test('core20 model: systems/<label> layout accepted by the seed20 loading rules'
     ]);
     const env = await readFile(join(root, 'EFI/ubuntu/grubenv'), 'latin1');
     assert.equal(env.length, 1024);
+    // The recovery menu: Snapline's own, managed by snapd after install (edition header first).
+    assert.match(await readFile(join(root, 'EFI/ubuntu/grub.cfg'), 'utf8'), /^# Snapd-Boot-Config-Edition: 1\n[^]*chainloader \(loop\)\/kernel\.efi snapd_recovery_mode=\$3 snapd_recovery_system=\$4/);
+    // Seed snaps are owner-only, as snapd writes them.
+    assert.equal((await stat(join(root, 'snaps/core20_12.snap'))).mode & 0o777, 0o600);
     assert.ok(env.startsWith('# GRUB Environment Block\nsnapd_recovery_mode=install\nsnapd_recovery_system=20260203\n#'));
     assert.match(await readFile(join(root, 'systems/20260203/grubenv'), 'latin1'), /^# GRUB Environment Block\nsnapd_recovery_kernel=\/snaps\/pc-kernel20_14.snap\nsnapd_extra_cmdline_args=\nsnapd_full_cmdline_args=\n#+$/);
     const etc = decodeStream(await readFile(join(root, 'systems/20260203/assertions/model-etc')));

@@ -13,7 +13,9 @@ import { loadSeed16, loadSeed20 } from './seed-checker.ts';
 import { VECTORS_DIR } from '../helpers/vectors.ts';
 import { buildSnapdProgram, GOPATH, runProgram } from '../interop/helpers/snapd-go.ts';
 import { withTemp } from './helpers.ts';
-import { core18Model, core20Model, startWorld, type World } from './world.ts';
+import { core18Model, core20Model, packBytes, startWorld, UC16_GADGET_YAML, type World } from './world.ts';
+import { diskUsage } from '../../src/image/disk.ts';
+import { rootfsSize } from '../../src/image/volumes.ts';
 
 const TOOLS = ['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'mcopy', 'debugfs'];
 const missing = await missingTools(TOOLS);
@@ -190,5 +192,38 @@ test('a gadget with two volumes: the seed volume in FILE.img, the other in FILE.
     } finally {
       await store.close();
     }
+  });
+});
+
+test("core18 gadget without system-data (like Canonical's pc): the implicit writable partition and the boot files, as ubuntu-image places them", { skip }, async () => {
+  await withTemp(async (tmp) => {
+    // The world's core18 gadget, its writable structure left out, and a grub.conf of its own.
+    const yaml = UC16_GADGET_YAML.slice(0, UC16_GADGET_YAML.indexOf('      - name: writable'));
+    const gadget = join(tmp, 'pc.snap');
+    await writeFile(gadget, await packBytes(tmp, 'pc-implicit', 'name: pc\nversion: "18"\ntype: gadget\nbase: core18\n', { 'meta/gadget.yaml': yaml, 'pc-boot.img': Buffer.alloc(440, 0xeb), 'pc-core.img': Buffer.alloc(8192, 0x5a), 'grubx64.efi': 'GRUB-EFI-18\n', 'grub.conf': 'set timeout=0\n' }));
+    const img = join(tmp, 'disk.img');
+    const res = await buildImage({ model: core18Model().encode(), storeUrl: world.store.url, out: join(tmp, 'out'), image: img, trusted: world.trusted, now: NOW, localSnaps: new Map([['pc', gadget]]) });
+    // ubuntu-image: right after the farthest structure (system-boot ends at 2M + 4M), ext4, "writable",
+    // content × 1.5 + 8 MiB where the content is image/ without boot/, plus system-data/ and system-data/boot/.
+    const content = (await diskUsage(join(tmp, 'out/image'))) - (await diskUsage(join(tmp, 'out/image/boot'))) + 2 * 4096;
+    const w = res.image!.partitions.find((p) => p.role === 'system-data')!;
+    assert.deepEqual([w.label, w.filesystem, w.start], ['writable', 'ext4', 6 * 1024 * 1024]);
+    const d = sfdiskDump(img);
+    assert.deepEqual(d.parts.at(-1), { start: 12288, size: rootfsSize(content) / 512, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4', name: 'writable' });
+    // system-boot holds the gadget's content and, in EFI/ubuntu, the image's boot/grub (grubenv, the gadget's grub.conf as grub.cfg).
+    const espAt = `${img}@@${4096 * 512}`;
+    assert.equal(sh('mcopy', ['-i', espAt, '::/EFI/ubuntu/grub.cfg', '-']), 'set timeout=0\n');
+    assert.match(sh('mcopy', ['-i', espAt, '::/EFI/ubuntu/grubenv', '-']), /snap_kernel=pc-kernel_13\.snap\n/);
+    // writable: system-data/ holds the image but boot/, and the first boot's kernel and base links.
+    const part = join(tmp, 'writable.img');
+    await extractPartition(img, 12288, rootfsSize(content) / 512, part);
+    const ls = (p: string) => sh('debugfs', ['-R', `ls -p ${p}`, part]);
+    assert.match(ls('/system-data'), /\/boot\//);
+    assert.doesNotMatch(ls('/system-data/boot'), /grub/);
+    assert.match(sh('debugfs', ['-R', 'stat /system-data/var/lib/snapd/snaps/pc-kernel_13.snap', part]), /Fast link dest: "..\/seed\/snaps\/pc-kernel_13.snap"/);
+    const back = join(tmp, 'back');
+    await mkdir(back);
+    sh('debugfs', ['-R', `rdump /system-data/var/lib/snapd/seed ${back}`, part]);
+    assert.ok((await loadSeed16(join(back, 'seed'), world.trusted)).snaps.some((x) => x.name === 'pc'));
   });
 });
