@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { checkAccessibility, launch, layoutShift, screenshot, skipReason, watchLayoutShift, watchProblems } from './browser.ts';
 import { consoleWorld, USERS, type ConsoleWorld } from './world.ts';
+import { TEST_ADMIN_TOKEN } from '../store/fixtures.ts';
 
 const skip = skipReason();
 
@@ -126,7 +127,7 @@ test('the web console, page by page', { skip, timeout: 240_000 }, async (t) => {
     await pause.waitFor({ state: 'hidden' });
     await rollout.getByText('paused', { exact: true }).waitFor();
     await rollout.getByRole('button', { name: /^Resume acme-hello/ }).waitFor();
-    const status = await world.s.request('GET', '/api/store/snaps/acme-hello/rollout?store=acme-store&channel=stable', { token: (await import('../store/fixtures.ts')).TEST_ADMIN_TOKEN });
+    const status = await world.s.request('GET', '/api/store/snaps/acme-hello/rollout?store=acme-store&channel=stable', { token: TEST_ADMIN_TOKEN });
     assert.equal(status.json().releases[0].progressive.paused, true, 'the server has the rollout paused');
     await checkAccessibility(page, 'update control');
     await screenshot(page, 'update-control');
@@ -139,6 +140,24 @@ test('the web console, page by page', { skip, timeout: 240_000 }, async (t) => {
     await groups.getByRole('button', { name: 'Hold lab' }).click();
     await page.getByRole('dialog', { name: 'Hold lab?' }).getByRole('button', { name: 'Hold group' }).click();
     await groups.getByRole('cell', { name: 'held', exact: true }).waitFor();
+  });
+
+  await t.test('approvals: a controlled channel turns a release into a request that waits', async () => {
+    const approvals = page.getByRole('region', { name: 'Approvals' });
+    await approvals.getByLabel('Controlled channels').fill('candidate');
+    await approvals.getByRole('button', { name: 'Set controlled channels' }).click();
+    await approvals.getByText('Controlled channels: candidate').waitFor();
+    const start = page.getByRole('region', { name: 'Start a progressive rollout' });
+    await start.getByLabel('Revision').fill('2');
+    await start.getByLabel('Channel').fill('latest/candidate');
+    await start.getByLabel('Percentage of devices').fill('50');
+    await start.getByLabel('Failed after check-ins (optional)').fill('');
+    await start.getByLabel('Error threshold % (optional)').fill('');
+    await start.getByRole('button', { name: 'Start rollout' }).click();
+    await start.getByRole('status').filter({ hasText: /release request #\d+ waits for an approver/ }).waitFor();
+    await approvals.getByRole('table', { name: 'Pending release requests' }).getByRole('cell', { name: /candidate/ }).waitFor();
+    // alice asked and is no approver: she is offered no decision.
+    assert.equal(await approvals.getByRole('button', { name: /^(Approve|Deny) #/ }).count(), 0);
   });
 
   await t.test('serial vault: the signing log, searched, paged and exported; an API key shown once, then revoked', async () => {
@@ -238,6 +257,29 @@ test('the web console, page by page', { skip, timeout: 240_000 }, async (t) => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Snapline console' }).waitFor();
   });
+
+  await t.test('an approver approves the pending request: the revision is released as asked', async () => {
+    await page.getByLabel('Username').fill('carol');
+    await page.getByLabel('Password').fill(USERS.carol.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    // An approver may not list the brand's stores: she names hers.
+    await page.getByLabel('Store id').fill('acme-store');
+    await page.getByRole('button', { name: 'Use' }).click();
+    await nav(page, 'Update control');
+    const approvals = page.getByRole('region', { name: 'Approvals' });
+    await approvals.getByRole('button', { name: /^Approve #\d+$/ }).click();
+    const dialog = page.getByRole('dialog', { name: /Approve request #\d+\?/ });
+    await dialog.getByLabel('Reason (optional)').fill('tested on the lab group');
+    await checkAccessibility(page, 'approve dialog');
+    await dialog.getByRole('button', { name: 'Approve and release' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await approvals.getByText('No release request waits for an approver.').waitFor();
+    const map = (await world.s.request('GET', '/api/store/snaps/acme-hello?store=acme-store', { token: TEST_ADMIN_TOKEN })).json().channelMap as { channel: string; revision: number | null; following: string | null }[];
+    assert.ok(map.some((r) => r.channel === 'latest/candidate' && r.revision === 2 && !r.following), JSON.stringify(map));
+    await checkAccessibility(page, 'update control (approver)');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+  });
 });
 
 test('a viewer is not offered what a viewer may not do', { skip, timeout: 120_000 }, async (t) => {
@@ -246,7 +288,7 @@ test('a viewer is not offered what a viewer may not do', { skip, timeout: 120_00
   const browser = await launch();
   t.after(() => browser.close());
   const { page, problems } = await newPage(browser, world);
-  await world.s.request('POST', '/api/store/stores/acme-store/snaps', { token: (await import('../store/fixtures.ts')).TEST_ADMIN_TOKEN, body: { name: 'acme-hello' } });
+  await world.s.request('POST', '/api/store/stores/acme-store/snaps', { token: TEST_ADMIN_TOKEN, body: { name: 'acme-hello' } });
   await world.upload('acme-hello', '1.0');
 
   await page.goto(`${world.url}/console/`);

@@ -2,8 +2,8 @@
 // port, temporary data) with the store, the vault and the console built from
 // the current sources; brand acme with its store, a vault key, model and
 // factory API key, two registered devices (one with a store session), and
-// users with passwords: alice (admin and publisher of acme) and victor
-// (viewer of acme).
+// users with passwords: alice (admin and publisher of acme), victor (viewer
+// of acme) and carol (approver of acme).
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,7 @@ import { modelAssertion, register, type TestVault } from '../vault/helpers.ts';
 export const USERS = {
   alice: { password: 'alice-password-1', roles: ['admin', 'publisher'] },
   victor: { password: 'victor-password-1', roles: ['viewer'] },
+  carol: { password: 'carol-password-1', roles: ['approver'] },
 } as const;
 
 /** Session ids of the well-known snaps a model names (a device session needs none of them released). */

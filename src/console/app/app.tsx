@@ -1,9 +1,9 @@
 // The console's shell: sign-in, then the header (account, store, user), the
 // navigation the user's roles allow, and the current page (each page is its
 // own chunk, loaded when first opened).
-import { lazy, Suspense, type ComponentType } from 'react';
+import { lazy, Suspense, useState, type ComponentType } from 'react';
 import { SessionProvider, useSessionState, useSession, type Session } from './lib/session.tsx';
-import { Link, usePath } from './lib/router.tsx';
+import { Link, navigate, usePath } from './lib/router.tsx';
 import { SignIn } from './pages/sign-in.tsx';
 import { Loading, useFocusOnChange } from './components/ui.tsx';
 
@@ -22,7 +22,7 @@ export const PAGES: PageDef[] = [
   { path: 'models', title: 'Models', component: lazy(() => import('./pages/models.tsx')), visible: (s) => s.can('vaultRead') || s.can('accountRead') },
   { path: 'keys', title: 'Keys', component: lazy(() => import('./pages/keys.tsx')), visible: (s) => s.can('accountRead') },
   { path: 'vault', title: 'Serial vault', component: lazy(() => import('./pages/vault.tsx')), visible: (s) => s.can('logRead') },
-  { path: 'update-control', title: 'Update control', component: lazy(() => import('./pages/update-control.tsx')), visible: anyStoreRole },
+  { path: 'update-control', title: 'Update control', component: lazy(() => import('./pages/update-control.tsx')), visible: (s) => s.can('storeRead') || s.can('approvalsRead') },
   { path: 'devices', title: 'Devices', component: lazy(() => import('./pages/devices.tsx')), visible: (s) => s.can('storeRead') || s.can('logRead') },
   { path: 'audit', title: 'Audit log', component: lazy(() => import('./pages/audit.tsx')), visible: (s) => s.me.superuser || s.can('admin') },
 ];
@@ -60,7 +60,14 @@ function SignedIn() {
           {s.me.username}
           {s.me.superuser ? ' (operator)' : ''}
         </span>
-        <button type="button" onClick={s.signOut}>
+        <button
+          type="button"
+          onClick={() => {
+            s.signOut();
+            // The next user starts on the overview, not on a page their roles may not open.
+            navigate('');
+          }}
+        >
           Sign out
         </button>
       </header>
@@ -106,17 +113,40 @@ function ContextPicker() {
           ))}
         </select>
       </label>
-      <label>
-        Store{' '}
-        <select value={s.store ?? ''} onChange={(e) => s.setStore(e.target.value)} disabled={stores.length === 0}>
-          {stores.length === 0 && <option value="">none</option>}
-          {stores.map((x) => (
-            <option key={x.storeId} value={x.storeId}>
-              {x.storeId}
-            </option>
-          ))}
-        </select>
-      </label>
+      {stores.length > 0 ? (
+        <label>
+          Store{' '}
+          <select value={s.store ?? ''} onChange={(e) => s.setStore(e.target.value)}>
+            {stores.map((x) => (
+              <option key={x.storeId} value={x.storeId}>
+                {x.storeId}
+              </option>
+            ))}
+          </select>
+        </label>
+      ) : (
+        <StoreByName />
+      )}
     </div>
+  );
+}
+
+/** Roles that may not list the brand's stores (an approver's) name the store instead. */
+function StoreByName() {
+  const s = useSession();
+  const [name, setName] = useState(s.store ?? '');
+  return (
+    <form
+      className="store-by-name"
+      onSubmit={(e) => {
+        e.preventDefault();
+        s.setStore(name.trim());
+      }}
+    >
+      <label>
+        Store id <input value={name} onChange={(e) => setName(e.target.value)} size={14} />
+      </label>{' '}
+      <button type="submit">Use</button>
+    </form>
   );
 }

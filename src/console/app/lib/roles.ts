@@ -2,7 +2,7 @@
 // server applies (src/platform/http/access.ts), so that the console offers
 // only what the server would allow. The server still decides every request.
 
-export type Role = 'admin' | 'publisher' | 'viewer' | 'factory-operator' | 'store-download';
+export type Role = 'admin' | 'publisher' | 'viewer' | 'factory-operator' | 'store-download' | 'approver';
 
 export interface Me {
   username: string;
@@ -28,6 +28,10 @@ export const ROLES = {
   admin: ['admin'],
   /** The signing log (vault LOG_READERS). */
   logRead: ['admin', 'viewer', 'factory-operator'],
+  /** Release requests and controlled channels, seen (src/store APPROVAL_SEE_ROLES). */
+  approvalsRead: ['admin', 'publisher', 'viewer', 'approver'],
+  /** Approve or deny a release request of someone else (APPROVER_ROLES). */
+  approve: ['approver'],
   /** An account's own data (accounts READERS). */
   accountRead: ['admin', 'publisher', 'viewer', 'factory-operator'],
 } as const satisfies Record<string, readonly Role[]>;

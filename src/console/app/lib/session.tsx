@@ -71,6 +71,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         getJson<{ accounts: Account[] }>('/api/accounts', { limit: 1000 }),
         getJson<{ stores?: Store[] }>('/api/store/stores').catch(() => ({ stores: [] as Store[] })),
       ]);
+      // Accounts the user has roles on but may not list (an approver's, a factory operator's) still count.
+      for (const id of Object.keys(who.roles)) if (id !== '*' && !accs.some((a) => a.accountId === id)) accs.push({ accountId: id, displayName: id });
       // A brand with a store first: that is where most pages have something to show.
       const brands = new Set(sts.map((s) => s.brandId));
       const first = accs.find((a) => brands.has(a.accountId)) ?? accs.find((a) => a.accountId !== 'snapline-root') ?? accs[0];

@@ -75,3 +75,30 @@ export interface DeviceGroup {
 }
 
 export const RISKS = ['stable', 'candidate', 'beta', 'edge'] as const;
+
+/** The answer of a release: to a controlled channel, a pending request and nothing released. */
+export interface ReleaseAnswer {
+  released: string[];
+  pending?: { id: number };
+}
+
+export interface ReleaseRequest {
+  id: number;
+  storeId: string;
+  snapId: string;
+  snap: string | null;
+  revision: number;
+  channels: string[];
+  state: 'pending' | 'approved' | 'denied';
+  requestedBy: string;
+  requestedAt: string;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  reason: string | null;
+}
+
+/** What a release form says once the server answered. */
+export function releaseOutcome(revision: number, r: ReleaseAnswer): string {
+  if (r.pending) return `Revision ${revision} is not released yet: the channel is controlled, so release request #${r.pending.id} waits for an approver (Update control, Approvals).`;
+  return `Released revision ${revision} to ${r.released.join(', ')}.`;
+}

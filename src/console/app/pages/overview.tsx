@@ -16,6 +16,9 @@ const DAYS = 14;
 
 export default function OverviewPage() {
   const s = useSession();
+  if (!s.can('logRead') && !s.can('storeRead') && !s.me.superuser && !s.can('admin')) {
+    return <Notice>Your roles on {s.account} show nothing here: the navigation lists the pages they open.</Notice>;
+  }
   return (
     <div className="overview">
       {s.can('logRead') && <Registrations brand={s.account!} />}

@@ -6,7 +6,7 @@ import { enc, getJson, postJson } from '../lib/api.ts';
 import { Link } from '../lib/router.tsx';
 import { useSession } from '../lib/session.tsx';
 import { useLoad } from '../lib/use-load.ts';
-import type { ChannelMapRow, RevisionRow, SnapStatus } from '../lib/store-types.ts';
+import { releaseOutcome, type ChannelMapRow, type ReleaseAnswer, type RevisionRow, type SnapStatus } from '../lib/store-types.ts';
 import { ConfirmButton, ErrorMessage, Field, Loading, Notice, Table, Time, useSubmit } from '../components/ui.tsx';
 
 export function SnapDetail({ name }: { name: string }) {
@@ -113,10 +113,17 @@ function PromoteForm({ snap, channel, rows, onDone, onCancel }: { snap: string; 
   const revisions = [...new Set(rows.map((r) => r.revision!))];
   const { busy, error, setError, submit } = useSubmit(
     async () => {
-      for (const revision of revisions) await postJson(`/api/store/snaps/${enc(snap)}/releases${s.store ? `?store=${enc(s.store)}` : ''}`, { revision, channels: [target.trim()] });
+      const answers: ReleaseAnswer[] = [];
+      for (const revision of revisions) answers.push(await postJson<ReleaseAnswer>(`/api/store/snaps/${enc(snap)}/releases${s.store ? `?store=${enc(s.store)}` : ''}`, { revision, channels: [target.trim()] }));
+      return answers;
     },
-    () => {
-      setDone(`Promoted revision ${revisions.join(', ')} from ${channel} to ${target.trim()}.`);
+    (answers) => {
+      const pending = answers.flatMap((a) => (a.pending ? [a.pending.id] : []));
+      setDone(
+        pending.length > 0
+          ? `${target.trim()} is controlled: release request${pending.length > 1 ? 's' : ''} #${pending.join(', #')} now wait${pending.length > 1 ? '' : 's'} for an approver.`
+          : `Promoted revision ${revisions.join(', ')} from ${channel} to ${target.trim()}.`,
+      );
       onDone();
     },
   );
@@ -204,14 +211,14 @@ function ReleaseForm({ snap, revision, onDone, onCancel }: { snap: string; revis
   const list = channels.split(',').map((c) => c.trim()).filter(Boolean);
   const { busy, error, setError, submit } = useSubmit(
     () =>
-      postJson<{ released: string[] }>(`/api/store/snaps/${enc(snap)}/releases${s.store ? `?store=${enc(s.store)}` : ''}`, {
+      postJson<ReleaseAnswer>(`/api/store/snaps/${enc(snap)}/releases${s.store ? `?store=${enc(s.store)}` : ''}`, {
         revision,
         channels: list,
         ...(percentage ? { progressivePercentage: Number(percentage) } : {}),
         ...(failAfter ? { health: { failAfterCheckins: Number(failAfter), ...(threshold ? { errorThreshold: Number(threshold) } : {}) } } : {}),
       }),
     (r) => {
-      setDone(`Released revision ${revision} to ${r.released.join(', ')}.`);
+      setDone(releaseOutcome(revision, r));
       onDone();
     },
   );

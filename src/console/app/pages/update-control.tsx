@@ -7,13 +7,15 @@ import { enc, getJson, postJson } from '../lib/api.ts';
 import { useSession } from '../lib/session.tsx';
 import { progressiveChannels, scanStore } from '../lib/store-scan.ts';
 import { useLoad } from '../lib/use-load.ts';
-import type { DeviceGroup, RolloutRelease, RolloutStatus } from '../lib/store-types.ts';
+import { releaseOutcome, type DeviceGroup, type ReleaseAnswer, type ReleaseRequest, type RolloutRelease, type RolloutStatus } from '../lib/store-types.ts';
 import { ConfirmButton, ErrorMessage, Field, Loading, Notice, Table, Time, useSubmit } from '../components/ui.tsx';
 import { Link } from '../lib/router.tsx';
 
 export default function UpdateControlPage() {
   const s = useSession();
   if (!s.store) return <Notice>The account {s.account} has no store.</Notice>;
+  // An approver who reads nothing else of the store sees the requests only.
+  if (!s.can('storeRead')) return <Approvals store={s.store} onDecided={() => undefined} />;
   return <UpdateControl store={s.store} />;
 }
 
@@ -21,6 +23,8 @@ const REFRESH_MS = 10_000;
 
 function UpdateControl({ store }: { store: string }) {
   const s = useSession();
+  // Counts releases made from this page: a release to a controlled channel adds a request to the approvals.
+  const [releases, setReleases] = useState(0);
   // Which channels have a progressive release: read once (and on Refresh), as it takes a request per snap.
   const scan = useLoad(async () => {
     const { statuses, truncated } = await scanStore(store);
@@ -66,7 +70,17 @@ function UpdateControl({ store }: { store: string }) {
         )}
         {scan.data?.truncated && <Notice>Only the first 100 snaps are shown.</Notice>}
       </section>
-      {s.can('publish') && scan.data && <StartRollout store={store} snaps={scan.data.snaps} onDone={scan.reload} />}
+      {s.can('publish') && scan.data && (
+        <StartRollout
+          store={store}
+          snaps={scan.data.snaps}
+          onDone={() => {
+            scan.reload();
+            setReleases((n) => n + 1);
+          }}
+        />
+      )}
+      {s.can('approvalsRead') && <Approvals store={store} onDecided={scan.reload} releases={releases} />}
       <Groups store={store} />
     </>
   );
@@ -148,14 +162,14 @@ function StartRollout({ store, snaps, onDone }: { store: string; snaps: string[]
   const [done, setDone] = useState<string>();
   const { busy, error, setError, submit } = useSubmit(
     () =>
-      postJson<{ released: string[] }>(`/api/store/snaps/${enc(snap)}/releases?store=${enc(store)}`, {
+      postJson<ReleaseAnswer>(`/api/store/snaps/${enc(snap)}/releases?store=${enc(store)}`, {
         revision: Number(revision),
         channels: [channel.trim()],
         progressivePercentage: Number(percentage),
         ...(failAfter ? { health: { failAfterCheckins: Number(failAfter), ...(threshold ? { errorThreshold: Number(threshold) } : {}) } } : {}),
       }),
     (r) => {
-      setDone(`Started: revision ${revision} of ${snap} to ${percentage}% of ${r.released.join(', ')}.`);
+      setDone(r.pending ? releaseOutcome(Number(revision), r) : `Started: revision ${revision} of ${snap} to ${percentage}% of ${r.released.join(', ')}.`);
       onDone();
     },
   );
@@ -296,5 +310,104 @@ function Groups({ store }: { store: string }) {
         </form>
       )}
     </section>
+  );
+}
+
+/** Release requests to the store's controlled channels: approved or denied by an approver who did not ask; the channels, set by the brand's admins. */
+function Approvals({ store, onDecided, releases = 0 }: { store: string; onDecided(): void; releases?: number }) {
+  const s = useSession();
+  const [all, setAll] = useState(false);
+  const requests = useLoad(() => getJson<{ requests: ReleaseRequest[] }>(`/api/store/stores/${enc(store)}/approvals`, { all: all || undefined }), [store, all, releases]);
+  const controlled = useLoad(() => getJson<{ channels: string[] }>(`/api/store/stores/${enc(store)}/controlled-channels`), [store]);
+  const decide = async (id: number, approve: boolean, reason: string) => {
+    await postJson(`/api/store/approvals/${id}/${approve ? 'approve' : 'deny'}`, reason.trim() ? { reason: reason.trim() } : {});
+    requests.reload();
+    onDecided();
+  };
+  return (
+    <section aria-labelledby="approvals">
+      <h2 id="approvals">Approvals</h2>
+      <ErrorMessage error={controlled.error ?? requests.error} />
+      <p>
+        Controlled channels: {controlled.data ? (controlled.data.channels.length ? controlled.data.channels.join(', ') : 'none (releases need no approval)') : '…'}
+      </p>
+      {s.can('admin') && controlled.data && <ControlledChannels store={store} current={controlled.data.channels} onDone={controlled.reload} />}
+      <div className="check">
+        <input id="approvals-all" type="checkbox" checked={all} onChange={(e) => setAll(e.target.checked)} />
+        <label htmlFor="approvals-all">Show decided requests too</label>
+      </div>
+      {requests.data ? (
+        <Table
+          caption={all ? 'Release requests, pending and decided' : 'Pending release requests'}
+          rows={requests.data.requests}
+          rowKey={(r) => String(r.id)}
+          empty="No release request waits for an approver."
+          columns={[
+            { header: 'Request', cell: (r) => `#${r.id}` },
+            { header: 'Snap', cell: (r) => r.snap ?? r.snapId },
+            { header: 'Revision', cell: (r) => r.revision },
+            { header: 'Channels', cell: (r) => r.channels.join(', ') },
+            { header: 'Asked by', cell: (r) => r.requestedBy },
+            { header: 'Asked', cell: (r) => <Time at={r.requestedAt} /> },
+            { header: 'State', cell: (r) => (r.state === 'pending' ? 'pending' : `${r.state} by ${r.decidedBy ?? '?'}${r.reason ? `: ${r.reason}` : ''}`) },
+            ...(s.can('approve')
+              ? [
+                  {
+                    header: 'Decide',
+                    cell: (r: ReleaseRequest) =>
+                      r.state === 'pending' && r.requestedBy !== s.me.username ? <Decide request={r} onDecide={decide} /> : r.state === 'pending' ? 'another approver decides' : '',
+                  },
+                ]
+              : []),
+          ]}
+        />
+      ) : (
+        <Loading what="release requests" />
+      )}
+    </section>
+  );
+}
+
+function Decide({ request, onDecide }: { request: ReleaseRequest; onDecide(id: number, approve: boolean, reason: string): Promise<void> }) {
+  const [reason, setReason] = useState('');
+  const what = `revision ${request.revision} of ${request.snap ?? request.snapId} to ${request.channels.join(', ')}`;
+  return (
+    <div className="actions">
+      <ConfirmButton danger={false} label={`Approve #${request.id}`} title={`Approve request #${request.id}?`} confirmLabel="Approve and release" onConfirm={() => onDecide(request.id, true, reason)}>
+        <p>This releases {what} now, as {request.requestedBy} asked.</p>
+        <Field label="Reason (optional)" value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
+      </ConfirmButton>
+      <ConfirmButton label={`Deny #${request.id}`} title={`Deny request #${request.id}?`} confirmLabel="Deny" onConfirm={() => onDecide(request.id, false, reason)}>
+        <p>Nothing is released: {what} stays where it is.</p>
+        <Field label="Reason (optional)" value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
+      </ConfirmButton>
+    </div>
+  );
+}
+
+function ControlledChannels({ store, current, onDone }: { store: string; current: string[]; onDone(): void }) {
+  const [channels, setChannels] = useState(current.join(', '));
+  const list = channels.split(',').map((c) => c.trim()).filter(Boolean);
+  const { busy, error, setError, submit } = useSubmit(() => postJson(`/api/store/stores/${enc(store)}/controlled-channels`, { channels: list }, 'PUT'), onDone);
+  return (
+    <form
+      className="inline"
+      noValidate
+      onSubmit={(e) => {
+        const bad = list.find((c) => !/^(?:[a-zA-Z0-9][a-zA-Z0-9._-]*\/)?(?:stable|candidate|beta|edge)$/.test(c));
+        if (bad) {
+          e.preventDefault();
+          setError(`"${bad}" is not a risk or track/risk (e.g. stable, 2.0/candidate).`);
+          return;
+        }
+        void submit(e);
+      }}
+    >
+      <Field label="Controlled channels" value={channels} onChange={(e) => setChannels(e.target.value)} hint="comma-separated risks or track/risk; empty: none" />
+      <button type="submit" disabled={busy}>
+        Set controlled channels
+      </button>
+      <ErrorMessage error={error} />
+    </form>
   );
 }
