@@ -140,6 +140,22 @@ test('the web console, page by page', { skip, timeout: 240_000 }, async (t) => {
     await groups.getByRole('button', { name: 'Hold lab' }).click();
     await page.getByRole('dialog', { name: 'Hold lab?' }).getByRole('button', { name: 'Hold group' }).click();
     await groups.getByRole('cell', { name: 'held', exact: true }).waitFor();
+
+    // A rollout plan: 10 % soaking an hour, then everyone; advanced by hand from the page.
+    await start.getByLabel('Channel').fill('latest/beta');
+    await start.getByLabel('Failed after check-ins (optional)').fill('');
+    await start.getByLabel('Error threshold % (optional)').fill('');
+    await start.getByLabel('Rollout plan, JSON (optional)').fill('{"steps": [');
+    await start.getByRole('button', { name: 'Start rollout' }).click();
+    await start.getByRole('alert').filter({ hasText: 'The plan is a JSON object' }).waitFor();
+    await start.getByLabel('Rollout plan, JSON (optional)').fill('{"steps": [{"percentage": 10, "soak": "1h"}, {"percentage": 100}]}');
+    await start.getByRole('button', { name: 'Start rollout' }).click();
+    await start.getByRole('status').filter({ hasText: /Started: revision 2 of acme-hello/ }).waitFor();
+    const planned = page.getByRole('article', { name: 'Rollout of acme-hello latest/beta' });
+    await planned.getByText(/plan step 1 of 2 \(10% → 100%\)/).waitFor();
+    await planned.getByRole('button', { name: 'Advance acme-hello latest/beta' }).click();
+    await page.getByRole('dialog', { name: 'Advance the plan of acme-hello latest/beta?' }).getByRole('button', { name: 'Advance to the next step' }).click();
+    await planned.getByText(/plan step 2 of 2/).waitFor();
   });
 
   await t.test('approvals: a controlled channel turns a release into a request that waits', async () => {

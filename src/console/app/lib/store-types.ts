@@ -53,8 +53,11 @@ export interface RolloutRelease {
   progressive: { percentage: number | null; paused: boolean; 'current-percentage': number };
   health: { failAfterCheckins: number; errorThreshold: number | null; minDevices: number } | null;
   pausedReason: string | null;
+  /** The plan the release follows (update control's plans; null or absent: none). */
+  plan?: { steps: { percentage: number | null; groups: string[]; soakSeconds: number; approval: boolean }[]; windows: string | null; step: number; of: number; stepStartedAt: string; state: string; explanation: string } | null;
+  groups?: string[];
   releasedAt: string;
-  devices: { seen: number; offered: number; took: number; failed: number };
+  devices: { seen: number; offered: number; took: number; failed: number; downloaded?: number; notTried?: number };
   rollback: { of: string; tookRolledBack: number; back: number } | null;
 }
 
@@ -101,4 +104,13 @@ export interface ReleaseRequest {
 export function releaseOutcome(revision: number, r: ReleaseAnswer): string {
   if (r.pending) return `Revision ${revision} is not released yet: the channel is controlled, so release request #${r.pending.id} waits for an approver (Update control, Approvals).`;
   return `Released revision ${revision} to ${r.released.join(', ')}.`;
+}
+
+export interface ValidationSet {
+  accountId: string;
+  name: string;
+  sequence: number;
+  revision: number;
+  snaps: { name: string; id: string; presence: string; revision: number | null }[];
+  assertion: string;
 }

@@ -7,8 +7,8 @@ import { enc, getJson, postJson } from '../lib/api.ts';
 import { useSession } from '../lib/session.tsx';
 import { progressiveChannels, scanStore } from '../lib/store-scan.ts';
 import { useLoad } from '../lib/use-load.ts';
-import { releaseOutcome, type DeviceGroup, type ReleaseAnswer, type ReleaseRequest, type RolloutRelease, type RolloutStatus } from '../lib/store-types.ts';
-import { ConfirmButton, ErrorMessage, Field, Loading, Notice, Table, Time, useSubmit } from '../components/ui.tsx';
+import { releaseOutcome, type DeviceGroup, type ReleaseAnswer, type ReleaseRequest, type RolloutRelease, type RolloutStatus, type ValidationSet } from '../lib/store-types.ts';
+import { ConfirmButton, ErrorMessage, Field, Loading, Notice, Table, TextArea, Time, useSubmit } from '../components/ui.tsx';
 import { Link } from '../lib/router.tsx';
 
 export default function UpdateControlPage() {
@@ -81,13 +81,14 @@ function UpdateControl({ store }: { store: string }) {
         />
       )}
       {s.can('approvalsRead') && <Approvals store={store} onDecided={scan.reload} releases={releases} />}
+      {s.account && <ValidationSets account={s.account} />}
       <Groups store={store} />
     </>
   );
 }
 
 function Rollout({ rollout, store, canChange, onChange }: { rollout: RolloutStatus & { publisher: string }; store: string; canChange: boolean; onChange(): void }) {
-  const act = (what: 'pause' | 'resume' | 'rollback') => postJson(`/api/store/snaps/${enc(rollout.snap)}/rollout/${what}?store=${enc(store)}`, { channel: rollout.channel }).then(onChange);
+  const act = (what: 'pause' | 'resume' | 'rollback' | 'advance') => postJson(`/api/store/snaps/${enc(rollout.snap)}/rollout/${what}?store=${enc(store)}`, { channel: rollout.channel }).then(onChange);
   const paused = rollout.releases.some((r) => r.progressive.paused);
   const label = `${rollout.snap} ${rollout.channel}`;
   return (
@@ -105,12 +106,20 @@ function Rollout({ rollout, store, canChange, onChange }: { rollout: RolloutStat
           { header: 'Revision', cell: (r) => `${r.revision}${r.previousRevision !== null ? ` (others keep ${r.previousRevision})` : ''}` },
           { header: 'Target', cell: (r) => `${r.progressive.percentage ?? 100}%` },
           { header: 'Progress', cell: (r) => <Progress release={r} /> },
-          { header: 'Devices', cell: (r) => `${r.devices.took} updated of ${r.devices.offered} offered (${r.devices.seen} seen)` },
+          { header: 'Devices', cell: (r) => `${r.devices.took} updated of ${r.devices.offered} offered${r.devices.downloaded !== undefined ? `, ${r.devices.downloaded} downloaded` : ''} (${r.devices.seen} seen)` },
           { header: 'Failures', cell: (r) => <Failures release={r} /> },
           { header: 'Released', cell: (r) => <Time at={r.releasedAt} /> },
         ]}
       />
       {rollout.releases.map((r) => r.pausedReason && <Notice key={r.releaseId}>{`${r.architecture}: paused by itself: ${r.pausedReason}`}</Notice>)}
+      {rollout.releases.map(
+        (r) =>
+          r.plan && (
+            <p key={`plan ${r.releaseId}`} className="plan">
+              {r.architecture}: plan step {r.plan.step} of {r.plan.of} ({r.plan.steps.map((x) => (x.percentage === null ? 'groups' : `${x.percentage}%`)).join(' → ')}), since <Time at={r.plan.stepStartedAt} />: {r.plan.state}: {r.plan.explanation}
+            </p>
+          ),
+      )}
       {canChange && (
         <div className="actions">
           {paused ? (
@@ -120,6 +129,11 @@ function Rollout({ rollout, store, canChange, onChange }: { rollout: RolloutStat
           ) : (
             <ConfirmButton label={`Pause ${label}`} title={`Pause the rollout of ${label}?`} confirmLabel="Pause rollout" onConfirm={() => act('pause')}>
               <p>Only devices already offered the new revision keep being offered it.</p>
+            </ConfirmButton>
+          )}
+          {rollout.releases.some((r) => r.plan && r.plan.step < r.plan.of) && (
+            <ConfirmButton danger={false} label={`Advance ${label}`} title={`Advance the plan of ${label}?`} confirmLabel="Advance to the next step" onConfirm={() => act('advance')}>
+              <p>The rollout moves to its plan's next step now, whatever its soak time and conditions.</p>
             </ConfirmButton>
           )}
           <ConfirmButton label={`Roll back ${label}`} title={`Roll back ${label}?`} confirmLabel="Roll back" onConfirm={() => act('rollback')}>
@@ -152,6 +166,15 @@ function Failures({ release }: { release: RolloutRelease }) {
   );
 }
 
+function isJsonObject(text: string): boolean {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+  } catch {
+    return false;
+  }
+}
+
 function StartRollout({ store, snaps, onDone }: { store: string; snaps: string[]; onDone(): void }) {
   const [snap, setSnap] = useState(snaps[0] ?? '');
   const [revision, setRevision] = useState('');
@@ -159,13 +182,14 @@ function StartRollout({ store, snaps, onDone }: { store: string; snaps: string[]
   const [percentage, setPercentage] = useState('10');
   const [failAfter, setFailAfter] = useState('');
   const [threshold, setThreshold] = useState('');
+  const [plan, setPlan] = useState('');
   const [done, setDone] = useState<string>();
   const { busy, error, setError, submit } = useSubmit(
     () =>
       postJson<ReleaseAnswer>(`/api/store/snaps/${enc(snap)}/releases?store=${enc(store)}`, {
         revision: Number(revision),
         channels: [channel.trim()],
-        progressivePercentage: Number(percentage),
+        ...(plan.trim() ? { plan: JSON.parse(plan) as object } : { progressivePercentage: Number(percentage) }),
         ...(failAfter ? { health: { failAfterCheckins: Number(failAfter), ...(threshold ? { errorThreshold: Number(threshold) } : {}) } } : {}),
       }),
     (r) => {
@@ -192,7 +216,9 @@ function StartRollout({ store, snaps, onDone }: { store: string; snaps: string[]
                     ? 'Health rules are whole numbers (check-ins 1–1000, threshold 1–100).'
                     : threshold && !failAfter
                       ? 'An error threshold needs "failed after check-ins".'
-                      : undefined;
+                      : plan.trim() && !isJsonObject(plan)
+                        ? 'The plan is a JSON object (see docs/update-control.md).'
+                        : undefined;
           if (problem) {
             e.preventDefault();
             setError(problem);
@@ -214,6 +240,7 @@ function StartRollout({ store, snaps, onDone }: { store: string; snaps: string[]
         <Field label="Percentage of devices" inputMode="numeric" required value={percentage} onChange={(e) => setPercentage(e.target.value)} />
         <Field label="Failed after check-ins (optional)" inputMode="numeric" value={failAfter} onChange={(e) => setFailAfter(e.target.value)} />
         <Field label="Error threshold % (optional)" inputMode="numeric" value={threshold} onChange={(e) => setThreshold(e.target.value)} />
+        <TextArea label="Rollout plan, JSON (optional)" rows={4} value={plan} onChange={(e) => setPlan(e.target.value)} spellCheck={false} hint='steps with percentages, soak times and thresholds, e.g. {"steps": [{"percentage": 10, "soak": "1h"}, {"percentage": 100}]}; the server checks it and names what is wrong; a plan replaces the percentage' />
         <ErrorMessage error={error} />
         {done && <Notice>{done}</Notice>}
         <button type="submit" className="primary" disabled={busy}>
@@ -409,5 +436,63 @@ function ControlledChannels({ store, current, onDone }: { store: string; current
       </button>
       <ErrorMessage error={error} />
     </form>
+  );
+}
+
+/** The account's validation sets (the latest revision of each), and pushing a signed one. */
+function ValidationSets({ account }: { account: string }) {
+  const s = useSession();
+  const sets = useLoad(() => getJson<{ validationSets: ValidationSet[] }>(`/api/store/accounts/${enc(account)}/validation-sets`), [account]);
+  const [assertion, setAssertion] = useState('');
+  const [done, setDone] = useState<string>();
+  const { busy, error, setError, submit } = useSubmit(
+    () => postJson<{ validationSet?: ValidationSet; unchanged?: boolean }>(`/api/store/accounts/${enc(account)}/validation-sets`, { assertion }),
+    (r) => {
+      setDone(r.unchanged ? 'The store already had this validation set.' : `Pushed ${r.validationSet ? `${r.validationSet.name} sequence ${r.validationSet.sequence}` : 'the validation set'}.`);
+      setAssertion('');
+      sets.reload();
+    },
+  );
+  return (
+    <section aria-labelledby="validation-sets">
+      <h2 id="validation-sets">Validation sets</h2>
+      <ErrorMessage error={sets.error} />
+      {sets.data ? (
+        <Table
+          caption={`Validation sets of ${account}, the latest revision of each sequence point`}
+          rows={sets.data.validationSets}
+          rowKey={(v) => `${v.name} ${v.sequence}`}
+          empty="No validation set (snapline validation-set create)."
+          columns={[
+            { header: 'Name', cell: (v) => v.name },
+            { header: 'Sequence', cell: (v) => v.sequence },
+            { header: 'Revision', cell: (v) => v.revision },
+            { header: 'Snaps', cell: (v) => v.snaps.map((x) => `${x.name} ${x.presence}${x.revision !== null ? ` r${x.revision}` : ''}`).join(', ') },
+          ]}
+        />
+      ) : (
+        <Loading what="validation sets" />
+      )}
+      {s.can('publish') && (
+        <form
+          noValidate
+          onSubmit={(e) => {
+            if (!assertion.includes('type: validation-set')) {
+              e.preventDefault();
+              setError('Paste a signed validation-set assertion (snapline validation-set create -k KEY).');
+              return;
+            }
+            void submit(e);
+          }}
+        >
+          <TextArea label="Signed validation-set assertion" rows={5} value={assertion} onChange={(e) => setAssertion(e.target.value)} spellCheck={false} />
+          <ErrorMessage error={error} />
+          {done && <Notice>{done}</Notice>}
+          <button type="submit" className="primary" disabled={busy}>
+            Push validation set
+          </button>
+        </form>
+      )}
+    </section>
   );
 }
