@@ -210,6 +210,17 @@ test('the web console, page by page', { skip, timeout: 240_000 }, async (t) => {
     await keys.getByRole('button', { name: 'Revoke line-2' }).click();
     await page.getByRole('dialog', { name: 'Revoke the API key line-2?' }).getByRole('button', { name: 'Revoke' }).click();
     await keys.getByRole('row', { name: /line-2/ }).getByRole('cell', { name: 'revoked' }).waitFor();
+
+    const systemUser = page.getByRole('region', { name: 'System-user assertion' });
+    await systemUser.getByLabel('E-mail').fill('field@acme.example');
+    await systemUser.getByLabel('System username').fill('field');
+    await systemUser.getByLabel('Models').fill('box');
+    await systemUser.getByRole('button', { name: 'Sign system-user' }).click();
+    await systemUser.getByRole('status').filter({ hasText: 'Signed.' }).waitFor();
+    const [assertion] = await Promise.all([page.waitForEvent('download'), systemUser.getByRole('button', { name: 'Download auto-import.assert' }).click()]);
+    const stream = await readFile((await assertion.path())!, 'utf8');
+    assert.match(stream, /^type: system-user$/m);
+    assert.match(stream, /^username: field$/m);
   });
 
   await t.test('models: the vault models, a model assertion verified, a new model written as JSON', async () => {
