@@ -103,6 +103,13 @@ export interface Observation {
 const MAX_REMEMBERED = 100_000;
 /** What a process remembers of a device it counted as failed for a release. */
 const FAILED = 'failed';
+/**
+ * ... of a device offered the revision that has not downloaded it: not tried,
+ * so it cannot fail; its further check-ins are not written (a device holding
+ * its refreshes would write at each one) until it downloads (forgetDownloaded).
+ */
+const NOT_TRIED = 'not-tried';
+const factKey = (releaseId: string, d: DeviceIdentity) => `${releaseId}\u0000${d.brand}\u0000${d.model}\u0000${d.serial}`;
 
 /**
  * Writes observations as facts, in one upsert per request, and only those
@@ -122,7 +129,7 @@ export class FactRecorder {
    * devices, and only until they are counted as failed); at the release's
    * number the device is counted as failed.
    */
-  private async checkIn(device: DeviceIdentity, o: Observation, now: Date): Promise<boolean> {
+  private async checkIn(device: DeviceIdentity, o: Observation, now: Date): Promise<typeof FAILED | typeof NOT_TRIED | undefined> {
     const health = o.health!;
     const at = toDbTime(now);
     const row = await this.db
@@ -138,9 +145,10 @@ export class FactRecorder {
       )
       .returning(['checkins_after_offer', 'failed_at', 'took_at', 'downloaded_at'])
       .executeTakeFirstOrThrow();
-    if (row.failed_at !== null) return true;
+    if (row.failed_at !== null) return FAILED;
     // Not downloaded: not tried yet (snapd holds the refresh, or has not got to it), not a failure.
-    if (row.took_at !== null || row.downloaded_at === null || Number(row.checkins_after_offer) < health.failAfterCheckins) return false;
+    if (row.took_at === null && row.downloaded_at === null) return NOT_TRIED;
+    if (row.took_at !== null || Number(row.checkins_after_offer) < health.failAfterCheckins) return undefined;
     const marked = await this.db
       .updateTable('store_rollout_devices')
       .set({ failed_at: at })
@@ -151,18 +159,20 @@ export class FactRecorder {
       .where('failed_at', 'is', null)
       .executeTakeFirst();
     if (Number(marked.numUpdatedRows) > 0) await this.onFailed(o.releaseId, health, now);
-    return true;
+    return FAILED;
   }
 
   async record(device: DeviceIdentity, observations: readonly Observation[], now: Date): Promise<void> {
     const rows = [];
     const keys: [string, string][] = [];
     for (const o of observations) {
-      const key = `${o.releaseId}\u0000${device.brand}\u0000${device.model}\u0000${device.serial}`;
+      const key = factKey(o.releaseId, device);
       const before = this.written.get(key);
       if (o.health && o.offered && !o.took && o.reported !== undefined) {
-        // Counted as failed already: nothing more to write for it (until it takes the revision).
-        if (before !== FAILED && (await this.checkIn(device, o, now))) this.written.set(key, FAILED);
+        // Counted as failed already, or not tried: nothing more to write for it (until it takes or downloads the revision).
+        if (before === FAILED || before === NOT_TRIED) continue;
+        const state = await this.checkIn(device, o, now);
+        if (state) this.written.set(key, state);
         continue;
       }
       const offered = o.offered || before?.[0] === '1';
@@ -200,6 +210,11 @@ export class FactRecorder {
       .execute();
     if (this.written.size + keys.length > MAX_REMEMBERED) this.written = new Map();
     for (const [k, v] of keys) this.written.set(k, v);
+  }
+
+  /** A device downloaded these releases' revision: its next check-ins count again. */
+  forgetDownloaded(device: DeviceIdentity, releaseIds: readonly string[]): void {
+    for (const id of releaseIds) if (this.written.get(factKey(id, device)) === NOT_TRIED) this.written.delete(factKey(id, device));
   }
 
   /** After a pause, resume or rollback: forget, so the next observations are written again. */
@@ -245,8 +260,8 @@ export async function releaseCounts(db: StoreDb, releaseIds: readonly string[]):
  * A device with a session downloaded a revision: noted on its facts for the
  * current releases of that revision it was offered (once: the first download).
  */
-export async function recordDownload(db: StoreDb, device: DeviceIdentity, snapId: string, revision: number, now: Date): Promise<number> {
-  const res = await db
+export async function recordDownload(db: StoreDb, device: DeviceIdentity, snapId: string, revision: number, now: Date): Promise<string[]> {
+  const rows = await db
     .updateTable('store_rollout_devices')
     .set({ downloaded_at: toDbTime(now) })
     .where('serial', '=', device.serial)
@@ -256,8 +271,9 @@ export async function recordDownload(db: StoreDb, device: DeviceIdentity, snapId
     .where('downloaded_at', 'is', null)
     .where('offered_at', 'is not', null)
     .where('release_id', 'in', (eb) => eb.selectFrom('store_releases').select('release_id').where('snap_id', '=', snapId).where('revision', '=', revision).where('release_id', 'is not', null).$narrowType<{ release_id: string }>())
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows);
+    .returning('release_id')
+    .execute();
+  return rows.map((r) => r.release_id);
 }
 
 /** current-percentage per release: the share of the devices seen since the release that took it (one decimal). */

@@ -450,7 +450,13 @@ export class SnapActionService {
     const rev = await revisionByDigest(this.db, digest);
     if (!rev) throw new StoreError('not-found', 'no such download');
     // Update control: a device that downloaded a release's revision has tried it (a later old revision is a revert).
-    if (device && (await recordDownload(this.db, device, rev.snapId, rev.revision, this.ctx.now())) > 0) rolloutMetrics(this.ctx.metrics.registry).events.inc({ event: 'downloaded' });
+    if (device) {
+      const tried = await recordDownload(this.db, device, rev.snapId, rev.revision, this.ctx.now());
+      if (tried.length) {
+        this.facts.forgetDownloaded(device, tried);
+        rolloutMetrics(this.ctx.metrics.registry).events.inc({ event: 'downloaded' }, tried.length);
+      }
+    }
     const blobs = this.ctx.blobs;
     return { digest, size: rev.size, open: (start, end) => blobs.get(digest, { start, end }) };
   }
