@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
-import { checkAccessibility, launch, layoutShift, screenshot, skipReason, watchLayoutShift, watchProblems } from './browser.ts';
+import { checkAccessibility, launch, layoutShift, screenshot, skipReason, waitUntil, watchLayoutShift, watchProblems } from './browser.ts';
 import { consoleWorld, USERS, type ConsoleWorld } from './world.ts';
 import { TEST_ADMIN_TOKEN } from '../store/fixtures.ts';
 
@@ -246,8 +246,17 @@ test('the web console, page by page', { skip, timeout: 240_000 }, async (t) => {
     await screenshot(page, 'models');
   });
 
-  await t.test('keys: the registered account-key and the vault key', async () => {
-    await nav(page, 'Keys');
+  await t.test('keys, reached with the keyboard: the registered account-key and the vault key', async () => {
+    // The skip link comes first and moves to the content; a navigation link opened with Enter moves the focus to the page's heading.
+    await page.getByLabel('Account').focus();
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await page.evaluate('document.activeElement.textContent'), 'Skip to content');
+    await page.keyboard.press('Enter');
+    await waitUntil(page, 'document.activeElement.id === "main"');
+    await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Keys', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Keys' }).waitFor();
+    assert.equal(await page.evaluate('document.activeElement.tagName + " " + document.activeElement.textContent'), 'H1 Keys');
     await page.getByRole('table', { name: /Account-keys of acme/ }).getByRole('cell', { name: 'models', exact: true }).waitFor();
     await page.getByRole('table', { name: /Keys the vault signs serials with/ }).getByRole('cell', { name: 'serials', exact: true }).waitFor();
     await checkAccessibility(page, 'keys');
@@ -275,7 +284,7 @@ test('the web console, page by page', { skip, timeout: 240_000 }, async (t) => {
     const action = actions.find((a) => a.includes('release')) ?? actions[0]!;
     await page.getByLabel('Action').fill(action);
     await page.getByRole('button', { name: 'Filter' }).click();
-    await page.waitForFunction(`[...document.querySelectorAll('tbody td:nth-child(3)')].every((td) => td.textContent === ${JSON.stringify(action)})`);
+    await waitUntil(page, `[...document.querySelectorAll('tbody td:nth-child(3)')].every((td) => td.textContent === ${JSON.stringify(action)})`);
     await checkAccessibility(page, 'audit');
     await screenshot(page, 'audit');
   });

@@ -82,7 +82,7 @@ function SignedIn() {
           ))}
         </ul>
       </nav>
-      <main id="main">
+      <main id="main" tabIndex={-1}>
         <h1 tabIndex={-1} ref={heading}>
           {page?.title ?? 'Not found'}
         </h1>
