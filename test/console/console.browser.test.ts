@@ -361,6 +361,16 @@ test('a viewer is not offered what a viewer may not do', { skip, timeout: 120_00
   await page.getByLabel('Password').fill(USERS.victor.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { level: 1, name: 'Not found' }).waitFor();
+
+  // A revoked token ends the session at its next request, saying so.
+  const db = world.s.server.ctx.db.kysely;
+  const victor = await db.selectFrom('users').select('id').where('username', '=', 'victor').executeTakeFirstOrThrow();
+  const tokens = await db.selectFrom('api_tokens').select('id').where('user_id', '=', victor.id).where('revoked_at', 'is', null).execute();
+  assert.ok(tokens.length > 0);
+  for (const { id } of tokens) assert.equal((await world.s.request('DELETE', `/api/tokens/${id}`, { token: TEST_ADMIN_TOKEN })).status, 200);
+  await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Snaps', exact: true }).click();
+  await page.getByRole('status').filter({ hasText: 'Your session ended' }).waitFor();
+  await page.getByRole('heading', { name: 'Snapline console' }).waitFor();
   assert.deepEqual(problems, []);
 });
 
