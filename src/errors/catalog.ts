@@ -113,6 +113,7 @@ export const ERROR_CATALOG = {
   'validation-set-invalid': entry(400, 'the validation set cannot be decoded, verified or signed, names another account, or pins a revision the store never had'),
   'validation-set-conflict': entry(409, 'that sequence point of the validation set exists with other snaps: push the next sequence'),
   'validation-set-breaks-model': entry(409, "the validation set makes invalid a snap one of the brand's models requires"),
+  'validation-invalid': entry(400, 'the validation (gating) cannot be decoded or verified, is not signed by the gating snap\'s publisher, approves a snap the gating snap does not gate, or a revision the store does not have'),
   'rollout-plan-invalid': entry(400, 'the rollout plan is not valid (the message names the step and field), or a release gives both a plan and a percentage or health rules'),
 
   // brand store: snapd-facing API

@@ -13,7 +13,7 @@ import { ApiError, ERROR_SCHEMA } from '../platform/http/errors.ts';
 import { COLLABORATOR_ADMIN_ROLES, PUBLISH_ROLES, READ_ROLES, STORE_ADMIN_ROLES, type SnapTarget, type StoreTarget } from './publishing.service.ts';
 import { APPROVAL_SEE_ROLES, APPROVER_ROLES } from './approvals.service.ts';
 import type { StoreService } from './store.service.ts';
-import { AccountParams, Answers, ApprovalParams, ValidationSetBody, ApprovalsQuery, ControlledChannelsBody, DecisionBody, GroupBody, GroupHoldBody, GroupMembersBody, GroupParams, RolloutBody, RolloutQuery, WhyQuery, CloseBody, CollaboratorBody, CollaboratorParams, CreateStoreBody, RegisterSnapBody, ReleaseBody, SnapParams, SnapQuery, StoreParams, StoreSettingsBody, UploadQuery } from './store.schemas.ts';
+import { AccountParams, Answers, ApprovalParams, RefreshControlBody, ValidationBody, ValidationSetBody, ApprovalsQuery, ControlledChannelsBody, DecisionBody, GroupBody, GroupHoldBody, GroupMembersBody, GroupParams, RolloutBody, RolloutQuery, WhyQuery, CloseBody, CollaboratorBody, CollaboratorParams, CreateStoreBody, RegisterSnapBody, ReleaseBody, SnapParams, SnapQuery, StoreParams, StoreSettingsBody, UploadQuery } from './store.schemas.ts';
 
 const errors = { 400: ERROR_SCHEMA, 403: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA };
 
@@ -335,6 +335,32 @@ export async function publisherRoutes(fastify: FastifyInstance, store: StoreServ
       const res = await store.validationSets.push(actorOf(req), req.params.account, req.body);
       return reply.status(res.unchanged ? 200 : 201).send(res);
     },
+  );
+
+  // Gating (update control): refresh-control in a snap's declaration (its publisher's admins), validations (the gating snap's publisher).
+  app.put(
+    '/api/store/snaps/:snap/refresh-control',
+    {
+      onRequest: locateSnap,
+      config: { access: publisherAccess(COLLABORATOR_ADMIN_ROLES) },
+      schema: {
+        tags: ['store'],
+        summary: "Set the snaps whose refreshes this snap gates: a new revision of its snap-declaration with refresh-control (snapline gate SNAP --controls …)",
+        params: SnapParams,
+        querystring: SnapQuery,
+        body: RefreshControlBody,
+        response: { 200: Answers.refreshControl, ...errors },
+      },
+    },
+    async (req) => store.gating.setRefreshControl(actorOf(req), found(snapTargets, req), req.body.snaps),
+  );
+  app.post(
+    '/api/store/accounts/:account/validations',
+    {
+      config: { access: accountAccess(PUBLISH_ROLES) },
+      schema: { tags: ['store'], summary: "Push a validation (approve or revoke a gated snap's revision) signed by the gating snap's publisher (snapline validate)", params: AccountParams, body: ValidationBody, response: { 201: Answers.validation, ...errors } },
+    },
+    async (req, reply) => reply.status(201).send(await store.gating.pushValidation(actorOf(req), req.params.account, req.body.assertion)),
   );
 
   // Device groups of a store (update control): listed by its brand's readers, changed by its publishers.

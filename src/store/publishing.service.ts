@@ -526,6 +526,11 @@ export class PublishingService {
     return this.storeOf(actor, target, roles);
   }
 
+  /** The snap, for what only its publisher's admins decide (gating). */
+  authorizePublished(actor: Actor, target: SnapTarget): Snap {
+    return this.publishedSnap(actor, target);
+  }
+
   /** For what only the publisher's admins decide (collaborators do not count). */
   private publishedSnap(actor: Actor, target: SnapTarget): Snap {
     authorize(actor, this.publisherAccount(target), COLLABORATOR_ADMIN_ROLES);

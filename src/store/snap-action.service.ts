@@ -29,7 +29,7 @@ import type { AssertionQueryInput, FindInput, RefreshActionInput, RefreshContext
 import { pickVisible, visible } from './visibility.ts';
 
 /** Types the assertions endpoint serves (no device identities). */
-const SERVED_TYPES = new Set(['account', 'account-key', 'snap-declaration', 'snap-revision', 'snap-developer', 'store', 'validation-set', 'model', 'base-declaration']);
+const SERVED_TYPES = new Set(['account', 'account-key', 'snap-declaration', 'snap-revision', 'snap-developer', 'store', 'validation-set', 'validation', 'model', 'base-declaration']);
 
 type Action = RefreshActionInput;
 type ContextEntry = RefreshContextEntry;
@@ -342,7 +342,8 @@ export class SnapActionService {
     if (!SERVED_TYPES.has(type)) return undefined;
     const a = await findAssertion(platformView(this.db), type, key, maxFormat);
     if (!a) return undefined;
-    if (type === 'snap-declaration' || type === 'snap-revision') {
+    // A validation is seen with its gating snap.
+    if (type === 'snap-declaration' || type === 'snap-revision' || type === 'validation') {
       const snap = await snapById(this.db, a.headerString('snap-id'));
       if (snap && !visible(snap, d)) return undefined;
     }

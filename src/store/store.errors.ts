@@ -35,6 +35,7 @@ export type StoreErrorCode =
   | 'validation-set-invalid'
   | 'validation-set-conflict'
   | 'validation-set-breaks-model'
+  | 'validation-invalid'
   // snapd-facing
   | 'name-not-found'
   | 'resource-not-found'

@@ -119,6 +119,10 @@ export const ValidationSetBody = Type.Object(
   },
   { additionalProperties: false },
 );
+/** Gating: the snaps (names in the snap's store, or snap-ids) whose refreshes the snap gates; [] for none. */
+export const RefreshControlBody = Type.Object({ snaps: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 }) }, { additionalProperties: false });
+/** Gating: a `validation` assertion signed by the gating snap's publisher. */
+export const ValidationBody = Type.Object({ assertion: Type.String({ minLength: 1, maxLength: 100_000 }) }, { additionalProperties: false });
 export const DecisionBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
 export const GroupBody = Type.Object(
   { name: GroupName, models: Type.Optional(Models), serials: Type.Optional(Serials), serialPattern: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f]+$' })) },
@@ -168,6 +172,8 @@ export const Answers = {
   approvals: Type.Object({ requests: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))) }),
   validationSets: Type.Object({ validationSets: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))) }),
   validationSet: Type.Object({ validationSet: Type.Optional(Type.Object({}, { additionalProperties: true })), unchanged: Type.Optional(Type.Boolean()) }),
+  refreshControl: Type.Object({ refreshControl: Type.Optional(Type.Array(Type.String())), assertion: Type.Optional(Type.String()) }),
+  validation: Type.Object({ validation: Type.Optional(Type.Object({}, { additionalProperties: true })) }),
   decided: Type.Object({ request: Type.Optional(Type.Object({}, { additionalProperties: true })), released: Type.Optional(Type.Array(Type.String())) }),
   closed: Type.Object({ closed: Type.Optional(Type.Array(Type.String())), channelMap: Type.Optional(ChannelMapJson) }),
   collaborators: Collaborators,

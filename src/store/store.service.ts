@@ -9,6 +9,7 @@ import { BLOB_SWEEP_DEFAULTS } from '../platform/config.ts';
 import { sweepOrphanBlobs, type SweepResult } from './blob-sweep.ts';
 import { ApprovalService } from './approvals.service.ts';
 import { ValidationSetService } from './validation-sets.service.ts';
+import { GatingService } from './gating.service.ts';
 import { Catalog } from './catalog.repo.ts';
 import { CohortKeys } from './cohort-keys.ts';
 import { PublishingService } from './publishing.service.ts';
@@ -30,6 +31,8 @@ export class StoreService {
   readonly approvals: ApprovalService;
   /** Update control: validation sets pushed, checked and listed. */
   readonly validationSets: ValidationSetService;
+  /** Update control: refresh-control in snap-declarations and validations (classic gating). */
+  readonly gating: GatingService;
   /** The per-process read caches of the device API (invalidated by this process's writes). */
   readonly catalog: Catalog;
 
@@ -45,6 +48,7 @@ export class StoreService {
     this.rollouts = new RolloutService(ctx, db, this.catalog, this.publishing, this.devices.facts, this.devices.plans);
     this.approvals = new ApprovalService(ctx, db, this.publishing);
     this.validationSets = new ValidationSetService(ctx, db);
+    this.gating = new GatingService(ctx, db, this.catalog, this.publishing);
   }
 
   /**

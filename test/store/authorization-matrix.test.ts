@@ -30,6 +30,8 @@ const MATRIX: Matrix = {
   // ':account' is concrete as 'other': its admin may.
   'GET /api/store/accounts/:account/validation-sets': ['otherAdmin', 'superuser'],
   'POST /api/store/accounts/:account/validation-sets': ['otherAdmin', 'superuser'],
+  'POST /api/store/accounts/:account/validations': ['otherAdmin', 'superuser'],
+  'PUT /api/store/snaps/:snap/refresh-control': ['admin', 'superuser'],
   'GET /api/store/snaps/:snap': READERS,
   'GET /api/store/snaps/:snap/revisions': READERS,
   'POST /api/store/snaps/:snap/revisions': WRITERS,

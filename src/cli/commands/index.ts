@@ -67,6 +67,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'approve', terms: '[options] <id>', description: 'approve a pending release request (the approver role; not your own)', modules: ['rollout'] },
   { name: 'deny', terms: '[options] <id>', description: 'deny a pending release request (the approver role; not your own)', modules: ['rollout'] },
   { name: 'validation-set', terms: '', description: 'validation sets (update control): create and sign, push, list', modules: ['rollout'] },
+  { name: 'gate', terms: '[options] <snap>', description: "set refresh-control in a snap's declaration: devices refresh the named snaps only to revisions it validates", modules: ['rollout'] },
+  { name: 'validate', terms: '[options] <account> <gating-snap-id> <gated-snap-id> <revision>', description: 'sign a validation of a gated snap revision with the local keyring and push it', modules: ['rollout'] },
   { name: 'vault', terms: '', description: 'the serial vault: signing keys, models, factory API keys, signing log, system-users', modules: ['vault'] },
   { name: 'image', terms: '', description: 'build seeds and disk images from signed models', modules: ['image'] },
   { name: 'device', terms: '', description: 'a simulated device: boot from a seed, register with the serial vault, refresh from the brand store', modules: ['device'] },

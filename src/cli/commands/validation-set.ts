@@ -2,8 +2,9 @@
 // docs/update-control.md): create a validation set and sign it with a key of
 // the local keyring (as `snap sign` would), or have the server sign it with
 // a brand key in its custody; push a signed one; list an account's sets.
+// And classic gating: `snapline gate` (refresh-control) and `snapline validate`.
 import type { Command } from 'commander';
-import { formatTimestamp, sign, ValidationSetType } from '../../assertions/index.ts';
+import { formatTimestamp, sign, ValidationSetType, ValidationType } from '../../assertions/index.ts';
 import { apiClient } from '../client.ts';
 import { CliError, io, readInput } from '../io.ts';
 import { loadKey } from './keyring.ts';
@@ -36,7 +37,50 @@ function snapEntry(v: string, prev: Record<string, string>[] = []): Record<strin
   return [...prev, entry];
 }
 
+/** `snapline gate SNAP --controls A,B` and `snapline validate GATING GATED REVISION -k KEY [--revoke]`: classic gating. */
+function registerGating(program: Command): void {
+  program
+    .command('gate')
+    .argument('<snap>', 'the gating snap')
+    .requiredOption('--controls <snaps>', 'the snaps (names or snap-ids) whose refreshes it gates, comma-separated; "" for none')
+    .option('--store <store-id>', 'the store, when the snap name is registered in several')
+    .option(...urlOption)
+    .description("set refresh-control in a snap's declaration: devices refresh the named snaps only to revisions it validates")
+    .action(async (snap: string, opts: { controls: string; store?: string; url?: string }) => {
+      const c = await apiClient(opts.url ? { url: opts.url } : {});
+      const q = opts.store ? `?store=${encodeURIComponent(opts.store)}` : '';
+      const res = await c.json<{ refreshControl: string[] }>('PUT', `/api/store/snaps/${encodeURIComponent(snap)}/refresh-control${q}`, { snaps: opts.controls.split(',').map((x) => x.trim()).filter(Boolean) });
+      io.out(res.refreshControl.length ? `${snap} gates ${res.refreshControl.join(', ')}\n` : `${snap} gates nothing\n`);
+    });
+  program
+    .command('validate')
+    .argument('<account>', "the gating snap's publisher (signs the validation)")
+    .argument('<gating-snap-id>', 'the gating snap')
+    .argument('<gated-snap-id>', 'the gated snap')
+    .argument('<revision>', 'the gated revision approved (or revoked)')
+    .requiredOption('-k, --key <name>', "the publisher's key in the local keyring")
+    .option('--revoke', 'revoke an approval (give a higher --assertion-revision)')
+    .option('--assertion-revision <n>', 'the validation assertion revision (a change or revocation needs a higher one)')
+    .option(...urlOption)
+    .description('sign a validation of a gated snap revision with the local keyring and push it')
+    .action(async (account: string, gating: string, gated: string, revision: string, opts: { key: string; revoke?: boolean; assertionRevision?: string; url?: string }) => {
+      for (const [flag, v] of [['<revision>', revision], ['--assertion-revision', opts.assertionRevision]] as const) if (v !== undefined && !/^[1-9]\d*$/.test(v)) throw new CliError(`${flag} must be a positive integer`);
+      let text: string;
+      try {
+        const headers = { type: 'validation', 'authority-id': account, series: '16', 'snap-id': gating, 'approved-snap-id': gated, 'approved-snap-revision': revision, timestamp: formatTimestamp(io.now()), ...(opts.revoke ? { revoked: 'true' } : {}), ...(opts.assertionRevision ? { revision: opts.assertionRevision } : {}) };
+        text = sign(ValidationType, { headers: headers as never }, await loadKey(opts.key), io.now()).toString();
+      } catch (err) {
+        if (err instanceof CliError) throw err;
+        throw new CliError(`cannot sign the validation: ${(err as Error).message}`);
+      }
+      const c = await apiClient(opts.url ? { url: opts.url } : {});
+      const res = await c.json<{ validation: { approvedRevision: number; revoked: boolean; revision: number } }>('POST', `/api/store/accounts/${encodeURIComponent(account)}/validations`, { assertion: text });
+      io.out(`${gated} revision ${res.validation.approvedRevision} ${res.validation.revoked ? 'revoked' : 'approved'} by ${gating} (assertion revision ${res.validation.revision})\n`);
+    });
+}
+
 export function registerValidationSet(program: Command): void {
+  registerGating(program);
   const vs = program.command('validation-set').description('validation sets (update control): create and sign, push, list');
   vs.command('create')
     .argument('<account>', 'the account (brand) whose set it is')
