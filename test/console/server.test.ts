@@ -7,6 +7,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { storePlugin } from '../../src/store/index.ts';
+import { vaultService } from '../../src/vault/index.ts';
 import { createConsoleService } from '../../src/console/server/console.plugin.ts';
 import { CONTENT_SECURITY_POLICY } from '../../src/console/server/security-headers.ts';
 import { isHashedAsset } from '../../src/console/server/console-files.ts';
@@ -145,4 +146,46 @@ test('verify: a model signed by a registered brand key verifies, a tampered one 
   assert.equal(garbage.status, 400);
   assert.match(garbage.json().error.message, /cannot decode/);
   assert.equal((await s.request('POST', '/api/console/assertions/verify', { body: { stream: 'x' } })).status, 401);
+});
+
+test('model assertions: signed from headers with a vault key in custody, listed verified, for the brand only', async (t) => {
+  const s = await storeWorld('sqlite', { services: [storePlugin, vaultService, createConsoleService({ dir: await fakeBuild() })] });
+  t.after(() => s.close());
+  const admin = await s.tokenFor(['admin'], 'acme');
+  const viewer = await s.tokenFor(['viewer'], 'acme');
+  const outsider = await s.tokenFor(['admin'], 'other');
+  await expectStatus(s.request('POST', '/api/vault/brands/acme/keys', { token: TEST_ADMIN_TOKEN, body: { name: 'serials', pem: vectorKey('brand').toPem(), register: false } }), 201);
+  const headers = { model: 'box2', architecture: 'amd64', gadget: 'box-gadget', kernel: 'box-kernel' };
+
+  const signed = await expectStatus(s.request('POST', '/api/console/brands/acme/models', { token: admin, body: { headers, key: 'serials' } }), 201);
+  const m = signed.json().model;
+  assert.equal(m.verified, true, m.error);
+  assert.deepEqual(m.primaryKey, ['16', 'acme', 'box2']);
+  assert.equal(m.headers['authority-id'], 'acme');
+  assert.equal(m.revision, 0);
+  assert.match(m.assertion, /^type: model$/m);
+  // The store serves it to devices and tools.
+  const served = await s.request('GET', '/v2/assertions/model/16/acme/box2', { headers: { accept: 'application/x.ubuntu.assertion' } });
+  assert.equal(served.status, 200, served.body);
+  // Signing it again makes the next revision.
+  const again = await expectStatus(s.request('POST', '/api/console/brands/acme/models', { token: admin, body: { headers: { ...headers, 'system-user-authority': '*' }, key: 'serials' } }), 201);
+  assert.equal(again.json().model.revision, 1);
+
+  const list = await expectStatus(s.request('GET', '/api/console/brands/acme/models', { token: viewer }), 200);
+  assert.deepEqual(list.json().models.map((x: { primaryKey: string[]; revision: number; verified: boolean }) => [x.primaryKey[2], x.revision, x.verified]), [['box2', 1, true]]);
+  assert.equal(list.json().nextAfter, null);
+
+  assert.equal((await s.request('POST', '/api/console/brands/acme/models', { token: viewer, body: { headers, key: 'serials' } })).status, 403);
+  assert.equal((await s.request('POST', '/api/console/brands/acme/models', { token: outsider, body: { headers, key: 'serials' } })).status, 403);
+  assert.equal((await s.request('GET', '/api/console/brands/acme/models', { token: outsider })).status, 403);
+  const noKey = await s.request('POST', '/api/console/brands/acme/models', { token: admin, body: { headers, key: 'nokey' } });
+  assert.equal(noKey.status, 404);
+  assert.match(noKey.json().error.message, /no usable key "nokey"/);
+  const otherBrand = await s.request('POST', '/api/console/brands/acme/models', { token: admin, body: { headers: { ...headers, 'brand-id': 'other' }, key: 'serials' } });
+  assert.equal(otherBrand.status, 400);
+  const bad = await s.request('POST', '/api/console/brands/acme/models', { token: admin, body: { headers: { model: 'box3', gadget: 'g1' }, key: 'serials' } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json().error.message, /architecture|kernel/);
+  const audit = await expectStatus(s.request('GET', '/api/accounts/acme/audit?action=model.sign', { token: admin }), 200);
+  assert.equal(audit.json().entries.length, 2);
 });

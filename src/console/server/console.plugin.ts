@@ -4,6 +4,7 @@
 // platform, store and vault APIs the CLI uses.
 import type { Service } from '../../platform/services.ts';
 import { findConsoleBuild } from './console-files.ts';
+import { consoleModelRoutes } from './models.routes.ts';
 import { consoleReadRoutes } from './read.routes.ts';
 import { consoleStaticRoutes } from './static.routes.ts';
 import { consoleVerifyRoutes } from './verify.routes.ts';
@@ -22,6 +23,7 @@ export function createConsoleService(opts: ConsoleOptions = {}): Service {
       await consoleStaticRoutes(app, dir);
       await consoleReadRoutes(app, ctx);
       await consoleVerifyRoutes(app, ctx);
+      await consoleModelRoutes(app, ctx);
     },
   };
 }

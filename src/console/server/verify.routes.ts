@@ -6,10 +6,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AssertionError, TrustDatabase, decodeStream, type Assertion } from '../../assertions/index.ts';
-import { signingChain } from '../../platform/assertions/index.ts';
+import { AssertionError, decodeStream, type Assertion } from '../../assertions/index.ts';
 import type { PlatformContext } from '../../platform/context.ts';
 import { ApiError } from '../../platform/http/errors.ts';
+import { verifyAssertions } from './verify-assertions.ts';
 
 const MAX_STREAM = 256 * 1024;
 
@@ -35,21 +35,7 @@ export async function consoleVerifyRoutes(parent: FastifyInstance, ctx: Platform
         throw err;
       }
       if (given.length === 0) throw new ApiError('validation-failed', 'no assertion in the text');
-      const trustedKeys = new Set(ctx.root.trusted.filter((a) => a.type === 'account-key').map((a) => a.primaryKey[0]!));
-      const chain = await signingChain(ctx.db.kysely, given, trustedKeys);
-      const db = new TrustDatabase({ trusted: ctx.root.trusted, now: ctx.now });
-      db.addEach(chain);
-      const outcome = db.addEach(given);
-      return {
-        assertions: outcome.map(({ assertion: a, error }) => ({
-          type: a.type,
-          primaryKey: a.primaryKey,
-          headers: a.headers,
-          body: a.body ? a.body.toString('utf8') : null,
-          verified: !error,
-          error: error ? `${error.message} (${error.code})` : null,
-        })),
-      };
+      return { assertions: await verifyAssertions(ctx, given) };
     },
   );
 }
