@@ -18,7 +18,7 @@ import type { Catalog, CatalogEntry } from './catalog.repo.ts';
 import type { CohortKeys } from './cohort-keys.ts';
 import { CohortKeyError, cohortSnapshotTime, releasesAt, type Cohort } from './cohorts.ts';
 import { ReplyBytes } from './reply-bytes.ts';
-import { rolloutMetrics } from './rollout-metrics.ts';
+import { rolloutMetrics, watchRolloutProgress, type ReleaseProgress } from './rollout-metrics.ts';
 import { PlanDriver, type PlannedRelease } from './rollout-plans.ts';
 import { channelRelease, deviceFacts, FactRecorder, identityOf, plainRelease, recordDownload, releaseCounts, type Observation, type StoredFacts } from './rollouts.ts';
 import type { Device } from './sessions.service.ts';
@@ -93,6 +93,24 @@ export class SnapActionService {
     this.facts = new FactRecorder(db);
     this.facts.onFailed = (releaseId, health, now) => this.checkHealth(releaseId, health, now);
     this.plans = new PlanDriver(ctx, db, catalog, this.facts);
+    watchRolloutProgress(ctx.metrics.registry, () => this.rolloutProgress());
+  }
+
+  /** The devices of the current watched releases (the metrics' gauge, at each scrape). */
+  private async rolloutProgress(): Promise<ReleaseProgress[]> {
+    const rows = await this.db
+      .selectFrom('store_releases as r')
+      .innerJoin('store_snaps as s', 's.snap_id', 'r.snap_id')
+      .select(['r.release_id', 's.name', 'r.paused'])
+      .where('r.release_id', 'is not', null)
+      .where((eb) => eb.or([eb('r.progressive_percentage', '<', 100), eb('r.paused', '=', 1), eb('r.plan', 'is not', null), eb('r.fail_after_checkins', 'is not', null), eb('r.target_groups', 'is not', null)]))
+      .limit(1000)
+      .execute();
+    const counts = await releaseCounts(this.db, rows.map((r) => r.release_id!));
+    return rows.map((r) => {
+      const c = counts.get(r.release_id!);
+      return { releaseId: r.release_id!, snap: r.name, offered: c?.offered ?? 0, took: c?.took ?? 0, failed: c?.failed ?? 0, notTried: c?.notTried ?? 0, paused: Number(r.paused) === 1 };
+    });
   }
 
   /** Rollout plans: advanced (or paused) from the check-ins of their devices. */

@@ -100,6 +100,9 @@ eachEngine('a plan with a 20% revert rate pauses itself before its second step a
   const metrics = await w.s.server.ctx.metrics.registry.metrics();
   assert.match(metrics, /snapline_rollout_events_total\{event="auto-pause"\} 1/);
   assert.match(metrics, /snapline_rollout_events_total\{event="failed"\} [1-9]/);
+  assert.match(metrics, new RegExp(`snapline_rollout_devices\\{release="${RELEASE_2}",snap="core20",state="offered"\\} ${offered.length}\n`));
+  assert.match(metrics, new RegExp(`snapline_rollout_devices\\{release="${RELEASE_2}",snap="core20",state="paused"\\} 1\n`));
+  assert.match(metrics, new RegExp(`snapline_rollout_devices\\{release="${RELEASE_2}",snap="core20",state="not-tried"\\} 1\n`));
   assert.match(metrics, new RegExp(`snapline_rollout_events_total\\{event="downloaded"\\} ${offered.length - 1}\n`));
 });
 
