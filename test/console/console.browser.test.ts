@@ -141,6 +141,17 @@ test('the web console, page by page', { skip, timeout: 240_000 }, async (t) => {
     await page.getByRole('dialog', { name: 'Hold lab?' }).getByRole('button', { name: 'Hold group' }).click();
     await groups.getByRole('cell', { name: 'held', exact: true }).waitFor();
 
+    // A validation set written here and signed by the server with the brand's vault key.
+    const sets = page.getByRole('region', { name: 'Validation sets' });
+    await sets.getByLabel('Set name').fill('fleet');
+    await sets.getByLabel('Snaps', { exact: true }).fill('acme-hello sometimes 1');
+    await sets.getByRole('button', { name: 'Sign and push' }).click();
+    await sets.getByRole('alert').filter({ hasText: 'Each line is: snap' }).waitFor();
+    await sets.getByLabel('Snaps', { exact: true }).fill('acme-hello required 1');
+    await sets.getByRole('button', { name: 'Sign and push' }).click();
+    await sets.getByRole('status').filter({ hasText: 'Signed and pushed fleet sequence 1' }).waitFor();
+    await sets.getByRole('table').getByRole('cell', { name: 'acme-hello required r1' }).waitFor();
+
     // A rollout plan: 10 % soaking an hour, then everyone; advanced by hand from the page.
     await start.getByLabel('Channel').fill('latest/beta');
     await start.getByLabel('Failed after check-ins (optional)').fill('');

@@ -473,6 +473,7 @@ function ValidationSets({ account }: { account: string }) {
       ) : (
         <Loading what="validation sets" />
       )}
+      {s.can('publish') && <NewValidationSet account={account} sets={sets.data?.validationSets ?? []} onDone={sets.reload} />}
       {s.can('publish') && (
         <form
           noValidate
@@ -485,6 +486,7 @@ function ValidationSets({ account }: { account: string }) {
             void submit(e);
           }}
         >
+          <h3>Push a signed validation set</h3>
           <TextArea label="Signed validation-set assertion" rows={5} value={assertion} onChange={(e) => setAssertion(e.target.value)} spellCheck={false} />
           <ErrorMessage error={error} />
           {done && <Notice>{done}</Notice>}
@@ -494,5 +496,75 @@ function ValidationSets({ account }: { account: string }) {
         </form>
       )}
     </section>
+  );
+}
+
+const PRESENCES = ['required', 'optional', 'invalid'];
+
+/** A validation set written in a form, signed by the server with one of the account's vault keys (the store's `--server-key`). */
+function NewValidationSet({ account, sets, onDone }: { account: string; sets: ValidationSet[]; onDone(): void }) {
+  const s = useSession();
+  const keys = useLoad(() => getJson<{ keys: { name: string; disabledAt: string | null }[] }>(`/api/vault/brands/${enc(account)}/keys`).catch(() => ({ keys: [] })), [account]);
+  const usable = (keys.data?.keys ?? []).filter((k) => !k.disabledAt);
+  const [name, setName] = useState('');
+  const [snaps, setSnaps] = useState('');
+  const [key, setKey] = useState('');
+  const [done, setDone] = useState<string>();
+  const nextSequence = (n: string) => Math.max(0, ...sets.filter((v) => v.name === n).map((v) => v.sequence)) + 1;
+  const lines = snaps.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => l.split(/\s+/));
+  const { busy, error, setError, submit } = useSubmit(
+    async () => {
+      const entries = [];
+      for (const [snap = '', presence = 'required', revision] of lines) {
+        const st = await getJson<{ snap: { snapId: string } }>(`/api/store/snaps/${enc(snap)}`, { store: s.store });
+        entries.push({ name: snap, id: st.snap.snapId, presence, ...(revision ? { revision } : {}) });
+      }
+      return postJson<{ validationSet: ValidationSet; unchanged: boolean }>(`/api/store/accounts/${enc(account)}/validation-sets`, {
+        headers: { name, sequence: String(nextSequence(name)), snaps: entries },
+        key: key || usable[0]?.name,
+      });
+    },
+    (r) => {
+      setDone(`Signed and pushed ${r.validationSet.name} sequence ${r.validationSet.sequence}.`);
+      onDone();
+    },
+  );
+  if (usable.length === 0) return null;
+  return (
+    <form
+      noValidate
+      onSubmit={(e) => {
+        const problem = !/^[a-z0-9](?:-?[a-z0-9])*$/.test(name)
+          ? 'A validation set name is lower-case letters, digits and single hyphens.'
+          : lines.length === 0
+            ? 'List at least one snap.'
+            : lines.find((l) => l.length > 3 || !PRESENCES.includes(l[1] ?? 'required') || (l[2] !== undefined && !/^[1-9][0-9]*$/.test(l[2])))
+              ? 'Each line is: snap [required|optional|invalid] [revision].'
+              : undefined;
+        if (problem) {
+          e.preventDefault();
+          setError(problem);
+          return;
+        }
+        void submit(e);
+      }}
+    >
+      <h3>Create a validation set</h3>
+      <Field label="Set name" value={name} onChange={(e) => setName(e.target.value)} hint={name ? `sequence ${nextSequence(name)}` : 'its next sequence point is chosen for you'} />
+      <TextArea label="Snaps" rows={3} value={snaps} onChange={(e) => setSnaps(e.target.value)} spellCheck={false} hint="one a line: snap [required|optional|invalid] [revision]; ids come from the store" />
+      <div className="field">
+        <label htmlFor="vs-key">Server key to sign with</label>
+        <select id="vs-key" value={key || usable[0]!.name} onChange={(e) => setKey(e.target.value)}>
+          {usable.map((k) => (
+            <option key={k.name}>{k.name}</option>
+          ))}
+        </select>
+      </div>
+      <ErrorMessage error={error} />
+      {done && <Notice>{done}</Notice>}
+      <button type="submit" className="primary" disabled={busy}>
+        Sign and push
+      </button>
+    </form>
   );
 }
