@@ -11,7 +11,7 @@ import { vaultService } from '../../src/vault/index.ts';
 import { createConsoleService } from '../../src/console/server/console.plugin.ts';
 import { CONTENT_SECURITY_POLICY } from '../../src/console/server/security-headers.ts';
 import { isHashedAsset } from '../../src/console/server/console-files.ts';
-import { storeWorld, expectStatus, push, testSnaps, TEST_ADMIN_TOKEN } from '../store/fixtures.ts';
+import { storeWorld, expectStatus, openSession, push, testSnaps, TEST_ADMIN_TOKEN } from '../store/fixtures.ts';
 import { vectorKey } from '../helpers/vectors.ts';
 import { ModelType, encodeStream, formatTimestamp, sign } from '../../src/assertions/index.ts';
 
@@ -188,4 +188,28 @@ test('model assertions: signed from headers with a vault key in custody, listed 
   assert.match(bad.json().error.message, /architecture|kernel/);
   const audit = await expectStatus(s.request('GET', '/api/accounts/acme/audit?action=model.sign', { token: admin }), 200);
   assert.equal(audit.json().entries.length, 2);
+});
+
+test('devices of a store: listed by serial from their sessions, one device with its history', async (t) => {
+  const s = await storeWorld('sqlite', { services: [storePlugin, createConsoleService({ dir: await fakeBuild() })] });
+  t.after(() => s.close());
+  const ids = { 'acme-gadget': 'g'.repeat(32), 'acme-kernel': 'k'.repeat(32), core20: 'DLqre5XGLbDqg9jPtiAhRRjDuPVa5X1q', 'acme-app': 'a'.repeat(32) };
+  for (const serial of ['box-0001', 'box-0002', 'box-0002', 'lab-0001']) await openSession(s, ids, serial);
+  const viewer = await s.tokenFor(['viewer'], 'acme');
+  const all = await expectStatus(s.request('GET', '/api/console/stores/acme-store/devices?limit=2', { token: viewer }), 200);
+  assert.deepEqual(all.json().devices.map((d: { serial: string; sessions: number; model: string }) => [d.serial, d.model, d.sessions]), [['box-0001', 'box', 1], ['box-0002', 'box', 2]]);
+  assert.equal(all.json().nextAfter, 'box-0002');
+  const rest = await expectStatus(s.request('GET', '/api/console/stores/acme-store/devices?limit=2&after=box-0002', { token: viewer }), 200);
+  assert.deepEqual(rest.json().devices.map((d: { serial: string }) => d.serial), ['lab-0001']);
+  const box = await expectStatus(s.request('GET', '/api/console/stores/acme-store/devices?serial=box-', { token: viewer }), 200);
+  assert.deepEqual(box.json().devices.map((d: { serial: string }) => d.serial), ['box-0001', 'box-0002']);
+  const byModel = await expectStatus(s.request('GET', '/api/console/stores/acme-store/devices?model=other', { token: viewer }), 200);
+  assert.deepEqual(byModel.json().devices, []);
+  const history = await expectStatus(s.request('GET', '/api/console/stores/acme-store/devices/box-0002', { token: viewer }), 200);
+  assert.equal(history.json().serial, 'box-0002');
+  assert.equal(history.json().sessions.length, 2);
+  assert.deepEqual(history.json().releases, []);
+  // Another store's devices are not this store's.
+  const other = await expectStatus(s.request('GET', '/api/console/stores/other-store/devices', { token: TEST_ADMIN_TOKEN }), 200);
+  assert.deepEqual(other.json().devices, []);
 });

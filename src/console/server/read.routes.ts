@@ -24,6 +24,7 @@ type ReadTables = {
     snap_id: string;
     first_seen_at: DbTime;
     offered_at: DbTime | null;
+    downloaded_at: DbTime | null;
     took_at: DbTime | null;
     reported_revision: number | null;
     failed_at: DbTime | null;
@@ -61,6 +62,7 @@ const HistoryAnswer = Type.Object({
       revision: OrNull(Type.Integer()),
       firstSeenAt: OrNull(Time),
       offeredAt: OrNull(Time),
+      downloadedAt: OrNull(Time),
       tookAt: OrNull(Time),
       failedAt: OrNull(Time),
       reportedRevision: OrNull(Type.Integer()),
@@ -162,7 +164,7 @@ export async function consoleReadRoutes(parent: FastifyInstance, ctx: PlatformCo
       config: { access },
       schema: {
         tags: ['console'],
-        summary: "One device's history in the store: its sessions and what each progressive release saw of it (offered, took, failed)",
+        summary: "One device's history in the store: its sessions and what each progressive release saw of it (offered, downloaded, took, failed)",
         params: Type.Object({ store: Type.String({ maxLength: 64 }), serial: Type.String({ minLength: 1, maxLength: 128 }) }),
         response: { 200: HistoryAnswer, ...errors },
       },
@@ -184,7 +186,7 @@ export async function consoleReadRoutes(parent: FastifyInstance, ctx: PlatformCo
         .selectFrom('store_rollout_devices as d')
         .innerJoin('store_snaps as s', 's.snap_id', 'd.snap_id')
         .leftJoin('store_releases as r', 'r.release_id', 'd.release_id')
-        .select(['s.name', 'd.model', 'd.first_seen_at', 'd.offered_at', 'd.took_at', 'd.failed_at', 'd.reported_revision', 'r.track', 'r.risk', 'r.branch', 'r.architecture', 'r.revision'])
+        .select(['s.name', 'd.model', 'd.first_seen_at', 'd.offered_at', 'd.downloaded_at', 'd.took_at', 'd.failed_at', 'd.reported_revision', 'r.track', 'r.risk', 'r.branch', 'r.architecture', 'r.revision'])
         .where('d.serial', '=', serial)
         .where('d.snap_id', 'in', snapsOfStore)
         .orderBy('d.first_seen_at', 'desc')
@@ -203,6 +205,7 @@ export async function consoleReadRoutes(parent: FastifyInstance, ctx: PlatformCo
           revision: d.revision ?? null,
           firstSeenAt: time(d.first_seen_at),
           offeredAt: time(d.offered_at),
+          downloadedAt: time(d.downloaded_at),
           tookAt: time(d.took_at),
           failedAt: time(d.failed_at),
           reportedRevision: d.reported_revision,

@@ -20,7 +20,7 @@ interface DeviceRow {
 interface DeviceHistory {
   serial: string;
   sessions: { model: string; at: string }[];
-  releases: { snap: string; model: string; channel: string | null; architecture: string | null; revision: number | null; firstSeenAt: string; offeredAt: string | null; tookAt: string | null; failedAt: string | null; reportedRevision: number | null }[];
+  releases: { snap: string; model: string; channel: string | null; architecture: string | null; revision: number | null; firstSeenAt: string; offeredAt: string | null; downloadedAt: string | null; tookAt: string | null; failedAt: string | null; reportedRevision: number | null }[];
 }
 
 export default function DevicesPage({ rest }: { rest: string }) {
@@ -132,6 +132,7 @@ function Device({ serial }: { serial: string }) {
                 { header: 'Release', cell: (r) => (r.channel ? `${r.channel} ${r.architecture} r${r.revision}` : 'replaced since') },
                 { header: 'First seen', cell: (r) => <Time at={r.firstSeenAt} /> },
                 { header: 'Offered', cell: (r) => <Time at={r.offeredAt} /> },
+                { header: 'Downloaded', cell: (r) => <Time at={r.downloadedAt} /> },
                 { header: 'Took it', cell: (r) => <Time at={r.tookAt} /> },
                 { header: 'Failed', cell: (r) => <Time at={r.failedAt} /> },
                 { header: 'Reports', cell: (r) => (r.reportedRevision !== null ? `r${r.reportedRevision}` : '—') },
