@@ -11,7 +11,8 @@ import { vaultService } from '../../src/vault/index.ts';
 import { createConsoleService } from '../../src/console/server/console.plugin.ts';
 import { CONTENT_SECURITY_POLICY } from '../../src/console/server/security-headers.ts';
 import { isHashedAsset } from '../../src/console/server/console-files.ts';
-import { storeWorld, expectStatus, openSession, push, testSnaps, TEST_ADMIN_TOKEN } from '../store/fixtures.ts';
+import { storeWorld, expectStatus, openSession, packYaml, push, testSnaps, TEST_ADMIN_TOKEN } from '../store/fixtures.ts';
+import { simFleet, simRefresh } from '../store/sim-fleet.ts';
 import { vectorKey } from '../helpers/vectors.ts';
 import { ModelType, encodeStream, formatTimestamp, sign } from '../../src/assertions/index.ts';
 
@@ -212,4 +213,36 @@ test('devices of a store: listed by serial from their sessions, one device with 
   // Another store's devices are not this store's.
   const other = await expectStatus(s.request('GET', '/api/console/stores/other-store/devices', { token: TEST_ADMIN_TOKEN }), 200);
   assert.deepEqual(other.json().devices, []);
+});
+
+test("a device's history: what a progressive release of an included store's snap saw of it", async (t) => {
+  const s = await storeWorld('sqlite', { services: [storePlugin, createConsoleService({ dir: await fakeBuild() })] });
+  const dir = await mkdtemp(join(tmpdir(), 'snapline-console-core20-'));
+  t.after(async () => {
+    await s.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const root = TEST_ADMIN_TOKEN;
+  await expectStatus(s.request('POST', '/api/store/stores/operator-store/snaps', { token: root, body: { name: 'core20', private: false } }), 201);
+  await expectStatus(push(s, root, 'core20', (await packYaml(dir, 'core20-1', 'name: core20\nversion: "20.1"\ntype: base\n')).bytes, 'stable'), 201);
+  await expectStatus(push(s, root, 'core20', (await packYaml(dir, 'core20-2', 'name: core20\nversion: "20.2"\ntype: base\n')).bytes), 201);
+  // 99 %: a progressive release, which the store measures device by device (100 % is a plain one).
+  await expectStatus(s.request('POST', '/api/store/snaps/core20/releases', { token: root, body: { revision: 2, channels: ['stable'], progressivePercentage: 99 } }), 200);
+  let device: Awaited<ReturnType<typeof simFleet>>[number] | undefined;
+  for (const d of await simFleet(s, 3)) if ((await simRefresh(s, d)) === 2) device ??= d;
+  assert.ok(device, 'a device in the 99 % is offered revision 2');
+
+  const viewer = await s.tokenFor(['viewer'], 'acme');
+  const history = (await expectStatus(s.request('GET', `/api/console/stores/acme-store/devices/${device!.serial}`, { token: viewer }), 200)).json();
+  assert.equal(history.releases.length, 1, JSON.stringify(history));
+  const [r] = history.releases;
+  assert.equal(r.snap, 'core20');
+  assert.equal(r.channel, 'latest/stable');
+  assert.equal(r.revision, 2);
+  assert.equal(r.model, 'box');
+  assert.ok(r.offeredAt && r.downloadedAt, JSON.stringify(r));
+  assert.equal(r.tookAt, null);
+  // The other brand's store has not seen this device.
+  const outsider = await s.tokenFor(['viewer'], 'other');
+  assert.equal((await s.request('GET', `/api/console/stores/other-store/devices/${device!.serial}`, { token: outsider })).status, 404);
 });

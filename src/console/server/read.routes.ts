@@ -19,6 +19,7 @@ type ReadTables = {
   store_sessions: { store_id: string; model: string; serial: string; created_at: DbTime };
   store_rollout_devices: {
     release_id: string;
+    brand_id: string;
     model: string;
     serial: string;
     snap_id: string;
@@ -180,7 +181,6 @@ export async function consoleReadRoutes(parent: FastifyInstance, ctx: PlatformCo
         .orderBy('created_at', 'desc')
         .limit(200)
         .execute();
-      const snapsOfStore = db.selectFrom('store_snaps').select('snap_id').where('store_id', '=', store);
       // Only the release still current is named; a replaced one shows its snap and dates.
       const decisions = await db
         .selectFrom('store_rollout_devices as d')
@@ -188,7 +188,8 @@ export async function consoleReadRoutes(parent: FastifyInstance, ctx: PlatformCo
         .leftJoin('store_releases as r', 'r.release_id', 'd.release_id')
         .select(['s.name', 'd.model', 'd.first_seen_at', 'd.offered_at', 'd.downloaded_at', 'd.took_at', 'd.failed_at', 'd.reported_revision', 'r.track', 'r.risk', 'r.branch', 'r.architecture', 'r.revision'])
         .where('d.serial', '=', serial)
-        .where('d.snap_id', 'in', snapsOfStore)
+        // The store's brand's devices (their snaps may come from a store it includes).
+        .where('d.brand_id', '=', brands.get(req)!)
         .orderBy('d.first_seen_at', 'desc')
         .limit(200)
         .execute();
