@@ -27,6 +27,8 @@ export interface RolloutPlan {
   readonly steps: readonly PlanStep[];
   /** A device offered the revision that still reports another at this many check-ins has failed (snapd reverted it). */
   readonly failAfterCheckins: number;
+  /** ... or this many seconds after it downloaded the revision (null: check-ins only). */
+  readonly failAfterSeconds: number | null;
   /** When devices are offered the revision (empty: any time). */
   readonly windows: readonly MaintenanceWindow[];
 }
@@ -78,7 +80,7 @@ const GROUP = /^[a-zA-Z0-9](?:[a-zA-Z0-9._-]{0,62}[a-zA-Z0-9])?$/;
  * Percentages never go down from a step to the next (raising only adds devices).
  */
 export function parsePlan(input: unknown): RolloutPlan {
-  const o = fields(input, 'the plan', ['steps', 'failAfterCheckins', 'windows']);
+  const o = fields(input, 'the plan', ['steps', 'failAfterCheckins', 'failAfter', 'windows']);
   if (!Array.isArray(o.steps) || o.steps.length === 0) throw new PlanError('the plan needs steps: a list of at least one step');
   if (o.steps.length > MAX_STEPS) throw new PlanError(`a plan has at most ${MAX_STEPS} steps`);
   let before = 0;
@@ -113,7 +115,9 @@ export function parsePlan(input: unknown): RolloutPlan {
       throw e;
     }
   }
-  return { steps, failAfterCheckins: count(o.failAfterCheckins, 'fail-after-checkins', DEFAULT_FAIL_AFTER_CHECKINS, 1000), windows };
+  const failAfterSeconds = o.failAfter === undefined ? null : parseDuration(o.failAfter, 'fail-after');
+  if (failAfterSeconds === 0) throw new PlanError('fail-after must be longer than 0');
+  return { steps, failAfterCheckins: count(o.failAfterCheckins, 'fail-after-checkins', DEFAULT_FAIL_AFTER_CHECKINS, 1000), failAfterSeconds, windows };
 }
 
 /** What a release is at a step: steps add up (a group stays in, the percentage is the highest so far; 0 with groups only). */
@@ -153,7 +157,7 @@ export function evaluateStep(plan: RolloutPlan, step: number, startedAt: Date, p
   if (!s) return { state: 'done', step };
   if (paused) return { state: 'paused', step };
   if (s.errorThreshold !== null && c.offered >= s.minDevices && c.failed * 100 >= s.errorThreshold * c.offered && c.failed > 0) {
-    return { state: 'halt', step, reason: `${c.failed} of ${c.offered} devices offered the revision still reported another after ${plan.failAfterCheckins} check-ins (${share(c.failed, c.offered)}%, threshold ${s.errorThreshold}%) at step ${step + 1} of ${plan.steps.length}` };
+    return { state: 'halt', step, reason: `${c.failed} of ${c.offered} devices offered the revision still reported another ${failRule(plan.failAfterCheckins, plan.failAfterSeconds)} (${share(c.failed, c.offered)}%, threshold ${s.errorThreshold}%) at step ${step + 1} of ${plan.steps.length}` };
   }
   if (step === plan.steps.length - 1) return { state: 'done', step };
   const until = startedAt.getTime() + s.soakSeconds * 1000;
@@ -161,6 +165,13 @@ export function evaluateStep(plan: RolloutPlan, step: number, startedAt: Date, p
   if (s.successThreshold !== null && (c.offered === 0 || c.took * 100 < s.successThreshold * c.offered)) return { state: 'below-success', step, share: share(c.took, c.offered), threshold: s.successThreshold };
   if (s.approval) return { state: 'awaiting-approval', step };
   return { state: 'advance', step, to: step + 1 };
+}
+
+/** When a device that tried the revision has failed, as a person reads it: "after 2 check-ins", "after 2 check-ins or 1h after downloading it". */
+export function failRule(checkins: number, seconds: number | null | undefined): string {
+  if (seconds == null) return `after ${checkins} check-ins`;
+  const d = seconds % 86_400 === 0 ? `${seconds / 86_400}d` : seconds % 3600 === 0 ? `${seconds / 3600}h` : seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s`;
+  return `after ${checkins} check-ins or ${d} after downloading it`;
 }
 
 /** A verdict as a person reads it. */

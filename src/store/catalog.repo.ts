@@ -157,6 +157,7 @@ export class CatalogCache {
         'r.paused',
         'r.rollback_of',
         'r.fail_after_checkins',
+        'r.fail_after_seconds',
         'r.error_threshold',
         'r.min_devices',
         'r.paused_reason',

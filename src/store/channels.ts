@@ -48,6 +48,8 @@ export interface ReleasePlan {
 export interface ReleaseHealth {
   /** A device offered the revision that still reports another at this many check-ins (the first offer included) has failed. */
   readonly failAfterCheckins: number;
+  /** ... or this many seconds after it downloaded the revision (null: check-ins only). */
+  readonly failAfterSeconds?: number | null | undefined;
   /** Failed devices, in percent of those offered, that pause the rollout by itself (null: never by itself). */
   readonly errorThreshold: number | null;
   /** Devices that must have been offered the revision before the threshold applies. */

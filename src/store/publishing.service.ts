@@ -282,7 +282,7 @@ export interface ReleaseOptions {
   /** The release id this release rolls back (a rollback re-releases the previous revision). */
   rollbackOf?: string;
   /** Health rules (kept from the current release of the same revision when not given). */
-  health?: { failAfterCheckins: number; errorThreshold?: number | undefined; minDevices?: number | undefined } | undefined;
+  health?: { failAfterCheckins: number; errorThreshold?: number | undefined; minDevices?: number | undefined; failAfterSeconds?: number | undefined } | undefined;
   /** The rollout plan the release follows (starting at its first step); a release without one drops the channel's plan. */
   plan?: RolloutPlan | undefined;
   /** Device groups whose devices are offered the revision whatever their bucket. */
@@ -338,11 +338,12 @@ export async function releaseIn(
         paused: number;
         rollback_of: string | null;
         fail_after_checkins: number | null;
+        fail_after_seconds: number | null;
         error_threshold: number | null;
         min_devices: number | null;
         paused_reason: string | null;
       };
-      const given = opts.health ? { fail_after_checkins: opts.health.failAfterCheckins, error_threshold: opts.health.errorThreshold ?? null, min_devices: opts.health.minDevices ?? 1 } : undefined;
+      const given = opts.health ? { fail_after_checkins: opts.health.failAfterCheckins, error_threshold: opts.health.errorThreshold ?? null, min_devices: opts.health.minDevices ?? 1, fail_after_seconds: opts.health.failAfterSeconds ?? null } : undefined;
       // The same revision again is the same release (a release made before update control starts a new one).
       if (current && current.revision === rev.revision && opts.rollbackOf === undefined && current.releaseId !== undefined && !current.releaseId.startsWith(LEGACY_RELEASE)) {
         const h = current.health;
@@ -351,7 +352,7 @@ export async function releaseIn(
           previous_revision: current.previousRevision ?? null,
           paused: current.paused ? 1 : 0,
           rollback_of: current.rollbackOf ?? null,
-          ...(given ?? { fail_after_checkins: h?.failAfterCheckins ?? null, error_threshold: h?.errorThreshold ?? null, min_devices: h ? h.minDevices : null }),
+          ...(given ?? { fail_after_checkins: h?.failAfterCheckins ?? null, error_threshold: h?.errorThreshold ?? null, min_devices: h ? h.minDevices : null, fail_after_seconds: h?.failAfterSeconds ?? null }),
           paused_reason: current.pausedReason ?? null,
         };
       } else {
@@ -368,7 +369,7 @@ export async function releaseIn(
           previous_revision: servedBefore(before, arch, c, now),
           paused: 0,
           rollback_of: opts.rollbackOf ?? null,
-          ...(given ?? { fail_after_checkins: null, error_threshold: null, min_devices: null }),
+          ...(given ?? { fail_after_checkins: null, error_threshold: null, min_devices: null, fail_after_seconds: null }),
           paused_reason: null,
         };
       }
@@ -725,7 +726,7 @@ export class PublishingService {
     const step = plan.steps[0]!;
     return {
       progressive: first.percentage >= 100 ? 100 : first.percentage,
-      options: { plan, groups, health: { failAfterCheckins: plan.failAfterCheckins, errorThreshold: step.errorThreshold ?? undefined, minDevices: step.minDevices } },
+      options: { plan, groups, health: { failAfterCheckins: plan.failAfterCheckins, errorThreshold: step.errorThreshold ?? undefined, minDevices: step.minDevices, failAfterSeconds: plan.failAfterSeconds ?? undefined } },
     };
   }
 

@@ -29,7 +29,7 @@ export interface RolloutRelease {
   previousRevision: number | null;
   progressive: { percentage: number | null; paused: boolean; 'current-percentage': number };
   /** Health rules, and why the rollout paused by itself (null: not by itself). */
-  health: { failAfterCheckins: number; errorThreshold: number | null; minDevices: number } | null;
+  health: { failAfterCheckins: number; errorThreshold: number | null; minDevices: number; failAfterSeconds?: number | null | undefined } | null;
   pausedReason: string | null;
   /** The plan the release follows: its steps, the step it is at (1-based), since when, and what it waits for (null: no plan). */
   plan: { steps: RolloutPlan['steps']; windows: string | null; step: number; of: number; stepStartedAt: string; state: PlanVerdict['state']; explanation: string } | null;

@@ -148,7 +148,9 @@ export class FactRecorder {
     if (row.failed_at !== null) return FAILED;
     // Not downloaded: not tried yet (snapd holds the refresh, or has not got to it), not a failure.
     if (row.took_at === null && row.downloaded_at === null) return NOT_TRIED;
-    if (row.took_at !== null || Number(row.checkins_after_offer) < health.failAfterCheckins) return undefined;
+    if (row.took_at !== null) return undefined;
+    const tooLong = health.failAfterSeconds != null && row.downloaded_at !== null && now.getTime() - fromDbTime(row.downloaded_at).getTime() >= health.failAfterSeconds * 1000;
+    if (Number(row.checkins_after_offer) < health.failAfterCheckins && !tooLong) return undefined;
     const marked = await this.db
       .updateTable('store_rollout_devices')
       .set({ failed_at: at })

@@ -18,6 +18,7 @@ import type { Catalog, CatalogEntry } from './catalog.repo.ts';
 import type { CohortKeys } from './cohort-keys.ts';
 import { CohortKeyError, cohortSnapshotTime, releasesAt, type Cohort } from './cohorts.ts';
 import { ReplyBytes } from './reply-bytes.ts';
+import { failRule } from '../rollout/index.ts';
 import { rolloutMetrics, watchRolloutProgress, type ReleaseProgress } from './rollout-metrics.ts';
 import { PlanDriver, type PlannedRelease } from './rollout-plans.ts';
 import { channelRelease, deviceFacts, FactRecorder, identityOf, plainRelease, recordDownload, releaseCounts, type Observation, type StoredFacts } from './rollouts.ts';
@@ -128,7 +129,7 @@ export class SnapActionService {
     const c = (await releaseCounts(this.db, [releaseId])).get(releaseId);
     if (!c || c.offered < health.minDevices || c.failed * 100 < health.errorThreshold * c.offered) return;
     const share = Math.round((c.failed / c.offered) * 1000) / 10;
-    const reason = `${c.failed} of ${c.offered} devices offered the revision still reported another after ${health.failAfterCheckins} check-ins (${share}%, threshold ${health.errorThreshold}%)`;
+    const reason = `${c.failed} of ${c.offered} devices offered the revision still reported another ${failRule(health.failAfterCheckins, health.failAfterSeconds)} (${share}%, threshold ${health.errorThreshold}%)`;
     await this.plans.halt(releaseId, reason, now);
   }
 

@@ -144,7 +144,12 @@ export function rolloutColumns(r: any): Pick<Release, 'releaseId' | 'previousRev
     health:
       r.fail_after_checkins === null || r.fail_after_checkins === undefined
         ? null
-        : { failAfterCheckins: Number(r.fail_after_checkins), errorThreshold: r.error_threshold === null ? null : Number(r.error_threshold), minDevices: Number(r.min_devices ?? 1) },
+        : {
+            failAfterCheckins: Number(r.fail_after_checkins),
+            errorThreshold: r.error_threshold === null ? null : Number(r.error_threshold),
+            minDevices: Number(r.min_devices ?? 1),
+            failAfterSeconds: r.fail_after_seconds === null || r.fail_after_seconds === undefined ? null : Number(r.fail_after_seconds),
+          },
     pausedReason: r.paused_reason ?? null,
     plan: r.plan ? { plan: JSON.parse(r.plan) as RolloutPlan, step: Number(r.plan_step ?? 0), startedAt: fromDbTime(r.step_started_at) } : null,
     groups: r.target_groups ? (JSON.parse(r.target_groups) as string[]) : [],

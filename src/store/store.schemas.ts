@@ -61,6 +61,8 @@ export const ReleaseBody = Type.Object(
       Type.Object(
         {
           failAfterCheckins: Type.Integer({ minimum: 1, maximum: 1000 }),
+          /** ... or this many seconds after it downloaded the revision. */
+          failAfterSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 90 * 86_400 })),
           errorThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
           minDevices: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
         },

@@ -76,6 +76,8 @@ export interface StoreReleasesTable {
   /** Percentage of failed devices (of those offered) that pauses the rollout by itself, once `min_devices` were offered. */
   error_threshold: number | null;
   min_devices: number | null;
+  /** Health (migration 0010): a device that downloaded the revision and still reports another this many seconds later has failed. */
+  fail_after_seconds: number | null;
   /** Why the rollout paused by itself. */
   paused_reason: string | null;
   /** The rollout plan the release follows (migration 0007): the normalised plan as JSON, or null. */

@@ -3,7 +3,7 @@
 // groups, windows and a pause by itself change `decide`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { atStep, decide, evaluateStep, explain, explainVerdict, inWindow, parsePlan, parseWindow, PlanError, type ChannelRelease } from '../../src/rollout/index.ts';
+import { atStep, decide, evaluateStep, explain, explainVerdict, failRule, inWindow, parsePlan, parseWindow, PlanError, type ChannelRelease } from '../../src/rollout/index.ts';
 
 const SNAP = 'DLqre5XGLbDqg9jPtiAhRRjDuPVa5X1q';
 const release = (over: Partial<ChannelRelease> = {}): ChannelRelease => ({ snapId: SNAP, releaseId: 'rel-1', revision: 4, previousRevision: 3, percentage: 10, paused: false, ...over });
@@ -26,6 +26,10 @@ test('a plan file is checked and normalised', () => {
   assert.deepEqual(PLAN.steps[1]!.soakSeconds, 7200);
   assert.equal(PLAN.steps[2]!.approval, true);
   assert.equal(parsePlan({ steps: [{ percentage: 100 }] }).failAfterCheckins, 3);
+  assert.equal(parsePlan({ steps: [{ percentage: 100 }] }).failAfterSeconds, null);
+  assert.equal(parsePlan({ 'fail-after': '2h', steps: [{ percentage: 100 }] }).failAfterSeconds, 7200);
+  assert.equal(failRule(2, null), 'after 2 check-ins');
+  assert.equal(failRule(2, 5400), 'after 2 check-ins or 90m after downloading it');
   const bad: [unknown, RegExp][] = [
     [{}, /needs steps/],
     [{ steps: [] }, /needs steps/],
@@ -33,6 +37,7 @@ test('a plan file is checked and normalised', () => {
     [{ steps: [{ percentage: 50 }, { percentage: 10 }] }, /step 2: percentage 10 is under the previous step's 50/],
     [{ steps: [{ percentage: 101 }] }, /percentage must be a number from 0.01 to 100/],
     [{ steps: [{ percentage: 10, soak: 'soon' }] }, /step 1: soak must be seconds or a duration/],
+    [{ 'fail-after': 0, steps: [{ percentage: 10 }] }, /fail-after must be longer than 0/],
     [{ steps: [{ percentage: 10, advance: 'maybe' }] }, /advance is auto or approval/],
     [{ steps: [{ percentage: 10, colour: 'red' }] }, /unknown field "colour" in step 1/],
     [{ steps: [{ group: '../x' }] }, /a group is a device group's name/],

@@ -64,7 +64,7 @@ eachEngine('a rollout whose devices keep reverting pauses itself at the error th
   assert.equal(released.code, 0, released.err);
   await round(); // offered: the failing ones report 1 (one check-in each)
   let st = await status();
-  assert.deepEqual(st.health, { failAfterCheckins: 2, errorThreshold: 10, minDevices: 5 });
+  assert.deepEqual(st.health, { failAfterCheckins: 2, errorThreshold: 10, minDevices: 5, failAfterSeconds: null });
   assert.equal(st.progressive.paused, false);
   assert.equal(st.devices.failed, 0);
   await round(); // a second check-in on 1: failed; 10% of those offered is reached

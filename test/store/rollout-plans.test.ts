@@ -175,3 +175,23 @@ eachEngine('a healthy plan: a device group first, in its maintenance window only
   const audited = await auditOf(w.s, 'store.rollout.advance');
   assert.deepEqual(audited.map((a) => a.origin), ['update-control', 'api']);
 });
+
+eachEngine('health after a time: a device that downloaded the revision and still reports another 10 minutes later has failed', async (engine, t) => {
+  const w = await world(engine, t);
+  const devices = await simFleet(w.s, 30);
+  const plan = { 'fail-after-checkins': 100, 'fail-after': '10m', steps: [{ percentage: 50, soak: '1d', 'error-threshold': 10, 'min-devices': 3 }, { percentage: 100 }] };
+  await expectStatus(w.s.request('POST', '/api/store/snaps/core20/releases', { token: w.root, body: { revision: 2, channels: ['stable'], plan } }), 200);
+  const offered = devices.filter((d) => inBucket(d.serial, 50));
+  const failing = new Set(offered.filter((_, i) => i % 3 === 0).map((d) => d.serial));
+  const fails = (d: SimDevice) => failing.has(d.serial);
+  await simRound(w.s, devices, fails);
+  w.tick(2000);
+  await simRound(w.s, devices, fails);
+  let st = await w.status();
+  assert.deepEqual([st.progressive.paused, st.devices.failed, st.health.failAfterSeconds], [false, 0, 600], 'two check-ins of 100, 2 s after the download: not yet');
+  w.tick(11 * 60_000);
+  await simRound(w.s, devices, fails);
+  st = await w.status();
+  assert.equal(st.progressive.paused, true);
+  assert.match(st.pausedReason, /still reported another after 100 check-ins or 10m after downloading it \(/);
+});

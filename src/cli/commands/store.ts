@@ -8,6 +8,7 @@ import { apiClient, readCredentials } from '../client.ts';
 import { CliError, io, processIO } from '../io.ts';
 import type { ChannelMapRow } from '../../store/channels.ts';
 import { readPlanFile } from './rollout-plan-file.ts';
+import { parseDuration, PlanError } from '../../rollout/index.ts';
 
 const urlOption = ['--url <url>', 'server URL (default $SNAPLINE_URL)'] as const;
 const storeOption = ['--store <store-id>', 'the store, when the snap name is registered in several'] as const;
@@ -194,19 +195,28 @@ export function registerStore(program: Command): void {
     .option('--fail-after-checkins <n>', 'health: a device offered the revision that still reports another at N check-ins has failed')
     .option('--error-threshold <percentage>', 'health: pause the rollout by itself when this share of the devices offered has failed')
     .option('--min-devices <n>', 'health: devices offered before the threshold applies (default 1)')
+    .option('--fail-after <duration>', 'health: a device that downloaded the revision and still reports another this long after (30m, 2h, 1d) has failed too')
     .option('--plan <file>', 'a rollout plan (YAML or JSON): steps of percentages or device groups, soak times, thresholds, windows (docs/update-control.md)')
     .option('--group <groups>', 'device groups whose devices are offered the revision (comma-separated; alone: only them)')
     .option(...storeOption)
     .option(...urlOption)
     .description('release a revision to channels')
-    .action(async (name: string, revision: string, channels: string, opts: { progressive?: string; failAfterCheckins?: string; errorThreshold?: string; minDevices?: string; plan?: string; group?: string; store?: string; url?: string }) => {
+    .action(async (name: string, revision: string, channels: string, opts: { progressive?: string; failAfterCheckins?: string; errorThreshold?: string; minDevices?: string; failAfter?: string; plan?: string; group?: string; store?: string; url?: string }) => {
       if (!/^[1-9]\d*$/.test(revision)) throw new CliError(`invalid revision ${JSON.stringify(revision)}: expected a positive integer`);
       if (opts.progressive !== undefined && !/^(100|[1-9]\d?)$/.test(opts.progressive)) throw new CliError('--progressive must be a percentage from 1 to 100');
       if (opts.errorThreshold !== undefined && !/^(100|[1-9]\d?)$/.test(opts.errorThreshold)) throw new CliError('--error-threshold must be a percentage from 1 to 100');
       for (const [flag, v] of [['--fail-after-checkins', opts.failAfterCheckins], ['--min-devices', opts.minDevices]] as const) if (v !== undefined && !/^[1-9]\d*$/.test(v)) throw new CliError(`${flag} must be a positive integer`);
-      if ((opts.errorThreshold !== undefined || opts.minDevices !== undefined) && opts.failAfterCheckins === undefined) throw new CliError('--error-threshold and --min-devices need --fail-after-checkins');
+      if ((opts.errorThreshold !== undefined || opts.minDevices !== undefined || opts.failAfter !== undefined) && opts.failAfterCheckins === undefined) throw new CliError('--error-threshold, --min-devices and --fail-after need --fail-after-checkins');
+      let failAfterSeconds: number | undefined;
+      try {
+        failAfterSeconds = opts.failAfter === undefined ? undefined : parseDuration(opts.failAfter, '--fail-after');
+      } catch (err) {
+        if (err instanceof PlanError) throw new CliError(err.message);
+        throw err;
+      }
+      if (failAfterSeconds === 0) throw new CliError('--fail-after must be longer than 0');
       const health = opts.failAfterCheckins
-        ? { failAfterCheckins: Number(opts.failAfterCheckins), ...(opts.errorThreshold ? { errorThreshold: Number(opts.errorThreshold) } : {}), ...(opts.minDevices ? { minDevices: Number(opts.minDevices) } : {}) }
+        ? { failAfterCheckins: Number(opts.failAfterCheckins), ...(opts.errorThreshold ? { errorThreshold: Number(opts.errorThreshold) } : {}), ...(opts.minDevices ? { minDevices: Number(opts.minDevices) } : {}), ...(failAfterSeconds ? { failAfterSeconds } : {}) }
         : undefined;
       if (opts.plan !== undefined && (opts.progressive !== undefined || health)) throw new CliError('--plan gives the percentages and health rules: leave out --progressive and the health options');
       const plan = opts.plan !== undefined ? await readPlanFile(opts.plan) : undefined;

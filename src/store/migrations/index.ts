@@ -11,8 +11,9 @@ import { rolloutHealth } from './0006-rollout-health.ts';
 import { rolloutPlans } from './0007-rollout-plans.ts';
 import { releaseApprovals } from './0008-release-approvals.ts';
 import { rolloutDownloads } from './0009-rollout-downloads.ts';
+import { rolloutFailAfter } from './0010-rollout-fail-after.ts';
 
 export const storeMigrations: ServiceMigrations = {
   service: 'store',
-  migrations: [store, collaborators, privateAccess, rollouts, deviceGroups, rolloutHealth, rolloutPlans, releaseApprovals, rolloutDownloads],
+  migrations: [store, collaborators, privateAccess, rollouts, deviceGroups, rolloutHealth, rolloutPlans, releaseApprovals, rolloutDownloads, rolloutFailAfter],
 };
