@@ -11,6 +11,8 @@ import type { Browser, Page } from 'playwright-core';
 import { checkAccessibility, launch, layoutShift, screenshot, skipReason, waitUntil, watchLayoutShift, watchProblems } from './browser.ts';
 import { consoleWorld, USERS, type ConsoleWorld } from './world.ts';
 import { TEST_ADMIN_TOKEN } from '../store/fixtures.ts';
+import { vectorKey } from '../helpers/vectors.ts';
+import { createAccountKeyRequest } from '../../src/assertions/index.ts';
 
 const skip = skipReason();
 
@@ -287,6 +289,16 @@ test('the web console, page by page', { skip, timeout: 240_000 }, async (t) => {
     assert.equal(await page.evaluate('document.activeElement.tagName + " " + document.activeElement.textContent'), 'H1 Keys');
     await page.getByRole('table', { name: /Account-keys of acme/ }).getByRole('cell', { name: 'models', exact: true }).waitFor();
     await page.getByRole('table', { name: /Keys the vault signs serials with/ }).getByRole('cell', { name: 'serials', exact: true }).waitFor();
+    // Registering a brand key from its account-key-request.
+    const register = page.getByRole('region', { name: 'Registered account-keys' });
+    await register.getByLabel('Account-key-request').fill('not a request');
+    await register.getByRole('button', { name: 'Register key' }).click();
+    await register.getByRole('alert').filter({ hasText: 'snapline key export' }).waitFor();
+    const request = createAccountKeyRequest({ key: vectorKey('stranger'), accountId: 'acme', name: 'releases', since: new Date('2020-01-01T00:00:00Z') }).toString();
+    await register.getByLabel('Account-key-request').fill(request);
+    await register.getByRole('button', { name: 'Register key' }).click();
+    await register.getByRole('status').filter({ hasText: 'Registered releases' }).waitFor();
+    await page.getByRole('table', { name: /Account-keys of acme/ }).getByRole('cell', { name: 'releases', exact: true }).waitFor();
     await checkAccessibility(page, 'keys');
     await screenshot(page, 'keys');
   });

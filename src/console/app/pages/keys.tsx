@@ -6,7 +6,7 @@ import { readAssertions } from '../lib/assertion-text.ts';
 import { useSession } from '../lib/session.tsx';
 import { useLoad } from '../lib/use-load.ts';
 import type { VaultKey } from '../lib/vault-types.ts';
-import { ConfirmButton, ErrorMessage, Field, Loading, Notice, Table, Time, useSubmit } from '../components/ui.tsx';
+import { ConfirmButton, ErrorMessage, Field, Loading, Notice, Table, TextArea, Time, useSubmit } from '../components/ui.tsx';
 
 export default function KeysPage() {
   const s = useSession();
@@ -20,7 +20,19 @@ export default function KeysPage() {
 }
 
 function AccountKeys({ brand }: { brand: string }) {
+  const s = useSession();
   const keys = useLoad(async () => readAssertions(await getText(`/api/accounts/${enc(brand)}/account-keys`)), [brand]);
+  const [request, setRequest] = useState('');
+  const [done, setDone] = useState<string>();
+  const register = useSubmit(
+    () => postJson<{ assertion: string }>(`/api/accounts/${enc(brand)}/account-keys`, { accountKeyRequest: request }),
+    (r) => {
+      const name = readAssertions(r.assertion)[0]?.headers.find(([k]) => k === 'name')?.[1] ?? '';
+      setDone(`Registered ${name}: the root authority signed its account-key.`);
+      setRequest('');
+      keys.reload();
+    },
+  );
   const get = (h: [string, string][], k: string) => h.find(([n]) => n === k)?.[1] ?? '';
   return (
     <section aria-labelledby="account-keys">
@@ -42,6 +54,27 @@ function AccountKeys({ brand }: { brand: string }) {
         />
       ) : (
         <Loading what="account-keys" />
+      )}
+      {s.can('admin') && (
+        <form
+          noValidate
+          onSubmit={(e) => {
+            if (!request.includes('type: account-key-request')) {
+              e.preventDefault();
+              register.setError("Paste the key's account-key-request (snapline key export NAME --account ACCOUNT prints it).");
+              return;
+            }
+            void register.submit(e);
+          }}
+        >
+          <h3>Register a brand key</h3>
+          <TextArea label="Account-key-request" rows={5} value={request} onChange={(e) => setRequest(e.target.value)} spellCheck={false} hint="signed by the key itself: the root authority certifies it for this account" />
+          <ErrorMessage error={register.error} />
+          {done && <Notice>{done}</Notice>}
+          <button type="submit" className="primary" disabled={register.busy}>
+            Register key
+          </button>
+        </form>
       )}
     </section>
   );
