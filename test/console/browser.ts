@@ -7,11 +7,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
-export const SCREENSHOTS = join(process.cwd(), 'test-results/console');
+export const SCREENSHOTS = fileURLToPath(new URL('../../test-results/console/', import.meta.url));
 
 /** Why the browser tests cannot run here, or undefined when they can. */
 export function skipReason(): string | undefined {

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { storePlugin } from '../../src/store/index.ts';
 import { vaultService } from '../../src/vault/index.ts';
 import { createConsoleService } from '../../src/console/server/console.plugin.ts';
@@ -39,7 +40,7 @@ export interface ConsoleWorld {
 export async function buildConsole(): Promise<{ dir: string; remove(): Promise<void> }> {
   const parent = await mkdtemp(join(tmpdir(), 'snapline-console-'));
   const dir = join(parent, 'console');
-  const r = spawnSync(process.execPath, ['scripts/build-console.js', '--outdir', dir], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL('../../scripts/build-console.js', import.meta.url)), '--outdir', dir], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`console build failed: ${r.stderr}${r.stdout}`);
   return { dir, remove: () => rm(parent, { recursive: true, force: true }) };
 }
