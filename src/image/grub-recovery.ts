@@ -62,7 +62,7 @@ const LINES = [
   '# the values of this pass of the loop: $2 kernel snap, $3 mode, $4 system,',
   '# $5 kernel arguments.',
   'for seed_system in /systems/*; do',
-  '    regexp --set 1:seed_label "/([a-z0-9](-?[a-z0-9])*)$" "$seed_system"',
+  '    regexp --set 1:seed_label "/([a-z0-9](-?[a-z0-9])*)\\$" "$seed_system"',
   '    if [ -z "$seed_label" ]; then',
   '        continue',
   '    fi',

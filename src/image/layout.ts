@@ -169,7 +169,9 @@ export function grubBootFiles(uc20: boolean, label: string, kernel: SeedSnap, ba
       { path: `${UC20_SEED_DIR}/EFI/ubuntu/grubenv`, data: grubEnv([['snapd_recovery_mode', 'install'], ['snapd_recovery_system', label]]) },
       {
         path: `${UC20_SEED_DIR}/systems/${label}/grubenv`,
-        data: grubEnv([['snapd_recovery_kernel', `/snaps/${file(kernel)}`], ['snapd_extra_cmdline_args', ''], ['snapd_full_cmdline_args', '']]),
+        // The kernel's path from the seed's root (snapd's makeBootable20: filepath.Join("/", Rel(rootdir, KernelPath))):
+        // /snaps/... for a store kernel, /systems/<label>/snaps/... for an unasserted one.
+        data: grubEnv([['snapd_recovery_kernel', `/${snapPath(true, label, kernel).slice(UC20_SEED_DIR.length + 1)}`], ['snapd_extra_cmdline_args', ''], ['snapd_full_cmdline_args', '']]),
       },
     ];
   }
