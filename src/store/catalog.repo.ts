@@ -136,6 +136,7 @@ export class CatalogCache {
       .selectFrom('store_snaps as s')
       .leftJoin('store_releases as r', 'r.snap_id', 's.snap_id')
       .leftJoin('store_revisions as v', (j) => j.onRef('v.snap_id', '=', 'r.snap_id').onRef('v.revision', '=', 'r.revision'))
+      .leftJoin('store_channel_windows as w', (j) => j.onRef('w.snap_id', '=', 'r.snap_id').onRef('w.track', '=', 'r.track').onRef('w.risk', '=', 'r.risk').onRef('w.branch', '=', 'r.branch'))
       .select([
         's.snap_id',
         's.store_id',
@@ -165,6 +166,7 @@ export class CatalogCache {
         'r.plan_step',
         'r.step_started_at',
         'r.target_groups',
+        'w.windows as channel_windows',
         'v.version',
         'v.type',
         'v.confinement',

@@ -2,7 +2,7 @@
 // gets, with the snap store's fall-through (a closed or empty risk follows
 // the next more stable risk of the same track; an expired or closed branch
 // follows its risk), and the channel map `snapline status` shows.
-import type { RolloutPlan } from '../rollout/index.ts';
+import type { MaintenanceWindow, RolloutPlan } from '../rollout/index.ts';
 import { ChannelError, RISKS, fullChannelName, parseChannel, type Channel, type Risk } from '../channel/channel.ts';
 
 export const DEFAULT_TRACK = 'latest';
@@ -35,6 +35,8 @@ export interface Release {
   readonly plan?: ReleasePlan | null | undefined;
   /** Device groups whose devices are offered the revision whatever their bucket. */
   readonly groups?: readonly string[] | undefined;
+  /** The channel's maintenance windows (a plan's own windows win over them). */
+  readonly channelWindows?: readonly MaintenanceWindow[] | undefined;
 }
 
 /** A release's plan and where it stands. */

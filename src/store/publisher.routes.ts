@@ -13,7 +13,7 @@ import { ApiError, ERROR_SCHEMA } from '../platform/http/errors.ts';
 import { COLLABORATOR_ADMIN_ROLES, PUBLISH_ROLES, READ_ROLES, STORE_ADMIN_ROLES, type SnapTarget, type StoreTarget } from './publishing.service.ts';
 import { APPROVAL_SEE_ROLES, APPROVER_ROLES } from './approvals.service.ts';
 import type { StoreService } from './store.service.ts';
-import { AccountParams, Answers, ApprovalParams, RefreshControlBody, ValidationBody, ValidationSetBody, ApprovalsQuery, ControlledChannelsBody, DecisionBody, GroupBody, GroupHoldBody, GroupMembersBody, GroupParams, RolloutBody, RolloutQuery, WhyQuery, CloseBody, CollaboratorBody, CollaboratorParams, CreateStoreBody, RegisterSnapBody, ReleaseBody, SnapParams, SnapQuery, StoreParams, StoreSettingsBody, UploadQuery } from './store.schemas.ts';
+import { AccountParams, Answers, ApprovalParams, WindowsBody, RefreshControlBody, ValidationBody, ValidationSetBody, ApprovalsQuery, ControlledChannelsBody, DecisionBody, GroupBody, GroupHoldBody, GroupMembersBody, GroupParams, RolloutBody, RolloutQuery, WhyQuery, CloseBody, CollaboratorBody, CollaboratorParams, CreateStoreBody, RegisterSnapBody, ReleaseBody, SnapParams, SnapQuery, StoreParams, StoreSettingsBody, UploadQuery } from './store.schemas.ts';
 
 const errors = { 400: ERROR_SCHEMA, 403: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA };
 
@@ -244,6 +244,16 @@ export async function publisherRoutes(fastify: FastifyInstance, store: StoreServ
       async (req) => run.call(rollouts, actorOf(req), found(snapTargets, req), req.body),
     );
   }
+
+  app.put(
+    '/api/store/snaps/:snap/rollout/windows',
+    {
+      onRequest: locateSnap,
+      config: { access: snapAccess(PUBLISH_ROLES) },
+      schema: { tags: ['store'], summary: "Set a channel's maintenance windows: outside them devices are offered nothing new (snapline rollout windows SNAP CHANNEL --set …)", params: SnapParams, querystring: SnapQuery, body: WindowsBody, response: { 200: Answers.rollout, ...errors } },
+    },
+    async (req) => store.rollouts.setWindows(actorOf(req), found(snapTargets, req), req.body),
+  );
 
   app.get(
     '/api/store/snaps/:snap/rollout/why',

@@ -9,7 +9,7 @@ import { ChannelError, fullChannelName, type Channel } from '../channel/channel.
 import { audit, type Actor } from '../platform/context.ts';
 import type { PlatformContext } from '../platform/context.ts';
 import { ConflictError, toDbTime } from '../platform/db/index.ts';
-import { decide, evaluateStep, explain, explainVerdict, formatWindows, type DeviceIdentity, type PlanVerdict, type Reason, type RolloutPlan } from '../rollout/index.ts';
+import { decide, evaluateStep, explain, explainVerdict, formatWindows, parseWindow, WindowError, type DeviceIdentity, type MaintenanceWindow, type PlanVerdict, type Reason, type RolloutPlan } from '../rollout/index.ts';
 import type { PlanDriver } from './rollout-plans.ts';
 import type { Catalog } from './catalog.repo.ts';
 import { parseStoreChannel, resolveChannel, type Release } from './channels.ts';
@@ -35,6 +35,8 @@ export interface RolloutRelease {
   plan: { steps: RolloutPlan['steps']; windows: string | null; step: number; of: number; stepStartedAt: string; state: PlanVerdict['state']; explanation: string } | null;
   /** Device groups whose devices are offered the revision whatever their bucket. */
   groups: string[];
+  /** The channel's maintenance windows (null: none; a plan's own win). */
+  channelWindows: string | null;
   releasedAt: string;
   /** Devices that refreshed from this channel since the release (with a device session), offered its revision, running it. */
   devices: ReleaseCounts;
@@ -142,6 +144,7 @@ export class RolloutService {
         pausedReason: r.pausedReason ?? null,
         plan: r.plan ? this.planOf(r, c) : null,
         groups: [...(r.groups ?? [])],
+        channelWindows: r.channelWindows?.length ? formatWindows(r.channelWindows) : null,
         releasedAt: r.releasedAt.toISOString(),
         devices: c,
         rollback,
@@ -175,6 +178,34 @@ export class RolloutService {
     const now = this.ctx.now();
     for (const r of movable) await this.plans.advance({ releaseId: r.releaseId!, plan: r.plan!, paused: false }, r.plan!.step + 1, now, actor, { state: 'by-hand' });
     return this.statusOf(snap, channel, await this.channelReleases(snap, channel));
+  }
+
+  /**
+   * Sets a channel's maintenance windows (every architecture, every release
+   * made there; [] removes them): outside them devices are offered nothing new.
+   */
+  async setWindows(actor: Actor, target: SnapTarget, input: { channel: string; windows: unknown[] }): Promise<RolloutStatus> {
+    const { snap } = this.publishing.authorizeSnap(actor, target, PUBLISH_ROLES);
+    const channel = this.parse(snap, input.channel);
+    let windows: MaintenanceWindow[];
+    try {
+      windows = input.windows.map(parseWindow);
+    } catch (err) {
+      if (err instanceof WindowError) throw new StoreError('validation-failed', `invalid maintenance window: ${err.message}`);
+      throw err;
+    }
+    const key = { snap_id: snap.snapId, track: channel.track, risk: channel.risk, branch: channel.branch };
+    await this.db.deleteFrom('store_channel_windows').where('snap_id', '=', key.snap_id).where('track', '=', key.track).where('risk', '=', key.risk).where('branch', '=', key.branch).execute();
+    if (windows.length) await this.db.insertInto('store_channel_windows').values({ ...key, windows: JSON.stringify(windows), updated_at: toDbTime(this.ctx.now()) }).execute();
+    this.catalog.invalidate();
+    this.facts.forget();
+    await audit(this.ctx, actor, { action: 'store.rollout.windows', target: `${snap.name}/${fullChannelName(channel)}`, accountId: snap.publisherId, details: { windows: windows.length ? formatWindows(windows) : null } });
+    // Windows may be set before anything is released there.
+    const rels = await this.channelReleases(snap, channel).catch((err: unknown) => {
+      if (err instanceof StoreError && err.code === 'rollout-not-found') return [];
+      throw err;
+    });
+    return this.statusOf(snap, channel, rels);
   }
 
   /** Pauses the channel's rollout: only the devices already offered its revision keep being offered it. */

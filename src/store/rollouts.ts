@@ -19,7 +19,11 @@ import { LEGACY_RELEASE, type StoreDb } from './store.repo.ts';
  * they were, until released again.
  */
 export function watched(r: Release): boolean {
-  return r.releaseId !== undefined && !r.releaseId.startsWith(LEGACY_RELEASE) && (r.rollbackOf != null || r.health != null || r.plan != null || (r.groups?.length ?? 0) > 0 || isControlled({ percentage: r.progressivePercentage, paused: r.paused ?? false }));
+  return (
+    r.releaseId !== undefined &&
+    !r.releaseId.startsWith(LEGACY_RELEASE) &&
+    (r.rollbackOf != null || r.health != null || r.plan != null || (r.groups?.length ?? 0) > 0 || (r.channelWindows?.length ?? 0) > 0 || isControlled({ percentage: r.progressivePercentage, paused: r.paused ?? false }))
+  );
 }
 
 /**
@@ -43,7 +47,8 @@ export function channelRelease(r: Release, snapId: string, releases: readonly Re
     // Paused by itself (health): the revision is offered to nobody new.
     halted: (r.paused ?? false) && r.pausedReason != null,
     groups: r.groups,
-    windows: r.plan?.plan.windows,
+    // A plan's own windows win over the channel's.
+    windows: r.plan?.plan.windows.length ? r.plan.plan.windows : r.channelWindows,
   };
 }
 

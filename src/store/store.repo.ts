@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { ConflictError, fromDbTime, toDbTime } from '../platform/db/index.ts';
 import type { Release } from './channels.ts';
-import type { RolloutPlan } from '../rollout/index.ts';
+import type { MaintenanceWindow, RolloutPlan } from '../rollout/index.ts';
 import type { StoreTables } from './store.tables.ts';
 
 export type StoreDb = Kysely<StoreTables>;
@@ -133,7 +133,7 @@ export const LEGACY_RELEASE = 'legacy:';
  * released again, and cannot be paused or rolled back.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a selected row of store_releases
-export function rolloutColumns(r: any): Pick<Release, 'releaseId' | 'previousRevision' | 'paused' | 'rollbackOf' | 'health' | 'pausedReason' | 'plan' | 'groups'> {
+export function rolloutColumns(r: any): Pick<Release, 'releaseId' | 'previousRevision' | 'paused' | 'rollbackOf' | 'health' | 'pausedReason' | 'plan' | 'groups' | 'channelWindows'> {
   const track = r.track as string;
   const channel = [track, r.risk, r.branch].filter(Boolean).join('/');
   return {
@@ -153,6 +153,7 @@ export function rolloutColumns(r: any): Pick<Release, 'releaseId' | 'previousRev
     pausedReason: r.paused_reason ?? null,
     plan: r.plan ? { plan: JSON.parse(r.plan) as RolloutPlan, step: Number(r.plan_step ?? 0), startedAt: fromDbTime(r.step_started_at) } : null,
     groups: r.target_groups ? (JSON.parse(r.target_groups) as string[]) : [],
+    channelWindows: r.channel_windows ? (JSON.parse(r.channel_windows) as MaintenanceWindow[]) : undefined,
   };
 }
 
@@ -232,7 +233,13 @@ export async function revisionByDigest(db: StoreDb, hex: string): Promise<Revisi
 export async function releasesOf(db: StoreDb, snapIds: readonly string[]): Promise<Map<string, Release[]>> {
   const out = new Map<string, Release[]>();
   if (snapIds.length === 0) return out;
-  const rows = await db.selectFrom('store_releases').selectAll().where('snap_id', 'in', snapIds).execute();
+  const rows = await db
+    .selectFrom('store_releases as r')
+    .leftJoin('store_channel_windows as w', (j) => j.onRef('w.snap_id', '=', 'r.snap_id').onRef('w.track', '=', 'r.track').onRef('w.risk', '=', 'r.risk').onRef('w.branch', '=', 'r.branch'))
+    .selectAll('r')
+    .select('w.windows as channel_windows')
+    .where('r.snap_id', 'in', snapIds)
+    .execute();
   for (const row of rows) {
     const r = toRelease(row);
     const list = out.get(r.snapId) ?? [];

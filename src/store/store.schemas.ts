@@ -81,6 +81,8 @@ export type ReleaseInput = Static<typeof ReleaseBody>;
 /** The channel a rollout action acts on (every architecture's release there). */
 export const RolloutBody = Type.Object({ channel: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 export type RolloutBodyInput = Static<typeof RolloutBody>;
+/** A channel's maintenance windows: [{days?, start, end}] (UTC), [] for none. */
+export const WindowsBody = Type.Object({ channel: Type.String({ minLength: 1, maxLength: 200 }), windows: Type.Array(Type.Unknown(), { maxItems: 50 }) }, { additionalProperties: false });
 export const RolloutQuery = Type.Object({ store: Type.Optional(Name), channel: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 
 /** `rollout why`: the device by serial (and model when several share it), the channel (default: stable of the default track), one architecture or all. */

@@ -191,6 +191,16 @@ export interface StoreReleaseRequestsTable {
   reason: string | null;
 }
 
+/** A channel's maintenance windows (migration 0011): JSON array of the core's MaintenanceWindow. */
+export interface StoreChannelWindowsTable {
+  snap_id: string;
+  track: string;
+  risk: string;
+  branch: string;
+  windows: string;
+  updated_at: DbTime;
+}
+
 // A type alias (not an interface) so that Kysely's withTables accepts it.
 export type StoreOwnTables = {
   store_stores: StoresTable;
@@ -205,6 +215,7 @@ export type StoreOwnTables = {
   store_device_groups: StoreDeviceGroupsTable;
   store_controlled_channels: StoreControlledChannelsTable;
   store_release_requests: StoreReleaseRequestsTable;
+  store_channel_windows: StoreChannelWindowsTable;
 };
 
 export type StoreTables = PlatformTables & StoreOwnTables;

@@ -41,6 +41,7 @@ const MATRIX: Matrix = {
   'POST /api/store/snaps/:snap/rollout/pause': WRITERS,
   'POST /api/store/snaps/:snap/rollout/resume': WRITERS,
   'POST /api/store/snaps/:snap/rollout/advance': WRITERS,
+  'PUT /api/store/snaps/:snap/rollout/windows': WRITERS,
   'POST /api/store/snaps/:snap/rollout/rollback': WRITERS,
   'GET /api/store/snaps/:snap/rollout/why': READERS,
   'POST /api/store/snaps/:snap/collaborators': ADMINS,

@@ -195,3 +195,25 @@ eachEngine('health after a time: a device that downloaded the revision and still
   assert.equal(st.progressive.paused, true);
   assert.match(st.pausedReason, /still reported another after 100 check-ins or 10m after downloading it \(/);
 });
+
+eachEngine("a channel's maintenance windows hold back a plain release outside them; why says so", async (engine, t) => {
+  const w = await world(engine, t);
+  const devices = await simFleet(w.s, 10);
+  const hour = (w.now().getUTCHours() + 2) % 24;
+  const hh = (h: number) => `${String(h % 24).padStart(2, '0')}:00`;
+  const set = await runCli(['rollout', 'windows', 'core20', 'stable', '--set', `${hh(hour)}-${hh(hour + 3)}`], { env: w.env });
+  assert.equal(set.code, 0, set.err);
+  const bad = await w.s.request('PUT', '/api/store/snaps/core20/rollout/windows', { token: w.root, body: { channel: 'stable', windows: [{ start: '25:00', end: '01:00' }] } });
+  assert.match(bad.json().error.message, /invalid maintenance window: start must be a time HH:MM/);
+  await expectStatus(w.s.request('POST', '/api/store/snaps/core20/releases', { token: w.root, body: { revision: 2, channels: ['stable'] } }), 200);
+  assert.deepEqual([...(await simRound(w.s, devices)).values()].filter((v) => v !== undefined), [], 'outside the window: nothing new');
+  const why = await w.why('box-0001');
+  assert.deepEqual([why.revision, why.reason.rule, why.reason.otherwise], [1, 'outside-window', 'full-release']);
+  assert.match((await runCli(['rollout', 'status', 'core20', 'stable'], { env: w.env })).out, new RegExp(`maintenance windows every day ${hh(hour)}-${hh(hour + 3)} UTC`));
+  w.tick(2 * 3600_000 + 60_000);
+  await simRound(w.s, devices);
+  assert.equal(on(devices, 2).length, devices.length, 'inside the window: every device');
+  assert.equal((await runCli(['rollout', 'windows', 'core20', 'stable', '--clear'], { env: w.env })).code, 0);
+  const audited = await auditOf(w.s, 'store.rollout.windows');
+  assert.equal(audited.length, 2);
+});

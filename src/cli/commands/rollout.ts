@@ -20,6 +20,7 @@ interface RolloutRelease {
   pausedReason: string | null;
   plan?: { step: number; of: number; state: string; explanation: string } | null;
   groups?: string[];
+  channelWindows?: string | null;
   releasedAt: string;
   devices: { seen: number; offered: number; took: number; failed: number };
   rollback: { of: string; tookRolledBack: number; back: number } | null;
@@ -66,6 +67,7 @@ export function formatRollout(s: RolloutStatus): string {
     const state = r.rollback ? `rollback (${r.rollback.back} of ${r.rollback.tookRolledBack} back)` : p.paused ? (r.pausedReason ? 'paused by itself' : 'paused') : p.percentage === null || p.percentage >= 100 ? 'released' : 'rolling out';
     if (r.pausedReason) reasons.push(`${r.architecture}: paused by itself: ${r.pausedReason}\n`);
     if (r.plan) reasons.push(`${r.architecture}: plan ${r.plan.explanation}\n`);
+    if (r.channelWindows) reasons.push(`${r.architecture}: maintenance windows ${r.channelWindows}\n`);
     if (r.groups?.length) reasons.push(`${r.architecture}: offered to device groups ${r.groups.join(', ')} whatever their bucket\n`);
     rows.push([
       r.architecture,
@@ -234,6 +236,29 @@ export function registerRollout(program: Command): void {
   act('pause', 'pause: only devices already offered the revision keep being offered it', 'POST', 'pause');
   act('resume', 'resume a paused rollout: its percentage decides again', 'POST', 'resume');
   act('advance', "advance the channel's rollout plan to its next step (an approval step, or before its soak time or success threshold)", 'POST', 'advance');
+  rollout
+    .command('windows')
+    .argument('<snap>', 'the snap name')
+    .argument('<channel>', 'the channel ([track/]risk[/branch])')
+    .option('--set <windows>', 'maintenance windows, UTC, ";"-separated: [DAYS ]HH:MM-HH:MM, e.g. "mon,tue,wed 22:00-04:00; sat 10:00-12:00"')
+    .option('--clear', 'remove the channel\'s windows')
+    .option(...storeOption)
+    .option(...urlOption)
+    .description("a channel's maintenance windows: outside them devices are offered nothing new (a plan's own windows win)")
+    .action(async (snap: string, channel: string, opts: { set?: string; clear?: boolean; store?: string; url?: string }) => {
+      if ((opts.set === undefined) === !opts.clear) throw new CliError('give --set WINDOWS or --clear');
+      const windows = (opts.set ?? '')
+        .split(';')
+        .map((w) => w.trim())
+        .filter(Boolean)
+        .map((w) => {
+          const m = /^(?:([a-z,]+)\s+)?(\S+)-(\S+)$/i.exec(w);
+          if (!m) throw new CliError(`a window is [DAYS ]HH:MM-HH:MM, not ${JSON.stringify(w)}`);
+          return { ...(m[1] ? { days: m[1].split(',') } : {}), start: m[2], end: m[3] };
+        });
+      const c = await apiClient(opts.url ? { url: opts.url } : {});
+      io.out(formatRollout(await c.json<RolloutStatus>('PUT', rolloutPath(snap, `/windows${query({ store: opts.store })}`), { channel, windows })));
+    });
   act('rollback', 'release the previous revision again: devices that took the new one are offered the old', 'POST', 'rollback');
 
   rollout

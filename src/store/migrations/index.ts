@@ -12,8 +12,9 @@ import { rolloutPlans } from './0007-rollout-plans.ts';
 import { releaseApprovals } from './0008-release-approvals.ts';
 import { rolloutDownloads } from './0009-rollout-downloads.ts';
 import { rolloutFailAfter } from './0010-rollout-fail-after.ts';
+import { channelWindows } from './0011-channel-windows.ts';
 
 export const storeMigrations: ServiceMigrations = {
   service: 'store',
-  migrations: [store, collaborators, privateAccess, rollouts, deviceGroups, rolloutHealth, rolloutPlans, releaseApprovals, rolloutDownloads, rolloutFailAfter],
+  migrations: [store, collaborators, privateAccess, rollouts, deviceGroups, rolloutHealth, rolloutPlans, releaseApprovals, rolloutDownloads, rolloutFailAfter, channelWindows],
 };
