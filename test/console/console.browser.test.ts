@@ -372,6 +372,11 @@ test('a viewer is not offered what a viewer may not do', { skip, timeout: 120_00
   await page.getByLabel('Password').fill(USERS.victor.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+  // A store made since sign-in appears when the account picker is next used.
+  await world.s.request('POST', '/api/store/stores', { token: TEST_ADMIN_TOKEN, body: { storeId: 'acme-lab', brand: 'acme' } });
+  await page.getByLabel('Account').focus();
+  assert.equal((await world.s.request('GET', '/api/store/stores/acme-lab', { token: TEST_ADMIN_TOKEN })).status, 200);
+  await page.getByRole('combobox', { name: /^Store/ }).locator('option', { hasText: 'acme-lab' }).waitFor({ state: 'attached' });
   const navLinks = await page.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents();
   assert.ok(navLinks.includes('Snaps') && navLinks.includes('Serial vault'), navLinks.join(', '));
   assert.ok(!navLinks.includes('Audit log'), 'a viewer has no audit log');

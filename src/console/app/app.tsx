@@ -1,7 +1,7 @@
 // The console's shell: sign-in, then the header (account, store, user), the
 // navigation the user's roles allow, and the current page (each page is its
 // own chunk, loaded when first opened).
-import { lazy, Suspense, useState, type ComponentType } from 'react';
+import { lazy, Suspense, useEffect, useRef, useState, type ComponentType } from 'react';
 import { SessionProvider, useSessionState, useSession, type Session } from './lib/session.tsx';
 import { Link, navigate, usePath } from './lib/router.tsx';
 import { SignIn } from './pages/sign-in.tsx';
@@ -101,11 +101,23 @@ function SignedIn() {
 function ContextPicker() {
   const s = useSession();
   const stores = s.stores.filter((x) => x.brandId === s.account);
+  // Accounts and stores made since sign-in (with the CLI) appear when the picker is next used, read at most every 30 s.
+  const last = useRef(0);
+  const refresh = () => {
+    if (Date.now() - last.current < 30_000) return;
+    last.current = Date.now();
+    s.refreshContext();
+  };
+  const { store, setStore } = s;
+  const firstStore = stores[0]?.storeId;
+  useEffect(() => {
+    if (!store && firstStore) setStore(firstStore);
+  }, [store, firstStore, setStore]);
   return (
     <div className="context">
       <label>
         Account{' '}
-        <select value={s.account ?? ''} onChange={(e) => s.setAccount(e.target.value)}>
+        <select value={s.account ?? ''} onChange={(e) => s.setAccount(e.target.value)} onFocus={refresh}>
           {s.accounts.map((a) => (
             <option key={a.accountId} value={a.accountId}>
               {a.displayName && a.displayName !== a.accountId ? `${a.displayName} (${a.accountId})` : a.accountId}

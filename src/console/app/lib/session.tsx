@@ -24,6 +24,8 @@ export interface Session {
   setAccount(id: string): void;
   setStore(id: string): void;
   can(permission: Permission, accountId?: string): boolean;
+  /** Reads the accounts and stores again (made since sign-in with the CLI or the API). */
+  refreshContext(): void;
   signOut(): void;
   expiresAt: string;
 }
@@ -61,6 +63,16 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       setEndedBecause('Your session ended (expired or revoked). Sign in again.');
     });
   }, [signOut]);
+
+  const refreshContext = useCallback(() => {
+    void Promise.all([getJson<{ accounts: Account[] }>('/api/accounts', { limit: 1000 }), getJson<{ stores?: Store[] }>('/api/store/stores').catch(() => ({ stores: [] as Store[] }))]).then(
+      ([{ accounts: accs }, { stores: sts = [] }]) => {
+        setAccounts((before) => [...accs, ...before.filter((a) => !accs.some((x) => x.accountId === a.accountId))]);
+        setStores(sts);
+      },
+      () => undefined,
+    );
+  }, []);
 
   const signIn = useCallback(async (username: string, password: string) => {
     const login = await postJson<{ token: string; expiresAt: string }>('/api/login', { username, password });
@@ -104,9 +116,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       },
       setStore,
       can: (permission, accountId) => can(me, permission, accountId ?? account),
+      refreshContext,
       signOut,
     };
-  }, [me, accounts, stores, account, store, expiresAt, signOut]);
+  }, [me, accounts, stores, account, store, expiresAt, signOut, refreshContext]);
 
   const value = useMemo(() => ({ session, signIn, endedBecause }), [session, signIn, endedBecause]);
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
