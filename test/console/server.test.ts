@@ -70,6 +70,11 @@ test('the console pages: index.html for every page, hashed assets cached a year,
   assert.equal((await s.request('GET', '/console/.env')).status, 404);
   // The API keeps its own answers.
   assert.equal((await s.request('GET', '/api/whoami')).status, 401);
+  // The console's API routes are documented with the others; its pages are not API.
+  const doc = (await expectStatus(s.request('GET', '/api/docs/json'), 200)).json() as { paths: Record<string, Record<string, { tags?: string[] }>> };
+  assert.deepEqual(doc.paths['/api/console/stores/{store}/snaps']?.['get']?.tags, ['console']);
+  assert.ok(doc.paths['/api/console/assertions/verify']?.['post']);
+  assert.ok(!Object.keys(doc.paths).some((p) => p.startsWith('/console')));
 });
 
 test('an unbuilt console answers 503 saying how to build it', async (t) => {
