@@ -16,7 +16,7 @@ import { SessionError } from './store.errors.ts';
 import { identityOf } from './rollouts.ts';
 import type { DeviceIdentity } from '../rollout/index.ts';
 import { SnapdHeaders, SnapdRequest } from './device.schemas.ts';
-import { AssertionParams, AssertionQueryString, DownloadParams, FindQuery, InfoParams, InfoQuery, SessionRequestBody, SnapActionBody } from './store.schemas.ts';
+import { AssertionParams, AssertionQueryString, DownloadParams, HealthReportBody, FindQuery, InfoParams, InfoQuery, SessionRequestBody, SnapActionBody } from './store.schemas.ts';
 
 const PUBLIC = { kind: 'public' } as const;
 export const SNAPD = { access: PUBLIC, errorShape: 'snapd' as const };
@@ -157,6 +157,11 @@ export async function deviceRoutes(fastify: FastifyInstance, store: StoreService
   // --- snap action (6.5) ---
   app.post('/v2/snaps/refresh', { config: SNAPD, schema: { hide: true, ...SnapdRequest, body: SnapActionBody } }, async (req, reply) => {
     return sendJsonBytes(reply, 200, await store.devices.snapAction(await deviceOf(store, req), req.body));
+  });
+
+  // Update control: explicit health reports of a device with its session (the device agent posts them).
+  app.post('/api/store/device/health', { config: SNAPD, schema: { hide: true, ...SnapdRequest, body: HealthReportBody } }, async (req, reply) => {
+    return sendJson(reply, 200, await store.devices.reportHealth(await deviceOf(store, req), req.body.reports));
   });
 
   await cohortRoutes(app, store);

@@ -240,6 +240,8 @@ export interface ReleaseCounts {
   downloaded?: number;
   /** Devices offered it that neither downloaded nor run it: not tried yet. */
   notTried?: number;
+  /** Devices reporting the revision unhealthy (explicit health reports; counted in failed). */
+  unhealthy?: number;
 }
 
 export async function releaseCounts(db: StoreDb, releaseIds: readonly string[]): Promise<Map<string, ReleaseCounts>> {
@@ -252,14 +254,16 @@ export async function releaseCounts(db: StoreDb, releaseIds: readonly string[]):
       eb.fn.countAll().as('seen'),
       eb.fn.count('offered_at').as('offered'),
       eb.fn.count('took_at').as('took'),
-      eb.fn.sum(sql<number>`case when failed_at is not null and took_at is null then 1 else 0 end`).as('failed'),
+      // Failed: tried and reverted (not on it since), or reporting it unhealthy.
+      eb.fn.sum(sql<number>`case when (failed_at is not null and took_at is null) or unhealthy_at is not null then 1 else 0 end`).as('failed'),
       eb.fn.count('downloaded_at').as('downloaded'),
+      eb.fn.count('unhealthy_at').as('unhealthy'),
       eb.fn.sum(sql<number>`case when offered_at is not null and downloaded_at is null and took_at is null then 1 else 0 end`).as('not_tried'),
     ])
     .where('release_id', 'in', [...new Set(releaseIds)])
     .groupBy('release_id')
     .execute();
-  for (const r of rows) out.set(r.release_id, { seen: Number(r.seen), offered: Number(r.offered), took: Number(r.took), failed: Number(r.failed ?? 0), downloaded: Number(r.downloaded), notTried: Number(r.not_tried ?? 0) });
+  for (const r of rows) out.set(r.release_id, { seen: Number(r.seen), offered: Number(r.offered), took: Number(r.took), failed: Number(r.failed ?? 0), downloaded: Number(r.downloaded), notTried: Number(r.not_tried ?? 0), unhealthy: Number(r.unhealthy) });
   return out;
 }
 

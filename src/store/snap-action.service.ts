@@ -21,6 +21,7 @@ import { ReplyBytes } from './reply-bytes.ts';
 import { failRule } from '../rollout/index.ts';
 import { rolloutMetrics, watchRolloutProgress, type ReleaseProgress } from './rollout-metrics.ts';
 import { PlanDriver, type PlannedRelease } from './rollout-plans.ts';
+import { recordHealth, type HealthReport } from './device-health.ts';
 import { channelRelease, deviceFacts, FactRecorder, identityOf, plainRelease, recordDownload, releaseCounts, type Observation, type StoredFacts } from './rollouts.ts';
 import type { Device } from './sessions.service.ts';
 import { snapObject } from './snap-object.ts';
@@ -129,8 +130,33 @@ export class SnapActionService {
     const c = (await releaseCounts(this.db, [releaseId])).get(releaseId);
     if (!c || c.offered < health.minDevices || c.failed * 100 < health.errorThreshold * c.offered) return;
     const share = Math.round((c.failed / c.offered) * 1000) / 10;
-    const reason = `${c.failed} of ${c.offered} devices offered the revision still reported another ${failRule(health.failAfterCheckins, health.failAfterSeconds)} (${share}%, threshold ${health.errorThreshold}%)`;
+    const unhealthy = c.unhealthy ? ` or reported it unhealthy (${c.unhealthy})` : '';
+    const reason = `${c.failed} of ${c.offered} devices offered the revision still reported another ${failRule(health.failAfterCheckins, health.failAfterSeconds)}${unhealthy} (${share}%, threshold ${health.errorThreshold}%)`;
     await this.plans.halt(releaseId, reason, now);
+  }
+
+  /**
+   * Explicit health reports of a device with a session (POST
+   * /api/store/device/health): an unhealthy revision counts the device as
+   * failed for its watched releases (error thresholds apply), a healthy one
+   * clears it. Answers which releases each report concerned.
+   */
+  async reportHealth(d: Device, reports: readonly HealthReport[]): Promise<{ results: { 'snap-id': string; revision: number; releases: string[] }[] }> {
+    if (!d.session) throw new StoreError('unauthorized', 'a health report needs a device session (Snap-Device-Authorization)');
+    const device = identityOf(d.session);
+    const now = this.ctx.now();
+    const entries = await this.catalog.entries.byIds([...new Set(reports.map((r) => r['snap-id']))]);
+    const results = [];
+    for (const r of reports) {
+      const entry = entries.get(r['snap-id']);
+      const outcome = await recordHealth(this.db, device, r, entry && visible(entry.snap, d) ? entry : undefined, now);
+      for (const u of outcome.newlyUnhealthy) {
+        if (u.health) await this.checkHealth(u.releaseId, u.health, now);
+        else rolloutMetrics(this.ctx.metrics.registry).events.inc({ event: 'failed' });
+      }
+      results.push({ 'snap-id': r['snap-id'], revision: r.revision, releases: outcome.releases });
+    }
+    return { results };
   }
 
   /** A snap action request (POST /v2/snaps/refresh): snapd's answer, as JSON bytes. */

@@ -127,6 +127,24 @@ export const ValidationSetBody = Type.Object(
 export const RefreshControlBody = Type.Object({ snaps: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 }) }, { additionalProperties: false });
 /** Gating: a `validation` assertion signed by the gating snap's publisher. */
 export const ValidationBody = Type.Object({ assertion: Type.String({ minLength: 1, maxLength: 100_000 }) }, { additionalProperties: false });
+/** Explicit health reports of a device (update control): per snap revision it runs, okay or error. */
+export const HealthReportBody = Type.Object(
+  {
+    reports: Type.Array(
+      Type.Object(
+        {
+          'snap-id': Type.String({ minLength: 1, maxLength: 64 }),
+          revision: Type.Integer({ minimum: 1 }),
+          status: Type.Union([Type.Literal('okay'), Type.Literal('error')]),
+          message: Type.Optional(Type.String({ maxLength: 1000 })),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: 100 },
+    ),
+  },
+  { additionalProperties: false },
+);
 export const DecisionBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
 export const GroupBody = Type.Object(
   { name: GroupName, models: Type.Optional(Models), serials: Type.Optional(Serials), serialPattern: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f]+$' })) },

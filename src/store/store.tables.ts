@@ -124,6 +124,9 @@ export interface StoreRolloutDevicesTable {
   failed_at: DbTime | null;
   /** When the device (its session) first downloaded the release's revision (migration 0009). */
   downloaded_at: DbTime | null;
+  /** Explicit health (migration 0012): since when the device reports the revision unhealthy (null: healthy or no report). */
+  unhealthy_at: DbTime | null;
+  health_message: string | null;
 }
 
 /** Accounts that may upload and release a snap besides its publisher. */

@@ -115,7 +115,7 @@ eachEngine('200 devices: a progressive release, raised, paused, resumed and roll
   await round(s, devices); // they report what they installed: took it
   let st = await status();
   assert.equal(st.releases.length, 1);
-  assert.deepEqual(st.releases[0].devices, { seen: FLEET, offered: at10.length, took: at10.length, failed: 0, downloaded: 0, notTried: 0 });
+  assert.deepEqual(st.releases[0].devices, { seen: FLEET, offered: at10.length, took: at10.length, failed: 0, downloaded: 0, notTried: 0, unhealthy: 0 });
   assert.equal(st.releases[0].releaseId, releaseId(2));
   const map = (await expectStatus(s.request('GET', '/api/store/snaps/core20', { token: root }), 200)).json().channelMap;
   const stable = map.find((r: { channel: string }) => r.channel === 'latest/stable');

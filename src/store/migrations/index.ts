@@ -13,8 +13,9 @@ import { releaseApprovals } from './0008-release-approvals.ts';
 import { rolloutDownloads } from './0009-rollout-downloads.ts';
 import { rolloutFailAfter } from './0010-rollout-fail-after.ts';
 import { channelWindows } from './0011-channel-windows.ts';
+import { deviceHealth } from './0012-device-health.ts';
 
 export const storeMigrations: ServiceMigrations = {
   service: 'store',
-  migrations: [store, collaborators, privateAccess, rollouts, deviceGroups, rolloutHealth, rolloutPlans, releaseApprovals, rolloutDownloads, rolloutFailAfter, channelWindows],
+  migrations: [store, collaborators, privateAccess, rollouts, deviceGroups, rolloutHealth, rolloutPlans, releaseApprovals, rolloutDownloads, rolloutFailAfter, channelWindows, deviceHealth],
 };
