@@ -160,7 +160,7 @@ export async function deviceRoutes(fastify: FastifyInstance, store: StoreService
   });
 
   // Update control: explicit health reports of a device with its session (the device agent posts them).
-  app.post('/api/store/device/health', { config: SNAPD, schema: { hide: true, ...SnapdRequest, body: HealthReportBody } }, async (req, reply) => {
+  app.post('/api/store/device/health', { config: SNAPD, schema: { tags: ['store'], summary: 'A device reports snap revisions it runs healthy or not, with its device session (update control)', ...SnapdRequest, body: HealthReportBody } }, async (req, reply) => {
     return sendJson(reply, 200, await store.devices.reportHealth(await deviceOf(store, req), req.body.reports));
   });
 

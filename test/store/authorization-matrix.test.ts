@@ -50,6 +50,8 @@ const MATRIX: Matrix = {
   'POST /api/v1/snaps/auth/nonces': ALL,
   'POST /api/v1/snaps/auth/sessions': ALL,
   'POST /v2/snaps/refresh': ALL,
+  // A device session, checked by the service (401 without one; the matrix's empty body is refused by the schema first).
+  'POST /api/store/device/health': ALL,
   'POST /v2/cohorts': ALL,
   'GET /v2/assertions/*': ALL,
   'GET /v2/snaps/info/:name': ALL,
