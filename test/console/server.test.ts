@@ -13,6 +13,7 @@ import { CONTENT_SECURITY_POLICY } from '../../src/console/server/security-heade
 import { isHashedAsset } from '../../src/console/server/console-files.ts';
 import { storeWorld, expectStatus, openSession, packYaml, push, testSnaps, TEST_ADMIN_TOKEN } from '../store/fixtures.ts';
 import { simFleet, simRefresh } from '../store/sim-fleet.ts';
+import { eachEngine } from '../store/engines.ts';
 import { vectorKey } from '../helpers/vectors.ts';
 import { ModelType, encodeStream, formatTimestamp, sign } from '../../src/assertions/index.ts';
 
@@ -93,8 +94,8 @@ test('hashed asset names are recognised, others are not', () => {
   assert.ok(!isHashedAsset('assets/../index-B6zNBNOY.js'));
 });
 
-test('the console read routes: snaps and devices of a store, for its readers only', async (t) => {
-  const s = await storeWorld('sqlite', { services: [storePlugin, createConsoleService({ dir: await fakeBuild() })] });
+eachEngine('the console read routes: snaps and devices of a store, for its readers only', async (engine, t) => {
+  const s = await storeWorld(engine, { services: [storePlugin, createConsoleService({ dir: await fakeBuild() })] });
   t.after(() => s.close());
   const admin = TEST_ADMIN_TOKEN;
   const snaps = await testSnaps();
@@ -126,8 +127,8 @@ test('the console read routes: snaps and devices of a store, for its readers onl
   assert.equal((await s.request('GET', '/api/console/stores/acme-store/devices', { token: outsider })).status, 403);
 });
 
-test('verify: a model signed by a registered brand key verifies, a tampered one does not', async (t) => {
-  const s = await storeWorld('sqlite', { services: [storePlugin, createConsoleService({ dir: await fakeBuild() })] });
+eachEngine('verify: a model signed by a registered brand key verifies, a tampered one does not', async (engine, t) => {
+  const s = await storeWorld(engine, { services: [storePlugin, createConsoleService({ dir: await fakeBuild() })] });
   t.after(() => s.close());
   const viewer = await s.tokenFor(['viewer'], 'acme');
   const model = sign(
@@ -154,8 +155,8 @@ test('verify: a model signed by a registered brand key verifies, a tampered one 
   assert.equal((await s.request('POST', '/api/console/assertions/verify', { body: { stream: 'x' } })).status, 401);
 });
 
-test('model assertions: signed from headers with a vault key in custody, listed verified, for the brand only', async (t) => {
-  const s = await storeWorld('sqlite', { services: [storePlugin, vaultService, createConsoleService({ dir: await fakeBuild() })] });
+eachEngine('model assertions: signed from headers with a vault key in custody, listed verified, for the brand only', async (engine, t) => {
+  const s = await storeWorld(engine, { services: [storePlugin, vaultService, createConsoleService({ dir: await fakeBuild() })] });
   t.after(() => s.close());
   const admin = await s.tokenFor(['admin'], 'acme');
   const viewer = await s.tokenFor(['viewer'], 'acme');
@@ -196,8 +197,8 @@ test('model assertions: signed from headers with a vault key in custody, listed 
   assert.equal(audit.json().entries.length, 2);
 });
 
-test('devices of a store: listed by serial from their sessions, one device with its history', async (t) => {
-  const s = await storeWorld('sqlite', { services: [storePlugin, createConsoleService({ dir: await fakeBuild() })] });
+eachEngine('devices of a store: listed by serial from their sessions, one device with its history', async (engine, t) => {
+  const s = await storeWorld(engine, { services: [storePlugin, createConsoleService({ dir: await fakeBuild() })] });
   t.after(() => s.close());
   const ids = { 'acme-gadget': 'g'.repeat(32), 'acme-kernel': 'k'.repeat(32), core20: 'DLqre5XGLbDqg9jPtiAhRRjDuPVa5X1q', 'acme-app': 'a'.repeat(32) };
   for (const serial of ['box-0001', 'box-0002', 'box-0002', 'lab-0001']) await openSession(s, ids, serial);
@@ -220,8 +221,8 @@ test('devices of a store: listed by serial from their sessions, one device with 
   assert.deepEqual(other.json().devices, []);
 });
 
-test("a device's history: what a progressive release of an included store's snap saw of it", async (t) => {
-  const s = await storeWorld('sqlite', { services: [storePlugin, createConsoleService({ dir: await fakeBuild() })] });
+eachEngine("a device's history: what a progressive release of an included store's snap saw of it", async (engine, t) => {
+  const s = await storeWorld(engine, { services: [storePlugin, createConsoleService({ dir: await fakeBuild() })] });
   const dir = await mkdtemp(join(tmpdir(), 'snapline-console-core20-'));
   t.after(async () => {
     await s.close();
