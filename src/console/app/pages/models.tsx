@@ -39,7 +39,7 @@ function VaultModels({ brand }: { brand: string }) {
   );
   return (
     <section aria-labelledby="models-list">
-      <h2 id="models-list">Models of {brand}</h2>
+      <h2 id="models-list">Models the vault signs serials for</h2>
       <ErrorMessage error={models.error} />
       {models.data ? (
         <Table
