@@ -37,9 +37,9 @@ import { AssertionPool, fullRef, refKey } from './pool.ts';
 import { checkLabel, defaultLabel, grubBootFiles, isAsserted, seedDir, seedFiles, snapPath, type SeedSnap } from './layout.ts';
 import { StoreClient, type StoreSnap } from './store-client.ts';
 import { DownloadPool } from './download-pool.ts';
-import { kernelSnap, missingTools, writeDiskImage, writeStructureContent, type DiskImageResult, type KernelSnap } from './disk.ts';
+import { checkGadgetContent, kernelSnap, missingTools, writeDiskImage, writeStructureContent, type DiskImageResult, type KernelSnap } from './disk.ts';
 import { checkGadgetKernelContent } from './kernel-assets.ts';
-import { seedStructure } from './volumes.ts';
+import { layoutVolume, offsetWrites, seedStructure } from './volumes.ts';
 
 export type ProgressEvent =
   | { readonly kind: 'step'; readonly step: string }
@@ -242,7 +242,7 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
   answer.catch(() => undefined);
 
   // 2. The model's chain.
-  step('verifying the model');
+  step('verify: the model and its signing chain');
   const descriptions = new Map<string, string>();
   const describe = (ref: Ref) => {
     const r = fullRef(ref);
@@ -272,7 +272,7 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
   const modelEtc = pool.closure([modelKeyRef, { type: 'account', primaryKey: [model.brandId] }, ...(model.store !== '' ? [storeRef] : [])], modelChainKeys);
 
   // 3. Ask the store for every non-local snap.
-  step('resolving snaps');
+  step('fetch: resolving the snaps in the store');
   const outcomes = await answer;
   const failures: string[] = [];
   outcomes.forEach((o, i) => {
@@ -323,7 +323,7 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
         pool.want(ref);
       }
     }
-    step('downloading snaps and assertions');
+    step('fetch: downloading snaps and assertions');
     // The assertions usually arrive long before the snaps: verified as soon as they are here.
     const assertionsDone = drain(pool, client, describe).then(() => {
       try {
@@ -369,7 +369,7 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
     await assertionsDone;
 
     // 5. Each snap against its (verified) assertions.
-    step('verifying snaps');
+    step('verify: snaps against their snap-revisions and declarations');
     for (const w of active) {
       const rev = pool.get({ type: 'snap-revision', primaryKey: [w.digest!] }) as Assertion<SnapRevisionData> | undefined;
       if (!rev) {
@@ -440,6 +440,14 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
         if (err instanceof GadgetYamlError || err instanceof SnapError) throw new ImageError('image-gadget-invalid', `gadget ${gadgetW.plan.name}: ${err.message}`);
         throw err;
       }
+      await checkGadgetContent(gadget, gadgetReader);
+      // The disk layout too, before anything is written: overlaps, MBR limits, offset-writes.
+      if (opts.image !== undefined) {
+        for (const v of Object.values(gadget.volumes)) {
+          const l = layoutVolume(v);
+          for (const w of offsetWrites(v)) if (w.at + 4 > l.size) throw new ImageError('image-gadget-invalid', `volume ${JSON.stringify(v.name)}: an offset-write at byte ${w.at} is outside the image (${l.size} bytes)`);
+        }
+      }
       if (uc20 && (gadgetW.yaml!.base ?? 'core') !== model.base) {
         throw new ImageError('image-gadget-invalid', `cannot use gadget snap because its base ${JSON.stringify(gadgetW.yaml!.base ?? 'core')} is different from model base ${JSON.stringify(model.base)}`);
       }
@@ -455,7 +463,7 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
     }
 
     // 6. The seed's other files.
-    step('writing the seed');
+    step('seed: writing the seed');
     const modelSnapRefs = active.filter((w) => w.plan.inModel && isAsserted(w.seed!)).map((w) => ({ type: 'snap-revision', primaryKey: [w.digest!] }));
     const extraRefs = active.filter((w) => !w.plan.inModel && isAsserted(w.seed!)).map((w) => ({ type: 'snap-revision', primaryKey: [w.digest!] }));
     const written = new Set(modelChainKeys);
@@ -493,7 +501,7 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
 
     let image: DiskImageResult | undefined;
     if (opts.image !== undefined && gadget && gadgetReader) {
-      step('writing the disk image');
+      step('partitions: writing the disk image');
       const dest = resolve(opts.image);
       // Other volumes of the gadget go beside it: FILE.img -> FILE.<volume>.img.
       const otherName = (p: string, v: string) => `${p.endsWith('.img') ? p.slice(0, -4) : p}.${v}.img`;

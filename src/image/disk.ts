@@ -194,6 +194,31 @@ async function stage(opts: DiskImageOptions, volume: GadgetVolume, s: GadgetStru
 }
 
 /**
+ * Every content the gadget's structures name is in the gadget (snapd's
+ * gadget.ValidateContent, as prepare-image runs it): sources of filesystem
+ * structures and images of raw ones; `$kernel:` references are checked
+ * against the kernel (kernel-assets.ts). Run before the seed is written, so a
+ * bad gadget leaves nothing behind; the structure and file are named.
+ */
+export async function checkGadgetContent(gadget: GadgetYaml, reader: SquashfsReader): Promise<void> {
+  for (const volume of Object.values(gadget.volumes)) {
+    for (const s of volume.structure) {
+      const where = `structure ${s.name ? JSON.stringify(s.name) : `#${s.index}`} of volume ${JSON.stringify(volume.name)}`;
+      for (const c of s.content) {
+        const path = c.image ?? c.source;
+        if (path === undefined || path.startsWith('$kernel:')) continue;
+        try {
+          await reader.stat(clean(path), { follow: true });
+        } catch (err) {
+          if (err instanceof SquashfsPathError) throw new ImageError('image-gadget-invalid', `${where}: ${c.image !== undefined ? 'image' : 'content source'} ${JSON.stringify(path)} is not in the gadget`);
+          throw err;
+        }
+      }
+    }
+  }
+}
+
+/**
  * Writes a filesystem structure's content (source/target pairs) under `dir`:
  * sources from the gadget, or from the kernel snap for `$kernel:` references
  * (skipped with skipKernelAssets, as prepare-image does for the seed). No
@@ -275,7 +300,7 @@ async function writeVolume(opts: DiskImageOptions, volume: GadgetVolume, seedS: 
     const fh = await open(dest, 'w');
     await fh.truncate(layout.size);
     await fh.close();
-    opts.step?.(`volume ${volume.name}: partition table (${volume.schema}, ${layout.partitions.length} partitions)`);
+    opts.step?.(`partitions: volume ${volume.name}, ${volume.schema}, ${layout.partitions.length} partitions, ${layout.size} bytes`);
     await runTool(opts.toolDirs ?? [], 'sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', dest], sfdiskScript(layout));
     // Raw content (bare structures, the MBR boot code, raw partitions).
     for (const s of [...layout.raw, ...layout.partitions.map((p) => p.structure).filter((x) => x.filesystem === undefined || x.filesystem === 'none')]) {
@@ -303,7 +328,7 @@ async function writeVolume(opts: DiskImageOptions, volume: GadgetVolume, seedS: 
       const s = p.structure;
       if (s.filesystem !== 'ext4' && s.filesystem !== 'vfat') continue;
       const holdsSeed = s === seedS;
-      opts.step?.(`${s.filesystem} filesystem ${s.label ?? s.name ?? `#${s.index}`}${holdsSeed ? ' with the seed' : ''}`);
+      opts.step?.(`filesystems: ${s.filesystem} ${s.label ?? s.name ?? `#${s.index}`}${holdsSeed ? ' with the seed' : ''}`);
       const dir = join(work, `p${p.number}`);
       await stage(opts, volume, s, dir, holdsSeed);
       const fsImg = join(work, `p${p.number}.img`);

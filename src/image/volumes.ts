@@ -53,6 +53,10 @@ export function layoutVolume(volume: GadgetVolume): VolumeLayout {
     partitions.push({ number: partitions.length + 1, structure: s, type: partitionType(s, volume.schema), start: s.startOffset, size: s.size });
   }
   if (volume.schema === 'mbr' && partitions.length > 4) throw new ImageError('image-gadget-invalid', `volume ${JSON.stringify(volume.name)}: an MBR holds at most 4 partitions, the gadget has ${partitions.length}`);
+  // An MBR entry counts sectors in 32 bits: nothing of an MBR disk may end past 2 TiB.
+  const mbrEnd = 2 ** 32 * SECTOR;
+  const past = volume.schema === 'mbr' ? partitions.find((p) => p.start + p.size > mbrEnd) : undefined;
+  if (past) throw new ImageError('image-gadget-invalid', `structure ${past.structure.name ? JSON.stringify(past.structure.name) : `#${past.structure.index}`} of volume ${JSON.stringify(volume.name)} ends past 2 TiB, beyond what an MBR disk can address`);
   const size = Math.ceil((end + (volume.schema === 'gpt' ? GPT_BACKUP : 0)) / MIB) * MIB;
   return { volume, size, partitions, raw };
 }

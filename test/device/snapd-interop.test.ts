@@ -136,6 +136,7 @@ test('fakedevicesvc honours the proposed serial when the gadget sends X-Use-Prop
 test("refresh from snapd's fakestore: its snap action answer, download and store-signed chain accepted", async (t) => {
   if (skip) return t.skip(skip);
   if (fakestoreSkip || !fakestoreBin) return t.skip(fakestoreSkip);
+  const bin: string = fakestoreBin;
   const dir = join(work, 'fakestore');
   mkdirSync(dir, { recursive: true });
   // Revision 2 of hello, packed by Snapline, signed by snapd's tool with the test store key.
@@ -146,11 +147,11 @@ test("refresh from snapd's fakestore: its snap action answer, download and store
   await packSnap(src, { output: snapFile, mtime: 1_700_000_000 });
   writeFileSync(join(work, 'rev.json'), JSON.stringify({ 'snap-revision': '2' }));
   for (const args of [['new-snap-declaration', '--dir', dir, snapFile], ['new-snap-revision', '--dir', dir, '--snap-rev-json', join(work, 'rev.json'), snapFile]]) {
-    const r = spawnSync(fakestoreBin, args, { encoding: 'utf8' });
+    const r = spawnSync(bin, args, { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
   }
   const port = await freePort();
-  const store = spawn(fakestoreBin, ['run', '--dir', dir, '--addr', `127.0.0.1:${port}`], { stdio: 'ignore' });
+  const store = spawn(bin, ['run', '--dir', dir, '--addr', `127.0.0.1:${port}`], { stdio: 'ignore' });
   t.after(() => store.kill('SIGTERM'));
   const storeUrl = `http://127.0.0.1:${port}/`;
   for (let i = 0; i < 100; i++) {

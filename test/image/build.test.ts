@@ -71,7 +71,7 @@ test('core18 model: seed.yaml layout accepted by the seed16 loading rules', asyn
     assert.equal(dl.headers['authorization'], undefined);
     assert.ok(events.some((e) => e.kind === 'download-done' && e.name === 'pc'));
     assert.ok(events.some((e) => e.kind === 'download-progress' && e.name === 'pc' && e.bytes === e.size));
-    assert.ok(events.some((e) => e.kind === 'step' && e.step === 'writing the seed'));
+    assert.ok(events.some((e) => e.kind === 'step' && e.step === 'seed: writing the seed'));
     assert.match(await readFile(join(out, 'image/boot/grub/grubenv'), 'latin1'), /^# GRUB Environment Block\nsnap_try_kernel=\nsnap_menuentry=img-core18\nsnap_core=core18_11.snap\nsnap_kernel=pc-kernel_13.snap\nsnap_mode=\nsnap_try_core=\n#+$/);
     assert.deepEqual(await entries(tmp), ['out']);
   });
@@ -302,5 +302,34 @@ test('an app without a base needs the core snap in the seed', async () => {
     await expectFailure(tmp, 'image-snap-invalid', /cannot add snap "nobase" without also adding its base "core"/, (out) =>
       buildImage({ model: core18Model().encode(), storeUrl: world.store.url, out, trusted: world.trusted, now: NOW, localSnaps: new Map([['nobase', local]]) }),
     );
+  });
+});
+
+test('bad gadgets are refused before anything is written, the structure or file named: overlaps, missing content, an MBR disk past 2 TiB, an offset-write outside', async () => {
+  const { image, dir, file } = await import('../snap/helpers.ts');
+  const { UC16_GADGET_YAML } = await import('./world.ts');
+  await withTemp(async (tmp) => {
+    // Each gadget is a local pc snap for the core18 model (written directly: `snapline pack` would refuse some of them).
+    const gadget = async (name: string, yaml: string, extra: Record<string, string> = {}) => {
+      const files: Record<string, ReturnType<typeof file>> = { 'pc-boot.img': file('x'.repeat(440)), 'pc-core.img': file('y'), 'grubx64.efi': file('GRUB'), 'grub.conf': file('') };
+      for (const [k, v] of Object.entries(extra)) files[k] = file(v);
+      const bytes = await image(dir({ meta: dir({ 'snap.yaml': file('name: pc\nversion: "18"\ntype: gadget\nbase: core18\n'), 'gadget.yaml': file(yaml) }), ...files }), { compression: 'gzip' });
+      const path = join(tmp, `${name}.snap`);
+      await writeFile(path, bytes);
+      return path;
+    };
+    const build = (snap: string, withImage = true) => (out: string) =>
+      buildImage({ model: core18Model().encode(), storeUrl: world.store.url, out, ...(withImage ? { image: join(out, 'disk.img') } : {}), trusted: world.trusted, now: NOW, localSnaps: new Map([['pc', snap]]) });
+
+    const overlap = UC16_GADGET_YAML.replace('        size: 4M\n', '        size: 4M\n        offset: 1572864\n');
+    await expectFailure(tmp, 'image-gadget-invalid', /overlaps with the preceding structure/, build(await gadget('overlap', overlap), false));
+    const missing = UC16_GADGET_YAML.replace('source: grubx64.efi', 'source: shimx64.efi');
+    await expectFailure(tmp, 'image-gadget-invalid', /structure "system-boot" of volume "pc": content source "shimx64.efi" is not in the gadget/, build(await gadget('missing', missing), false));
+    const missingImage = UC16_GADGET_YAML.replace('image: pc-core.img', 'image: pc-core-x.img');
+    await expectFailure(tmp, 'image-gadget-invalid', /structure "BIOS Boot" of volume "pc": image "pc-core-x.img" is not in the gadget/, build(await gadget('missing-image', missingImage), false));
+    const huge = UC16_GADGET_YAML.replace('schema: gpt', 'schema: mbr').replace('DA,21686148-6E6F-7449-6E6F-744E65656449', 'DA').replace('size: 16M', 'size: 3000G');
+    await expectFailure(tmp, 'image-gadget-invalid', /structure "writable" of volume "pc" ends past 2 TiB/, build(await gadget('huge', huge)));
+    const far = UC16_GADGET_YAML.replace('offset-write: mbr+92', 'offset-write: 900M');
+    await expectFailure(tmp, 'image-gadget-invalid', /offset-write at byte 943718400 is outside the image/, build(await gadget('far', far)));
   });
 });

@@ -32,7 +32,7 @@ test('image build --json prints one JSON result; progress goes to stderr', async
     assert.equal(j.seed, 'system-seed');
     assert.equal(j.snaps.length, 5);
     assert.match(r.err, /pc20 16: downloading/);
-    assert.match(r.err, /writing the seed/);
+    assert.match(r.err, /seed: writing the seed/);
     assert.ok(existsSync(join(tmp, 'out/system-seed/systems/l1/model')));
   });
 });

@@ -18,27 +18,14 @@ import { join } from 'node:path';
 import { decodeStream } from '../../src/assertions/index.ts';
 import { buildImage } from '../../src/image/build.ts';
 import { VECTORS_DIR } from '../helpers/vectors.ts';
-import { buildSnapdProgram, runProgram, sameFiles } from './helpers/snapd-go.ts';
-import { treeEntries } from './helpers/tree.ts';
+import { buildSnapdProgram, runProgram } from './helpers/snapd-go.ts';
+import { sameTree } from './helpers/tree.ts';
 import { listTree } from '../image/seed-checker.ts';
 import { core16Model, core18Model, core20Model, packBytes, snapIdFor, startWorld } from '../image/world.ts';
 
 const built = buildSnapdProgram('prepare');
 const skip = 'skip' in built ? built.skip : false;
 if (skip) console.log(`# prepare-image reference skipped: ${skip}`);
-
-/** prepare-image's intermediates for ubuntu-image, which Snapline's builder does not need (it writes disk images itself). */
-const INTERMEDIATES = /^(gadget|kernel|resolved-content)(\/|$)/;
-
-/** The two whole trees are equal but for the intermediates; the recovery grub.cfg exists on both sides, each its own text. */
-async function sameTree(ref: string, ours: string): Promise<void> {
-  const want = (await treeEntries(ref)).filter((e) => !INTERMEDIATES.test(e));
-  assert.deepEqual(await treeEntries(ours), want);
-  const files = want.filter((e) => / \d+$/.test(e)).map((e) => e.replace(/ \d+$/, ''));
-  const own = (f: string) => f.endsWith('EFI/ubuntu/grub.cfg') && f.startsWith('system-seed/');
-  await sameFiles(ref, ours, files.filter((f) => !own(f)));
-  for (const f of files.filter(own)) assert.match(await readFile(join(ours, f), 'utf8'), /^# Snapd-Boot-Config-Edition: 1\n/);
-}
 
 const prepare = (model: string, target: string, storeUrl: string, extra: readonly string[] = []) =>
   runProgram((built as { bin: string }).bin, [join(VECTORS_DIR, 'trusted-root.assert'), model, target, ...extra], { UBUNTU_STORE_URL: storeUrl });

@@ -135,6 +135,10 @@ export function registerImage(program: Command): void {
       for (const s of res.snaps) io.out(`  ${s.name} ${s.revision || 'unasserted'} ${s.channel} ${s.file}\n`);
       for (const i of res.image ? [res.image, ...(res.image.otherVolumes ?? [])] : []) {
         io.out(`image: ${i.path} (${mib(i.size)}, volume ${i.volume}, ${i.partitions.length} partitions)\n`);
+        for (const p of i.partitions) {
+          const what = [p.name, p.label && p.label !== p.name ? `label ${p.label}` : undefined, p.role, p.filesystem].filter(Boolean).join(', ');
+          io.out(`  ${p.number}: ${what} at ${mib(p.start)}, ${mib(p.size)}\n`);
+        }
       }
     });
 }
