@@ -29,6 +29,7 @@ import {
   type Ref,
   type SnapDeclarationData,
   type SnapRevisionData,
+  type ValidationSetData,
 } from '../assertions/index.ts';
 import { GadgetYamlError, SnapError, SquashfsReader, parseGadgetYaml, readSnapMetadata, snapDigest, type GadgetYaml, type SnapYaml } from '../snap/index.ts';
 import { ImageError } from './errors.ts';
@@ -40,6 +41,7 @@ import { DownloadPool } from './download-pool.ts';
 import { checkGadgetContent, kernelSnap, missingTools, writeDiskImage, writeStructureContent, type DiskImageResult, type KernelSnap } from './disk.ts';
 import { checkGadgetKernelContent } from './kernel-assets.ts';
 import { layoutVolume, offsetWrites, seedStructure } from './volumes.ts';
+import { checkSeedSnaps, enforcedSetRefs, pinnedRevisions } from './validation-sets.ts';
 
 export type ProgressEvent =
   | { readonly kind: 'step'; readonly step: string }
@@ -144,6 +146,22 @@ async function parallel<T>(items: readonly T[], n: number, fn: (item: T) => Prom
   if (failed !== undefined) throw failed;
 }
 
+/** The validation sets the model enforces, fetched (pinned sequence or newest) into the pool, where their chains are verified with the model's. */
+async function fetchEnforcedSets(model: ModelData, client: StoreClient, pool: AssertionPool, step: (s: string) => void): Promise<Assertion<ValidationSetData>[]> {
+  const refs = enforcedSetRefs(model);
+  if (refs.length === 0) return [];
+  step(`fetch: ${refs.length} enforced validation set${refs.length === 1 ? '' : 's'} of the model`);
+  const out: Assertion<ValidationSetData>[] = [];
+  for (const r of refs) {
+    const seqKey = ['16', r.accountId, r.name];
+    const a = r.sequence ? await client.assertion({ type: 'validation-set', primaryKey: [...seqKey, String(r.sequence)] }) : await client.latestInSequence('validation-set', seqKey);
+    if (!a) throw new ImageError('image-validation-sets', `the model enforces validation set ${r.accountId}/${r.name}${r.sequence ? ` at sequence ${r.sequence}` : ''}, which the store does not have`);
+    pool.add(a);
+    out.push(a as Assertion<ValidationSetData>);
+  }
+  return out;
+}
+
 /** Fetches everything the pool says is missing until the chains are complete. */
 async function drain(pool: AssertionPool, client: StoreClient, describe: (ref: Ref) => string): Promise<void> {
   for (;;) {
@@ -235,10 +253,18 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
   const client = new StoreClient({ baseUrl: opts.storeUrl, storeId: model.store, architecture: model.architecture, authorization: opts.authorization });
   const pool = new AssertionPool((ref) => db.findTrusted(ref.type, ref.primaryKey) !== undefined);
 
+  // The model's enforced validation sets first (snapd 2.60+): they pin revisions the snap action asks for.
+  const sets = await fetchEnforcedSets(model, client, pool, step);
+
   // 3 (asked now, used below). The snap action does not depend on the chain: both go over the network together.
   const work: Work[] = plan.map((p) => ({ plan: p, size: 0 }));
   const fromStore = work.filter((w) => w.plan.localFile === undefined);
-  const answer = fromStore.length > 0 ? client.download(fromStore.map((w) => ({ name: w.plan.name, channel: w.plan.channel || undefined }))) : Promise.resolve([]);
+  const pins = pinnedRevisions(sets, work.map((w) => ({ name: w.plan.name, snapId: w.plan.snapId })));
+  const actions = fromStore.map((w) => {
+    const pin = pins.get(w.plan.name);
+    return pin ? { name: w.plan.name, revision: pin.revision, validationSets: pin.sets } : { name: w.plan.name, channel: w.plan.channel || undefined };
+  });
+  const answer = fromStore.length > 0 ? client.download(actions) : Promise.resolve([]);
   answer.catch(() => undefined);
 
   // 2. The model's chain.
@@ -269,7 +295,9 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
   }
   const storeKnown = model.store === '' || pool.get(storeRef) !== undefined;
   const modelChainKeys = new Set<string>();
-  const modelEtc = pool.closure([modelKeyRef, { type: 'account', primaryKey: [model.brandId] }, ...(model.store !== '' ? [storeRef] : [])], modelChainKeys);
+  // The enforced sets travel with the model (and their signers' chains).
+  const setRefs = sets.map((a) => ({ type: 'validation-set', primaryKey: [...a.primaryKey] }));
+  const modelEtc = pool.closure([modelKeyRef, { type: 'account', primaryKey: [model.brandId] }, ...(model.store !== '' ? [storeRef] : []), ...setRefs], modelChainKeys);
 
   // 3. Ask the store for every non-local snap.
   step('fetch: resolving the snaps in the store');
@@ -279,7 +307,8 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
     const w = fromStore[i]!;
     if (!o.ok) {
       if (w.plan.presence === 'optional' && (o.code === 'name-not-found' || o.code === 'revision-not-found')) return;
-      failures.push(`${w.plan.name} (${w.plan.channel || 'default channel'}): ${o.message}`);
+      const pin = pins.get(w.plan.name);
+      failures.push(pin ? `${w.plan.name} revision ${pin.revision}, pinned by the enforced validation set ${pin.sets.map((k) => k.slice(1).join('/')).join(', ')}: ${o.message}` : `${w.plan.name} (${w.plan.channel || 'default channel'}): ${o.message}`);
       return;
     }
     if (o.snap.name !== w.plan.name) failures.push(`${w.plan.name}: the store answered with snap ${JSON.stringify(o.snap.name)}`);
@@ -418,6 +447,7 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
       if (want && y.type !== want) throw new ImageError('image-snap-invalid', `${w.plan.name}: the model wants a snap of type ${w.plan.modelType}, the snap is of type ${y.type}`);
     }
     const seedSnaps = active.map((w) => w.seed!);
+    checkSeedSnaps(sets, seedSnaps.map((x) => ({ name: x.plan.name, snapId: x.snapId, revision: x.revision })));
     const names = new Set(active.map((w) => w.plan.name));
     for (const w of active) {
       // No base means the `core` snap (snapd's rule for apps and gadgets).

@@ -14,6 +14,7 @@ export type ImageErrorCode =
   | 'image-gadget-invalid'
   | 'image-tools-missing'
   | 'image-disk-unreadable'
+  | 'image-validation-sets'
   | 'image-output';
 
 export class ImageError extends Error {

@@ -53,6 +53,8 @@ export interface DownloadAction {
   readonly name: string;
   readonly channel?: string;
   readonly revision?: number;
+  /** The enforced validation sets that pin `revision` (their primary keys). */
+  readonly validationSets?: readonly (readonly string[])[];
 }
 
 export type ActionOutcome = { readonly ok: true; readonly snap: StoreSnap } | { readonly ok: false; readonly code: string; readonly message: string };
@@ -187,6 +189,7 @@ export class StoreClient {
         name: a.name,
         ...(a.channel ? { channel: a.channel } : {}),
         ...(a.revision ? { revision: a.revision } : {}),
+        ...(a.validationSets ? { 'validation-sets': a.validationSets.map((k) => [...k]) } : {}),
         'ignore-validation': true,
         epoch: null,
       })),
@@ -227,6 +230,21 @@ export class StoreClient {
     const pk = trimDefaultPrimaryKey(t, ref.primaryKey);
     const u = this.endpoint(`v2/assertions/${ref.type}/${pk.map(encodeURIComponent).join('/')}`);
     u.searchParams.set('max-format', String(t.maxFormat));
+    return this.getAssertion(u, ref.type, pk, (a) => a.primaryKey.join('/') === ref.primaryKey.join('/'));
+  }
+
+  /** The newest point of a sequence (a validation set the model does not pin), as snapd's SeqFormingAssertion asks: `?sequence=latest`. */
+  async latestInSequence(type: string, sequenceKey: readonly string[]): Promise<Assertion | undefined> {
+    const t = assertionType(type);
+    if (!t?.sequenceForming) throw new ImageError('image-assertion-invalid', `${type} is not a sequence-forming assertion type`);
+    const u = this.endpoint(`v2/assertions/${type}/${sequenceKey.map(encodeURIComponent).join('/')}`);
+    u.searchParams.set('max-format', String(t.maxFormat));
+    u.searchParams.set('sequence', 'latest');
+    return this.getAssertion(u, type, sequenceKey, (a) => a.primaryKey.slice(0, -1).join('/') === sequenceKey.join('/'));
+  }
+
+  private async getAssertion(u: URL, type: string, pk: readonly string[], isIt: (a: Assertion) => boolean): Promise<Assertion | undefined> {
+    const ref = { type };
     const res = await this.request('GET', u, { ...this.common(false), Accept: MEDIA_TYPE });
     if (res.status !== 200) {
       const ct = String(res.headers['content-type'] ?? '');
@@ -245,7 +263,7 @@ export class StoreClient {
       throw err;
     }
     const first = list[0];
-    if (!first || first.type !== ref.type || first.primaryKey.join('/') !== ref.primaryKey.join('/')) {
+    if (!first || first.type !== ref.type || !isIt(first)) {
       throw new ImageError('image-assertion-invalid', `the store sent something else for ${ref.type} ${pk.join('/')}`);
     }
     return first;

@@ -37,6 +37,8 @@ export class FakeStore {
   /** Snap names whose downloads are served with other bytes than announced. */
   readonly corrupt = new Set<string>();
   private server: http.Server | undefined;
+  /** Every snap action's actions, as received (tests check what was asked). */
+  readonly actions: Record<string, unknown>[] = [];
   private readonly assertions = new Map<string, Assertion>();
   url = '';
 
@@ -89,8 +91,14 @@ export class FakeStore {
     if (req.method === 'GET' && u.pathname.startsWith('/v2/assertions/')) {
       const [type, ...pk] = u.pathname.slice('/v2/assertions/'.length).split('/').map(decodeURIComponent);
       const t = assertionType(type!);
-      const full = t ? fillPrimaryKey(t, pk) : undefined;
-      const a = full ? this.assertions.get(`${type}/${full.join('/')}`) : undefined;
+      let a: Assertion | undefined;
+      if (t?.sequenceForming && u.searchParams.get('sequence') === 'latest') {
+        // The newest point of a sequence (snapd's SeqFormingAssertion).
+        a = [...this.assertions.values()].filter((x) => x.type === type && x.primaryKey.slice(0, -1).join('/') === pk.join('/')).sort((x, y) => Number(y.primaryKey.at(-1)) - Number(x.primaryKey.at(-1)))[0];
+      } else {
+        const full = t ? fillPrimaryKey(t, pk) : undefined;
+        a = full ? this.assertions.get(`${type}/${full.join('/')}`) : undefined;
+      }
       if (!a) {
         res.writeHead(404, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ 'error-list': [{ code: 'not-found', message: 'not found' }] }));
         return;
@@ -117,7 +125,8 @@ export class FakeStore {
   }
 
   private snapAction(req: http.IncomingMessage, res: http.ServerResponse, body: string): void {
-    const j = JSON.parse(body) as { actions: { action: string; 'instance-key': string; name?: string; channel?: string }[] };
+    const j = JSON.parse(body) as { actions: { action: string; 'instance-key': string; name?: string; channel?: string; revision?: number; 'validation-sets'?: string[][] }[] };
+    this.actions.push(...j.actions);
     const store = req.headers['snap-device-store'];
     const results = j.actions.map((a) => {
       const ik = a['instance-key'];
@@ -131,7 +140,12 @@ export class FakeStore {
       const tries = ch.branch ? [`${ch.track}/${ch.risk}/${ch.branch}`] : risks.slice(risks.indexOf(ch.risk)).map((r) => `${ch.track}/${r}`);
       let want = '';
       let s: FakeSnap | undefined;
-      for (const t of tries) {
+      // An explicit revision (validation sets pin one) wins over channels.
+      if (a.revision !== undefined) {
+        s = candidates.find((c) => c.revision === a.revision);
+        want = s?.channels[0] ?? '';
+      }
+      for (const t of a.revision !== undefined ? [] : tries) {
         s = candidates.filter((c) => c.channels.includes(t)).sort((x, y) => y.revision - x.revision)[0];
         if (s) {
           want = t;
