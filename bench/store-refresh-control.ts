@@ -7,7 +7,9 @@
 // 15% of the same refresh of snaps without it, measured in the same run
 // against the same server, alternating, and printed as a ratio.
 // SNAPLINE_BENCH_SECONDS (default 10) sets each measurement's duration,
-// SNAPLINE_BENCH_CONNECTIONS (default 100) the wrk connections.
+// SNAPLINE_BENCH_CONNECTIONS (default 100) the wrk connections,
+// SNAPLINE_BENCH_ROUNDS (default 2) the alternating runs; to find what costs,
+// SNAPLINE_BENCH_NO_SETS=1, _NO_PLAN=1, _NO_HEALTH=1 leave that part out.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +26,7 @@ const CATALOG = 1000;
 const INSTALLED = 20;
 const CONNECTIONS = Number(process.env['SNAPLINE_BENCH_CONNECTIONS'] ?? 100);
 const SECONDS = Number(process.env['SNAPLINE_BENCH_SECONDS'] ?? 10);
-const ROUNDS = 2;
+const ROUNDS = Number(process.env['SNAPLINE_BENCH_ROUNDS'] ?? 2);
 const PLAN = parsePlan({ 'fail-after-checkins': 3, steps: [{ percentage: 50, soak: '1d', 'error-threshold': 10, 'min-devices': 5 }, { percentage: 100 }] });
 
 const dbName = `snapline_bench_${randomBytes(4).toString('hex')}`;
@@ -87,9 +89,8 @@ try {
         expires_at: null,
         release_id: `${id}:amd64:latest/stable:2`,
         previous_revision: 1,
-        ...(controlled
-          ? { plan: JSON.stringify(PLAN), plan_step: 0, step_started_at: at, fail_after_checkins: PLAN.failAfterCheckins, error_threshold: 10, min_devices: 5 }
-          : {}),
+        ...(controlled && process.env['SNAPLINE_BENCH_NO_PLAN'] !== '1' ? { plan: JSON.stringify(PLAN), plan_step: 0, step_started_at: at } : {}),
+        ...(controlled && process.env['SNAPLINE_BENCH_NO_HEALTH'] !== '1' ? { fail_after_checkins: PLAN.failAfterCheckins, error_threshold: 10, min_devices: 5 } : {}),
       });
     }
     await k.insertInto('store_snaps').values(snaps).execute();
@@ -113,7 +114,7 @@ try {
   const plain = bodyOf(ids.filter((_, i) => i < CATALOG / 2 && i % 25 === 0).slice(0, INSTALLED), false);
   // The device's 20 controlled snaps are ones whose 50% it is in: both answers carry 20 updates (the same bytes to write).
   const device = { brand: 'acme', model: 'box', serial: 'bench-1' };
-  const controlled = bodyOf(ids.filter((id, i) => i >= CATALOG / 2 && inPercentage(bucketOf(device, id, `${id}:amd64:latest/stable:2`), 50)).slice(0, INSTALLED), true);
+  const controlled = bodyOf(ids.filter((id, i) => i >= CATALOG / 2 && inPercentage(bucketOf(device, id, `${id}:amd64:latest/stable:2`), 50)).slice(0, INSTALLED), process.env['SNAPLINE_BENCH_NO_SETS'] !== '1');
   const headers = {
     'content-type': 'application/json',
     accept: 'application/json',
@@ -148,7 +149,8 @@ try {
   const p99 = (rs: WrkResult[]) => Math.max(...rs.map((r) => r.p99));
   console.log(`POST /v2/snaps/refresh, ${INSTALLED} installed snaps, ${CATALOG} in catalog, device session, PostgreSQL, 1 process, ${CONNECTIONS} connections, ${ROUNDS} alternating runs of ${SECONDS} s each:`);
   console.log(`  plain releases:                                   ${rps(runs.plain).toFixed(0)} req/s (runs ${runs.plain.map((r) => r.rps.toFixed(0)).join(', ')}), p99 ${p99(runs.plain).toFixed(1)} ms, ${p} updates per answer`);
-  console.log(`  plan + 50% progressive + health + enforced set:   ${rps(runs.controlled).toFixed(0)} req/s (runs ${runs.controlled.map((r) => r.rps.toFixed(0)).join(', ')}), p99 ${p99(runs.controlled).toFixed(1)} ms, ${c} updates per answer`);
+  const parts = ['50% progressive', ...(process.env['SNAPLINE_BENCH_NO_PLAN'] === '1' ? [] : ['plan']), ...(process.env['SNAPLINE_BENCH_NO_HEALTH'] === '1' ? [] : ['health']), ...(process.env['SNAPLINE_BENCH_NO_SETS'] === '1' ? [] : ['enforced set'])];
+  console.log(`  ${parts.join(' + ')}:`.padEnd(53) + `${rps(runs.controlled).toFixed(0)} req/s (runs ${runs.controlled.map((r) => r.rps.toFixed(0)).join(', ')}), p99 ${p99(runs.controlled).toFixed(1)} ms, ${c} updates per answer`);
   const ratio = rps(runs.controlled) / rps(runs.plain);
   console.log(`ratio controlled/plain = ${ratio.toFixed(2)} (target >= 0.85) ${ratio >= 0.85 ? 'PASS' : 'FAIL'}`);
 } finally {
