@@ -42,6 +42,7 @@ import { checkGadgetContent, kernelSnap, missingTools, writeDiskImage, writeStru
 import { checkGadgetKernelContent } from './kernel-assets.ts';
 import { layoutVolume, offsetWrites, seedStructure } from './volumes.ts';
 import { checkSeedSnaps, enforcedSetRefs, pinnedRevisions } from './validation-sets.ts';
+import { ubootBootFiles } from './uboot-boot.ts';
 
 export type ProgressEvent =
   | { readonly kind: 'step'; readonly step: string }
@@ -509,6 +510,15 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
         const conf = await gadgetReader.readFile('grub.conf').catch(() => undefined);
         if (conf) files.push({ path: 'image/boot/grub/grub.cfg', data: conf });
       }
+    }
+    if (gadget && gadgetReader && kernelW && kernel && (uc20 || baseW) && Object.values(gadget.volumes).some((v) => v.bootloader === 'u-boot')) {
+      const gadgetConf = await gadgetReader.readFile('uboot.conf').catch(() => undefined);
+      files.push(
+        ...(await ubootBootFiles(
+          { uc20, label: label ?? '', gadgetConf, kernel: { name: kernelW.plan.name, file: basename(kernelW.path!), reader: kernel.reader }, ...(baseW ? { baseFile: basename(baseW.path!) } : {}), menuEntry: model.model },
+          seedDir(uc20),
+        )),
+      );
     }
     // UC20+: the seed structure's gadget content is part of the seed partition (prepare-image pre-writes it).
     if (uc20 && gadget && gadgetReader) {

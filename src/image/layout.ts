@@ -91,7 +91,9 @@ export function optionsYaml(label: string, snaps: readonly SeedSnap[]): string |
     const unasserted = !isAsserted(s);
     if (s.plan.inModel && !unasserted && !s.plan.channelOverridden) continue;
     const e: Record<string, unknown> = { name: s.plan.name };
+    // An unasserted model snap keeps the model's snap-id (snapd's seedwriter writes it).
     if (!unasserted) e['id'] = s.snapId;
+    else if (s.plan.inModel && s.plan.snapId !== '') e['id'] = s.plan.snapId;
     // Model snaps: only an overridden channel; asserted extra snaps: always their channel.
     if (!unasserted && (s.plan.channelOverridden || !s.plan.inModel)) e['channel'] = s.plan.channel;
     if (unasserted) e['unasserted'] = basename(snapPath(true, label, s));
