@@ -11,7 +11,7 @@ import { vaultService } from '../../src/vault/index.ts';
 import { createConsoleService } from '../../src/console/server/console.plugin.ts';
 import { CONTENT_SECURITY_POLICY } from '../../src/console/server/security-headers.ts';
 import { isHashedAsset } from '../../src/console/server/console-files.ts';
-import { storeWorld, expectStatus, openSession, packYaml, push, testSnaps, TEST_ADMIN_TOKEN } from '../store/fixtures.ts';
+import { core20TwoRevisions, storeWorld, expectStatus, openSession, push, testSnaps, TEST_ADMIN_TOKEN } from '../store/fixtures.ts';
 import { simFleet, simRefresh } from '../store/sim-fleet.ts';
 import { eachEngine } from '../store/engines.ts';
 import { vectorKey } from '../helpers/vectors.ts';
@@ -223,15 +223,8 @@ eachEngine('devices of a store: listed by serial from their sessions, one device
 
 eachEngine("a device's history: what a progressive release of an included store's snap saw of it", async (engine, t) => {
   const s = await storeWorld(engine, { services: [storePlugin, createConsoleService({ dir: await fakeBuild() })] });
-  const dir = await mkdtemp(join(tmpdir(), 'snapline-console-core20-'));
-  t.after(async () => {
-    await s.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  await core20TwoRevisions(s, t, 'console-core20');
   const root = TEST_ADMIN_TOKEN;
-  await expectStatus(s.request('POST', '/api/store/stores/operator-store/snaps', { token: root, body: { name: 'core20', private: false } }), 201);
-  await expectStatus(push(s, root, 'core20', (await packYaml(dir, 'core20-1', 'name: core20\nversion: "20.1"\ntype: base\n')).bytes, 'stable'), 201);
-  await expectStatus(push(s, root, 'core20', (await packYaml(dir, 'core20-2', 'name: core20\nversion: "20.2"\ntype: base\n')).bytes), 201);
   // 99 %: a progressive release, which the store measures device by device (100 % is a plain one).
   await expectStatus(s.request('POST', '/api/store/snaps/core20/releases', { token: root, body: { revision: 2, channels: ['stable'], progressivePercentage: 99 } }), 200);
   let device: Awaited<ReturnType<typeof simFleet>>[number] | undefined;

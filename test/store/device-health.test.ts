@@ -3,26 +3,16 @@
 // threshold the rollout pauses itself with the reason; a healthy report
 // clears a device; a report without a session is refused.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { eachEngine } from './engines.ts';
-import { expectStatus, packYaml, push, storeWorld, TEST_ADMIN_TOKEN } from './fixtures.ts';
+import { core20TwoRevisions, expectStatus, storeWorld, TEST_ADMIN_TOKEN } from './fixtures.ts';
 import { SNAP_ID, simFleet, simRound, type SimDevice } from './sim-fleet.ts';
 
 const HEADERS = { 'snap-device-architecture': 'amd64', 'snap-device-series': '16', 'snap-classic': 'false', 'content-type': 'application/json' };
 
 eachEngine('explicit health reports count devices as failed and pause the rollout at its threshold', async (engine, t) => {
   const s = await storeWorld(engine);
-  const dir = await mkdtemp(join(tmpdir(), 'snapline-health-'));
-  t.after(async () => {
-    await s.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  await core20TwoRevisions(s, t, 'health');
   const root = TEST_ADMIN_TOKEN;
-  await expectStatus(s.request('POST', '/api/store/stores/operator-store/snaps', { token: root, body: { name: 'core20', private: false } }), 201);
-  await expectStatus(push(s, root, 'core20', (await packYaml(dir, 'core20-1', 'name: core20\nversion: "20.1"\ntype: base\n')).bytes, 'stable'), 201);
-  await expectStatus(push(s, root, 'core20', (await packYaml(dir, 'core20-2', 'name: core20\nversion: "20.2"\ntype: base\n')).bytes), 201);
   const devices = await simFleet(s, 10);
   await expectStatus(s.request('POST', '/api/store/snaps/core20/releases', { token: root, body: { revision: 2, channels: ['stable'], health: { failAfterCheckins: 100, errorThreshold: 30, minDevices: 5 } } }), 200);
   await simRound(s, devices);

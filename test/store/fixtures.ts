@@ -151,3 +151,21 @@ export async function openSession(s: TestServer, snapIds: Record<string, string>
 export function sessionRequest(nonce: string, now = new Date(), serial = 'box-0001'): Assertion {
   return sign(DeviceSessionRequestType, { headers: { 'brand-id': 'acme', model: 'box', serial, nonce, timestamp: formatTimestamp(now) } }, vectorKey('device'), now);
 }
+
+/**
+ * The operator's core20 with revision 1 on stable and revision 2 uploaded but
+ * not released (the rollout tests release it); a scratch folder removed, and
+ * the server closed, when the test ends.
+ */
+export async function core20TwoRevisions(s: TestServer, t: { after(fn: () => Promise<void>): void }, prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `snapline-${prefix}-`));
+  t.after(async () => {
+    await s.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const root = TEST_ADMIN_TOKEN;
+  await expectStatus(s.request('POST', '/api/store/stores/operator-store/snaps', { token: root, body: { name: 'core20', private: false } }), 201);
+  await expectStatus(push(s, root, 'core20', (await packYaml(dir, 'core20-1', 'name: core20\nversion: "20.1"\ntype: base\n')).bytes, 'stable'), 201);
+  await expectStatus(push(s, root, 'core20', (await packYaml(dir, 'core20-2', 'name: core20\nversion: "20.2"\ntype: base\n')).bytes), 201);
+  return dir;
+}

@@ -6,14 +6,13 @@
 // approval step for `rollout advance`, then reaches every device. The
 // server's clock is the test's (soak times pass in a line).
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bucketOf, inPercentage } from '../../src/rollout/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { eachEngine } from './engines.ts';
-import { expectStatus, packYaml, push, storeWorld, TEST_ADMIN_TOKEN } from './fixtures.ts';
+import { core20TwoRevisions, expectStatus, storeWorld, TEST_ADMIN_TOKEN } from './fixtures.ts';
 import { SNAP_ID, simFleet, simRound, type SimDevice } from './sim-fleet.ts';
 
 const RELEASE_2 = `${SNAP_ID}:all:latest/stable:2`;
@@ -24,15 +23,8 @@ const on = (devices: SimDevice[], rev: number) => devices.filter((d) => d.instal
 async function world(engine: Parameters<typeof storeWorld>[0], t: { after: (f: () => Promise<void>) => void }) {
   let clock = Date.now();
   const s = await storeWorld(engine, { listen: true, now: () => new Date(clock) });
-  const dir = await mkdtemp(join(tmpdir(), 'snapline-plans-'));
-  t.after(async () => {
-    await s.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = await core20TwoRevisions(s, t, 'plans');
   const root = TEST_ADMIN_TOKEN;
-  await expectStatus(s.request('POST', '/api/store/stores/operator-store/snaps', { token: root, body: { name: 'core20', private: false } }), 201);
-  await expectStatus(push(s, root, 'core20', (await packYaml(dir, 'core20-1', 'name: core20\nversion: "20.1"\ntype: base\n')).bytes, 'stable'), 201);
-  await expectStatus(push(s, root, 'core20', (await packYaml(dir, 'core20-2', 'name: core20\nversion: "20.2"\ntype: base\n')).bytes), 201);
   const env = { SNAPLINE_URL: s.server.url!, SNAPLINE_TOKEN: root, SNAPLINE_CREDENTIALS: '/nonexistent/credentials.json' };
   const status = async (): Promise<any> => (await expectStatus(s.request('GET', '/api/store/snaps/core20/rollout?channel=stable', { token: root }), 200)).json().releases[0]; // eslint-disable-line @typescript-eslint/no-explicit-any
   const why = async (serial: string): Promise<any> => (await expectStatus(s.request('GET', `/api/store/snaps/core20/rollout/why?serial=${serial}`, { token: root }), 200)).json().answers[0]; // eslint-disable-line @typescript-eslint/no-explicit-any
