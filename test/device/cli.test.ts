@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeStream } from '../../src/assertions/index.ts';
 import { buildImage } from '../../src/image/build.ts';
-import { missingTools } from '../../src/image/disk.ts';
+import { diskToolsSkip } from '../image/helpers.ts';
 import { runCli } from '../helpers/cli.ts';
 import { vectorKey } from '../helpers/vectors.ts';
 import { fakeVault, fakeWorld } from './fake-world.ts';
@@ -64,13 +64,19 @@ test('a device that cannot register: non-zero exit, the reason in status, refres
   assert.match(badSeed.err, /the seed does not verify \(device-seed-invalid\)/);
 });
 
-test('boot, register and refresh against the server through the CLI', async (t) => {
+/** The device world on SQLite, with its trusted root and a device key in files, as the CLI reads them. */
+async function serverWorld(t: { after(fn: () => Promise<void>): void }) {
   const w = await deviceWorld('sqlite');
   t.after(() => w.close());
   const trusted = join(w.dir, 'trusted.assert');
   await writeFile(trusted, encodeStream(w.trusted));
   const key = join(w.dir, 'device.pem');
   await writeFile(key, vectorKey('stranger').toPem());
+  return { w, trusted, key };
+}
+
+test('boot, register and refresh against the server through the CLI', async (t) => {
+  const { w, trusted, key } = await serverWorld(t);
   const state = join(w.dir, 'cli-device');
   const booted = await runCli(['device', 'boot', '--seed', w.seed, '--state', state, '--device-key', key, '--store', w.url, '--json'], { env: { ...ENV, SNAPLINE_TRUSTED: trusted } });
   assert.equal(booted.code, 0, booted.err + booted.out);
@@ -89,15 +95,8 @@ test('boot, register and refresh against the server through the CLI', async (t) 
   assert.equal(JSON.parse(again.out).lastRefresh.outcome, 'no-updates');
 });
 
-const diskToolsMissing = await missingTools(['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'mcopy', 'debugfs']);
-
-test('boot from a disk image (--image): the seed is read from ubuntu-seed into the state folder', { skip: diskToolsMissing.length > 0 ? `missing ${diskToolsMissing.join(', ')}` : false }, async (t) => {
-  const w = await deviceWorld('sqlite');
-  t.after(() => w.close());
-  const trusted = join(w.dir, 'trusted.assert');
-  await writeFile(trusted, encodeStream(w.trusted));
-  const key = join(w.dir, 'device.pem');
-  await writeFile(key, vectorKey('stranger').toPem());
+test('boot from a disk image (--image): the seed is read from ubuntu-seed into the state folder', { skip: await diskToolsSkip() }, async (t) => {
+  const { w, trusted, key } = await serverWorld(t);
   const img = join(w.dir, 'disk.img');
   await buildImage({ model: w.model.encode(), storeUrl: w.url, out: join(w.dir, 'disk-out'), image: img, trusted: w.trusted, label: 'e2e' });
   const env = { ...ENV, SNAPLINE_TRUSTED: trusted };

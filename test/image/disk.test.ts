@@ -8,18 +8,15 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildImage } from '../../src/image/build.ts';
-import { missingTools } from '../../src/image/disk.ts';
 import { loadSeed16, loadSeed20 } from './seed-checker.ts';
 import { VECTORS_DIR } from '../helpers/vectors.ts';
 import { buildSnapdProgram, GOPATH, runProgram } from '../interop/helpers/snapd-go.ts';
-import { withTemp } from './helpers.ts';
+import { diskToolsSkip, withTemp } from './helpers.ts';
 import { core18Model, core20Model, packBytes, startWorld, UC16_GADGET_YAML, type World } from './world.ts';
 import { diskUsage } from '../../src/image/disk.ts';
 import { rootfsSize } from '../../src/image/volumes.ts';
 
-const TOOLS = ['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'mcopy', 'debugfs'];
-const missing = await missingTools(TOOLS);
-const skip = missing.length > 0 ? `missing ${missing.join(', ')} (Debian: fdisk, dosfstools, e2fsprogs, mtools)` : false;
+const skip = await diskToolsSkip();
 if (skip) console.log(`# disk image tests skipped: ${skip}`);
 
 let world: World;

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { missingTools } from '../../src/image/disk.ts';
 
 export async function withTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'snapline-image-test-'));
@@ -43,4 +44,10 @@ export function proxy(): Promise<{ url: string; target: (t: string) => void; clo
       }),
     ),
   );
+}
+
+/** Why the disk image tests cannot run here (a tool is missing, with its Debian package), or false. */
+export async function diskToolsSkip(): Promise<string | false> {
+  const missing = await missingTools(['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'mcopy', 'debugfs']);
+  return missing.length > 0 ? `missing ${missing.join(', ')} (Debian: fdisk, dosfstools, e2fsprogs, mtools)` : false;
 }

@@ -8,16 +8,14 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { buildImage } from '../../src/image/build.ts';
-import { missingTools } from '../../src/image/disk.ts';
 import { isImageError } from '../../src/image/errors.ts';
 import { filesystemOf, readPartitionTable } from '../../src/image/partition-table.ts';
 import { extractSeedFromDisk } from '../../src/image/seed-from-disk.ts';
 import { loadSeed } from '../../src/device/seed.ts';
-import { withTemp } from './helpers.ts';
+import { diskToolsSkip, withTemp } from './helpers.ts';
 import { core18Model, core20Model, startWorld, type World } from './world.ts';
 
-const missing = await missingTools(['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'mcopy', 'debugfs']);
-const skip = missing.length > 0 ? `missing ${missing.join(', ')} (Debian: fdisk, dosfstools, e2fsprogs, mtools)` : false;
+const skip = await diskToolsSkip();
 
 let world: World;
 before(async () => {
