@@ -251,5 +251,30 @@ export async function refresh(o: RefreshOptions): Promise<RefreshResult> {
       o.onEvent?.({ kind: 'failed', name: current.name, revision: u.revision, reason: e.message });
     }
   }
+  await reportHealth(o, updated, failed, snaps);
   return { snaps, outcome: outcomeOf(), added };
+}
+
+/**
+ * After the refresh, the device tells a Snapline store how it went (explicit
+ * health reports, update control): each revision installed is okay, each one
+ * undone an error with the reason. Best effort: a store without the endpoint,
+ * or one that fails, changes nothing on the device.
+ */
+async function reportHealth(
+  o: RefreshOptions,
+  updated: readonly { name: string; to: number }[],
+  failed: readonly { name: string; revision?: number; reason: string }[],
+  snaps: readonly InstalledSnap[],
+): Promise<void> {
+  const idOf = (name: string) => snaps.find((s) => s.name === name)?.snapId ?? '';
+  const reports = [
+    ...updated.map((u) => ({ snapId: idOf(u.name), revision: u.to, status: 'okay' as const })),
+    ...failed.filter((f) => f.revision !== undefined).map((f) => ({ snapId: idOf(f.name), revision: f.revision!, status: 'error' as const, message: f.reason })),
+  ].filter((r) => r.snapId !== '');
+  try {
+    await o.client.reportHealth(reports);
+  } catch (err) {
+    if (!isDeviceError(err) && !(err instanceof TransportError)) throw err;
+  }
 }

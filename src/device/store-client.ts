@@ -248,6 +248,26 @@ export class StoreClient {
     }
   }
 
+  /**
+   * Snapline's explicit health reports (POST api/store/device/health, with
+   * the device session; docs/update-control.md): the revisions this refresh
+   * installed (okay) or had to undo (error). An extension snapd does not
+   * have, so a store that does not know it (404) is no error: returns false.
+   */
+  async reportHealth(reports: readonly { snapId: string; revision: number; status: 'okay' | 'error'; message?: string }[]): Promise<boolean> {
+    if (reports.length === 0 || !this.o.serial) return false;
+    const body = Buffer.from(JSON.stringify({ reports: reports.map((r) => ({ 'snap-id': r.snapId, revision: r.revision, status: r.status, ...(r.message ? { message: r.message.slice(0, 1000) } : {}) })) }));
+    const res = await this.authorized('cannot report health', () => ({
+      method: 'POST',
+      url: `${this.base}/api/store/device/health`,
+      headers: { ...this.common(true), accept: 'application/json', 'content-type': 'application/json' },
+      body,
+    }));
+    if (res.status === 404 || res.status === 405) return false;
+    if (res.status !== 200) throw new DeviceError('device-store-error', `cannot report health: ${describe(res)}`);
+    return true;
+  }
+
   /** Downloads a snap (v1 headers, as snapd); transport errors and 5xx are retried. */
   async download(url: string, reason: 'scheduled' | undefined): Promise<Downloaded> {
     await this.ensureSession();

@@ -125,6 +125,10 @@ eachEngine('a device boots from the seed, registers through its gadget hook, the
   assert.equal(dl.headers['snap-refresh-reason'], 'scheduled');
   assert.equal(dl.headers['x-device-authorization'], `Macaroon root="${r2.session!.macaroon}"`);
   assert.equal(r2.session!.macaroon, idle.session!.macaroon, 'the session is reused');
+  // The device tells the store how it went (explicit health reports, update control), with its session.
+  const okay = rec.requests.find((r) => r.url.endsWith('/api/store/device/health'))!;
+  assert.deepEqual(JSON.parse(okay.body!.toString()), { reports: [{ 'snap-id': snap(r2, 'acme-app').snapId, revision: 2, status: 'okay' }] });
+  assert.equal(okay.headers['snap-device-authorization'], `Macaroon root="${r2.session!.macaroon}"`);
   assert.equal((await readState(state))?.phase, 'seeded');
 
   // A failed install is undone: revision, channel, cohort and refreshed-date as before; no file left.
@@ -134,6 +138,8 @@ eachEngine('a device boots from the seed, registers through its gadget hook, the
   assert.equal(failedInstall.lastRefresh?.failed[0]?.code, 'device-install-failed');
   assert.deepEqual(snap(failedInstall, 'acme-app'), app2);
   assert.deepEqual((await readdir(join(state, 'snaps'))).sort(), ['acme-app_2.snap']);
+  const error = rec.requests.filter((r) => r.url.endsWith('/api/store/device/health')).at(-1)!;
+  assert.deepEqual(JSON.parse(error.body!.toString()).reports.map((x: Record<string, unknown>) => [x['revision'], x['status']]), [[3, 'error']]);
 
   // A download that does not match the store's digest (twice: snapd tries once more) installs nothing.
   let tampered = 0;
