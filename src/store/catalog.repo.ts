@@ -17,6 +17,13 @@ export interface CatalogEntry {
   releases: Release[];
   /** The released revisions, by number. */
   revisions: Map<number, Revision>;
+  /**
+   * Revisions read since the entry loaded that no channel releases (the
+   * previous revision a device outside a progressive release keeps getting, a
+   * revision asked for by number): revisions never change, so they live as
+   * long as the entry (built on first use).
+   */
+  readRevisions?: Map<number, Revision>;
   /** Some release is progressive, paused or a rollback: refreshes ask update control (src/rollout) and record facts. */
   watched: boolean;
   /** Serialized snap results (`,"snap-id":…,"name":…,"snap":{…}`) by base URL (prefixed "yaml " with snap-yaml), then revision (built on first use; dropped with the entry). */

@@ -257,10 +257,18 @@ export class SnapActionService {
     if (rollout?.planned.length) await this.plans.afterCheckIn(rollout.planned, now);
 
     // Revisions asked for by number (and previous revisions of a progressive release) may not be released: read those.
-    const unreleased = plans.filter((p) => !p.entry.revisions.has(p.revision));
-    const extra = unreleased.length ? await revisionsByKeys(this.db, unreleased.map((p) => ({ snapId: p.entry.snap.snapId, revision: p.revision }))) : new Map<string, Revision>();
+    // Kept with the catalog entry once read: a progressive release's devices outside it ask for the same one on every refresh.
+    const known = (p: Plan) => p.entry.revisions.get(p.revision) ?? p.entry.readRevisions?.get(p.revision);
+    const unreleased = plans.filter((p) => !known(p));
+    if (unreleased.length) {
+      const read = await revisionsByKeys(this.db, unreleased.map((p) => ({ snapId: p.entry.snap.snapId, revision: p.revision })));
+      for (const p of unreleased) {
+        const r = read.get(`${p.entry.snap.snapId}#${p.revision}`);
+        if (r) (p.entry.readRevisions ??= new Map()).set(p.revision, r);
+      }
+    }
     for (const p of plans) {
-      const rev = p.entry.revisions.get(p.revision) ?? extra.get(`${p.entry.snap.snapId}#${p.revision}`);
+      const rev = known(p);
       const ik = p.action['instance-key'];
       const snap = p.entry.snap;
       if (rev && p.action.action === 'refresh' && !canRead(rev.epoch, p.installedEpoch)) continue; // an epoch the installed data cannot go to: no update
@@ -274,14 +282,10 @@ export class SnapActionService {
       }
       // `,"snap-id":…,"name":…,"snap":{…}` as bytes, serialized once per catalog entry (and base URL, snap-yaml or not).
       const serialize = async () => Buffer.from(`,"snap-id":${JSON.stringify(snap.snapId)},"name":${JSON.stringify(snap.name)},"snap":${JSON.stringify(snapObject(publicUrl, snap, rev, await catalog.publisher(snap.publisherId), withYaml))}`);
-      let snapBytes: Buffer;
-      if (p.entry.revisions.get(p.revision) === rev) {
-        let byRevision = p.entry.json.get(jsonKey);
-        if (!byRevision) p.entry.json.set(jsonKey, (byRevision = new Map()));
-        let cached = byRevision.get(rev.revision);
-        if (!cached) byRevision.set(rev.revision, (cached = await serialize()));
-        snapBytes = cached;
-      } else snapBytes = await serialize();
+      let byRevision = p.entry.json.get(jsonKey);
+      if (!byRevision) p.entry.json.set(jsonKey, (byRevision = new Map()));
+      let snapBytes = byRevision.get(rev.revision);
+      if (!snapBytes) byRevision.set(rev.revision, (snapBytes = await serialize()));
       const effective = p.effectiveChannel ? `,"effective-channel":${JSON.stringify(p.effectiveChannel)}}` : '}';
       results.push([`{"result":${JSON.stringify(p.action.action)},"instance-key":${JSON.stringify(ik ?? null)}`, snapBytes, effective]);
     }
