@@ -75,6 +75,10 @@ export class ApprovalService {
   ) {
     // A release to controlled channels waits: the publishing service asks here first.
     publishing.approvalGate = (actor, snap, revision, channels, input) => this.gate(actor, snap, revision, channels, input);
+    publishing.controlsAny = async (snap, channels) => {
+      const controlled = await this.controlledOf(snap.storeId);
+      return channels.some((c) => controlled.some((e) => controls(e, c)));
+    };
   }
 
   async controlledChannels(actor: Actor, target: StoreTarget): Promise<{ channels: string[] }> {

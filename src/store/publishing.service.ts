@@ -640,16 +640,22 @@ export class PublishingService {
     target: SnapTarget,
     file: Readable,
     opts: { release?: readonly string[] | undefined; size?: number | undefined; signal?: AbortSignal | undefined } = {},
-  ): Promise<{ revision: RevisionView; assertion: string; released: string[] }> {
+  ): Promise<{ revision: RevisionView; assertion: string; released: string[]; pending?: { id: number } }> {
     const { snap, as } = this.snapOf(actor, target, PUBLISH_ROLES);
     const channels = opts.release !== undefined ? parseReleaseChannels(opts.release, snap) : undefined;
     const limit = this.ctx.config.limits.uploadBytes;
     if (opts.size !== undefined && opts.size > limit) throw new StoreError('payload-too-large', `upload of ${opts.size} bytes is over the limit of ${limit}`);
-    const res = await uploadRevision(this.ctx, this.db, snap, file, { developerId: as, actor: historyActor(actor), ...(opts.signal ? { signal: opts.signal } : {}), ...(channels ? { release: channels } : {}) });
+    // A release to a controlled channel waits for approval, whichever way it is asked: uploaded first, then requested.
+    const gated = channels !== undefined && (await this.controlsAny(snap, channels));
+    const res = await uploadRevision(this.ctx, this.db, snap, file, { developerId: as, actor: historyActor(actor), ...(opts.signal ? { signal: opts.signal } : {}), ...(channels && !gated ? { release: channels } : {}) });
     this.catalog.invalidate();
     await audit(this.ctx, actor, { action: 'store.snap.upload', target: `${snap.name}/${res.revision.revision}`, accountId: snap.publisherId, details: { sha3_384: res.revision.sha3_384, size: res.revision.size, released: res.released } });
-    return { ...res, revision: revisionView(res.revision) };
+    const pending = gated ? await this.approvalGate(actor, snap, res.revision.revision, channels, { revision: res.revision.revision, channels: [...opts.release!] }) : undefined;
+    return { ...res, revision: revisionView(res.revision), ...(pending ? { pending } : {}) };
   }
+
+  /** Whether a release to these channels would wait for approval (approvals.service.ts sets it). */
+  controlsAny: (snap: Snap, channels: readonly Channel[]) => Promise<boolean> = async () => false;
 
   /**
    * Update control's approvals (approvals.service.ts): asked before a

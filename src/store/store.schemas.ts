@@ -188,7 +188,7 @@ export const Answers = {
   snapRegistered: Type.Object({ snap: Type.Optional(SnapJson), assertion: Type.Optional(Type.String()) }),
   status: Type.Object({ snap: Type.Optional(SnapJson), collaborators: Type.Optional(Type.Array(Type.String())), channelMap: Type.Optional(ChannelMapJson) }),
   revisions: Type.Object({ revisions: Type.Optional(Type.Array(RevisionJson)) }),
-  uploaded: Type.Object({ revision: Type.Optional(RevisionJson), assertion: Type.Optional(Type.String()), released: Type.Optional(Type.Array(Type.String())) }),
+  uploaded: Type.Object({ revision: Type.Optional(RevisionJson), assertion: Type.Optional(Type.String()), released: Type.Optional(Type.Array(Type.String())), pending: Type.Optional(Type.Object({}, { additionalProperties: true })) }),
   released: Type.Object({ released: Type.Optional(Type.Array(Type.String())), channelMap: Type.Optional(ChannelMapJson), pending: Type.Optional(Type.Object({}, { additionalProperties: true })) }),
   controlledChannels: Type.Object({ channels: Type.Optional(Type.Array(Type.String())) }),
   approvals: Type.Object({ requests: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))) }),

@@ -9,7 +9,7 @@ import { runCli } from '../helpers/cli.ts';
 import type { StoreOwnTables } from '../../src/store/store.tables.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { eachEngine } from './engines.ts';
-import { expectStatus, push, storeWorld, testSnaps } from './fixtures.ts';
+import { core20TwoRevisions, packYaml, expectStatus, push, storeWorld, testSnaps } from './fixtures.ts';
 
 const cli = (s: TestServer, token: string, args: string[]) => runCli(args, { env: { SNAPLINE_URL: s.server.url!, SNAPLINE_TOKEN: token, SNAPLINE_CREDENTIALS: '/nonexistent/credentials.json' } });
 const stableRevision = async (s: TestServer, token: string) =>
@@ -85,4 +85,25 @@ eachEngine('a release to a controlled channel waits for an approver who did not 
   );
   const history = await s.server.ctx.db.kysely.withTables<StoreOwnTables>().selectFrom('store_release_history').select('actor').where('channel', '=', 'latest/stable').execute();
   assert.match(history[0]!.actor, /^user:\S+ approved by user:\S+$/);
+});
+
+eachEngine('an upload released to a controlled channel (push --release) waits for approval too', async (engine, t) => {
+  const s = await storeWorld(engine);
+  const snaps = await testSnaps();
+  const dir = await core20TwoRevisions(s, t, 'approval-push');
+  const admin = await s.tokenFor(['admin'], 'acme');
+  const publisher = await s.tokenFor(['publisher'], 'acme');
+  await expectStatus(s.request('POST', '/api/store/stores/acme-store/snaps', { token: publisher, body: { name: 'acme-app' } }), 201);
+  await expectStatus(push(s, publisher, 'acme-app', snaps.get('acme-app')!.bytes, 'stable'), 201);
+  await expectStatus(s.request('PUT', '/api/store/stores/acme-store/controlled-channels', { token: admin, body: { channels: ['stable'] } }), 200);
+  // Uploaded, not released: a pending request instead, as `snapline release` would make.
+  const up = (await expectStatus(push(s, publisher, 'acme-app', snaps.get('acme-app-2')!.bytes, 'stable'), 201)).json();
+  assert.equal(up.revision.revision, 2);
+  assert.deepEqual(up.released, []);
+  assert.ok(up.pending.id > 0);
+  assert.equal(await stableRevision(s, publisher), 1);
+  // To a channel nobody controls, an upload still releases at once.
+  const edge = (await expectStatus(push(s, publisher, 'acme-app', (await packYaml(dir, 'app-3', 'name: acme-app\nversion: "3.0"\nbase: core20\n')).bytes, 'edge'), 201)).json();
+  assert.deepEqual(edge.released, ['latest/edge']);
+  assert.equal(edge.pending, undefined);
 });
