@@ -88,7 +88,7 @@ eachEngine('a release to a controlled channel waits for an approver who did not 
 });
 
 eachEngine('an upload released to a controlled channel (push --release) waits for approval too', async (engine, t) => {
-  const s = await storeWorld(engine);
+  const s = await storeWorld(engine, { listen: true });
   const snaps = await testSnaps();
   const dir = await core20TwoRevisions(s, t, 'approval-push');
   const admin = await s.tokenFor(['admin'], 'acme');
@@ -106,4 +106,9 @@ eachEngine('an upload released to a controlled channel (push --release) waits fo
   const edge = (await expectStatus(push(s, publisher, 'acme-app', (await packYaml(dir, 'app-3', 'name: acme-app\nversion: "3.0"\nbase: core20\n')).bytes, 'edge'), 201)).json();
   assert.deepEqual(edge.released, ['latest/edge']);
   assert.equal(edge.pending, undefined);
+  // The CLI says so.
+  const four = await packYaml(dir, 'app-4', 'name: acme-app\nversion: "4.0"\nbase: core20\n');
+  const pushed = await cli(s, publisher, ['push', four.file, '--release', 'stable']);
+  assert.equal(pushed.code, 0, pushed.err);
+  assert.match(pushed.out, /^Revision 4 of acme-app \(version 4\.0\) created\nRelease of acme-app revision 4 to latest\/stable waits for approval: request \d+ \(snapline approve \d+\)\n$/);
 });

@@ -181,9 +181,11 @@ export function registerStore(program: Command): void {
       } catch (err) {
         throw new CliError(`cannot reach ${c.url}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
       }
-      const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string }; revision?: { revision: number; version: string }; released?: string[] };
+      const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string }; revision?: { revision: number; version: string }; released?: string[]; pending?: { id: number; channels: string[] } };
       if (!res.ok) throw new CliError(json.error ? `${json.error.message} (${json.error.code})` : `${res.status} ${res.statusText}`);
       io.out(`Revision ${json.revision!.revision} of ${name} (version ${json.revision!.version}) created${json.released?.length ? `, released to ${json.released.join(', ')}` : ''}\n`);
+      // A controlled channel: the release waits for an approver (docs/update-control.md, Approvals).
+      if (json.pending) io.out(`Release of ${name} revision ${json.revision!.revision} to ${json.pending.channels.join(', ')} waits for approval: request ${json.pending.id} (snapline approve ${json.pending.id})\n`);
     });
 
   program
