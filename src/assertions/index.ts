@@ -18,6 +18,7 @@ export * from './types/base-declaration.ts';
 export * from './types/store.ts';
 export * from './types/system-user.ts';
 export * from './types/validation-set.ts';
+export * from './validation-set-rules.ts';
 export * from './types/repair.ts';
 export * from './types/preseed.ts';
 export * from './types/authority-delegation.ts';

@@ -7,7 +7,7 @@
 // it already runs it; a snap an enforced set declares invalid stops the whole
 // refresh. snapd 2.58 reads the model's `validation-sets` header, 2.60
 // enforces it from seeding on. Pure: the sets are passed in.
-import type { Assertion, ModelData, ValidationSetData } from '../assertions/index.ts';
+import { seedViolation, snapRequirements, validationSetName, type Assertion, type ModelData, type ValidationSetData } from '../assertions/index.ts';
 import { DeviceError } from './errors.ts';
 import type { InstalledSnap } from './state.ts';
 
@@ -35,13 +35,11 @@ export function checkSeedAgainstSets(model: Assertion<ModelData>, assertions: re
       .filter((a) => a.data.accountId === ref.accountId && a.data.name === ref.name && (!ref.sequence || a.data.sequence === ref.sequence))
       .sort((a, b) => b.data.sequence - a.data.sequence);
     const set = candidates[0] ?? fail(`the model enforces validation set ${what}, which the seed does not carry (snapd 2.60 and later refuse to seed it)`);
-    for (const e of set.data.snaps) {
-      const snap = snaps.find((x) => (e.snapId !== '' && x.snapId === e.snapId) || x.name === e.name);
-      if (e.presence === 'invalid' && snap) fail(`validation set ${setKey(set)} declares ${e.name} invalid, and the seed carries it`);
-      if (e.presence !== 'required') continue;
-      if (!snap) return fail(`validation set ${setKey(set)} requires ${e.name}, which the seed does not carry`);
-      if (e.revision !== 0 && snap.revision !== e.revision) fail(`validation set ${setKey(set)} requires ${e.name} at revision ${e.revision}; the seed carries revision ${snap.revision}`);
-    }
+    const v = seedViolation(set, snaps);
+    const name = validationSetName(set);
+    if (v?.kind === 'invalid-present') fail(`validation set ${name} declares ${v.entry.name} invalid, and the seed carries it`);
+    if (v?.kind === 'missing') fail(`validation set ${name} requires ${v.entry.name}, which the seed does not carry`);
+    if (v?.kind === 'other-revision') fail(`validation set ${name} requires ${v.entry.name} at revision ${v.entry.revision}; the seed carries revision ${v.revision}`);
   }
 }
 
@@ -53,36 +51,24 @@ export interface SnapPin {
   readonly revision: number;
 }
 
-function setKey(s: Assertion<ValidationSetData>): string {
-  return `${s.data.accountId}/${s.data.name}/${s.data.sequence}`;
-}
-
 /**
  * For each installed snap an enforced set names: the sets that require it and
  * the revision they pin. Throws `device-validation-sets` when a set declares
- * an installed snap invalid, or two sets require different revisions.
+ * an installed snap invalid, or two sets require different revisions
+ * (whichever comes first among the sets).
  */
 export function pinsFor(snaps: readonly InstalledSnap[], sets: readonly Assertion<ValidationSetData>[]): Map<string, SnapPin> {
   const pins = new Map<string, SnapPin>();
   for (const snap of snaps) {
-    const keys: string[][] = [];
-    let revision = 0;
-    for (const set of sets) {
-      const entry = set.data.snaps.find((e) => (snap.snapId !== '' && e.snapId === snap.snapId) || e.name === snap.name);
-      if (!entry) continue;
-      if (entry.presence === 'invalid') {
-        throw new DeviceError('device-validation-sets', `the enforced validation set ${setKey(set)} declares ${snap.name} invalid, and it is installed: snapd refuses to refresh`);
-      }
-      if (entry.presence !== 'required') continue;
-      if (entry.revision !== 0) {
-        if (revision !== 0 && revision !== entry.revision) {
-          throw new DeviceError('device-validation-sets', `the enforced validation sets disagree on ${snap.name}: revision ${revision} and revision ${entry.revision} (${setKey(set)})`);
-        }
-        revision = entry.revision;
-      }
-      keys.push([...set.primaryKey]);
+    const r = snapRequirements(sets, snap);
+    if (r.invalid && (!r.conflict || r.invalid.at < r.conflict.at)) {
+      throw new DeviceError('device-validation-sets', `the enforced validation set ${validationSetName(r.invalid.set)} declares ${snap.name} invalid, and it is installed: snapd refuses to refresh`);
     }
-    if (keys.length > 0) pins.set(snap.snapId, { sets: keys.sort((a, b) => a.join('/').localeCompare(b.join('/'))), revision });
+    if (r.conflict) {
+      throw new DeviceError('device-validation-sets', `the enforced validation sets disagree on ${snap.name}: revision ${r.conflict.revisions[0]} and revision ${r.conflict.revisions[1]} (${validationSetName(r.conflict.set)})`);
+    }
+    const keys = r.required.map((x) => [...x.set.primaryKey]);
+    if (keys.length > 0) pins.set(snap.snapId, { sets: keys.sort((a, b) => a.join('/').localeCompare(b.join('/'))), revision: r.revision });
   }
   return pins;
 }
