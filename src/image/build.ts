@@ -40,7 +40,7 @@ import { StoreClient, type StoreSnap } from './store-client.ts';
 import { DownloadPool } from './download-pool.ts';
 import { checkGadgetContent, kernelSnap, missingTools, writeDiskImage, writeStructureContent, type DiskImageResult, type KernelSnap } from './disk.ts';
 import { checkGadgetKernelContent } from './kernel-assets.ts';
-import { layoutVolume, offsetWrites, seedStructure } from './volumes.ts';
+import { layoutVolume, offsetWritesWithin, seedStructure, withImplicitSystemData } from './volumes.ts';
 import { checkSeedSnaps, enforcedSetRefs, pinnedRevisions } from './validation-sets.ts';
 import { ubootBootFiles } from './uboot-boot.ts';
 
@@ -472,12 +472,10 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
         throw err;
       }
       await checkGadgetContent(gadget, gadgetReader);
-      // The disk layout too, before anything is written: overlaps, MBR limits, offset-writes.
+      // The disk layout too, before anything is written: overlaps, MBR limits, offset-writes; a UC16/18 gadget
+      // without system-data with its implicit writable partition at its smallest (the disk is at least that big).
       if (opts.image !== undefined) {
-        for (const v of Object.values(gadget.volumes)) {
-          const l = layoutVolume(v);
-          for (const w of offsetWrites(v)) if (w.at + 4 > l.size) throw new ImageError('image-gadget-invalid', `volume ${JSON.stringify(v.name)}: an offset-write at byte ${w.at} is outside the image (${l.size} bytes)`);
-        }
+        for (const v of Object.values((uc20 ? gadget : withImplicitSystemData(gadget, 0)).volumes)) offsetWritesWithin(v, layoutVolume(v).size);
       }
       if (uc20 && (gadgetW.yaml!.base ?? 'core') !== model.base) {
         throw new ImageError('image-gadget-invalid', `cannot use gadget snap because its base ${JSON.stringify(gadgetW.yaml!.base ?? 'core')} is different from model base ${JSON.stringify(model.base)}`);

@@ -12,7 +12,7 @@ import type { GadgetStructure, GadgetVolume, GadgetYaml, SquashfsReader } from '
 import { SquashfsPathError } from '../snap/index.ts';
 import { ImageError } from './errors.ts';
 import { parseKernelYaml, resolveKernelRef, type KernelAssets } from './kernel-assets.ts';
-import { layoutVolume, offsetWrites, seedStructure, sfdiskScript, withImplicitSystemData, SECTOR } from './volumes.ts';
+import { layoutVolume, offsetWritesWithin, seedStructure, sfdiskScript, withImplicitSystemData, SECTOR } from './volumes.ts';
 
 export const DISK_TOOLS = ['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'mcopy'] as const;
 
@@ -147,9 +147,11 @@ async function linkTree(src: string, dest: string, skip: readonly string[] = [])
   }
 }
 
+/** The block size `du` counts in on ext4. */
+const BLOCK = 4096;
+
 /** What `du -s -B1` reports for a tree on ext4 (ubuntu-image sizes the rootfs with it): 4 KiB blocks, hard links once, short links none. */
 export async function diskUsage(dir: string, seen = new Set<number>()): Promise<number> {
-  const BLOCK = 4096;
   let total = BLOCK;
   for (const e of await readdir(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
@@ -277,7 +279,6 @@ export async function writeDiskImage(opts: DiskImageOptions): Promise<DiskImageR
   if (!opts.uc20) {
     // The implicit writable partition of a UC16/18 gadget without system-data, sized for the rootfs.
     // ubuntu-image measures rootfs/ holding system-data/ (image/ without boot/, and an empty boot/).
-    const BLOCK = 4096;
     const boot = opts.imageRoot ? await diskUsage(join(opts.imageRoot, 'boot')).catch(() => 0) : 0;
     const rootfs = opts.imageRoot ? (await diskUsage(opts.imageRoot)) - boot + 2 * BLOCK : await diskUsage(opts.seedRoot);
     opts = { ...opts, gadget: withImplicitSystemData(opts.gadget, rootfs) };
@@ -347,12 +348,11 @@ async function writeVolume(opts: DiskImageOptions, volume: GadgetVolume, seedS: 
       await rm(dir, { recursive: true, force: true });
     }
     // offset-write pointers last, so no content overwrites them.
-    const writes = offsetWrites(volume);
+    const writes = offsetWritesWithin(volume, layout.size);
     if (writes.length > 0) {
       const out = await open(dest, 'r+');
       try {
         for (const w of writes) {
-          if (w.at + 4 > layout.size) throw new ImageError('image-gadget-invalid', `offset-write at ${w.at} is outside the image`);
           const b = Buffer.alloc(4);
           b.writeUInt32LE(w.sector);
           await out.write(b, 0, 4, w.at);

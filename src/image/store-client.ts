@@ -244,7 +244,6 @@ export class StoreClient {
   }
 
   private async getAssertion(u: URL, type: string, pk: readonly string[], isIt: (a: Assertion) => boolean): Promise<Assertion | undefined> {
-    const ref = { type };
     const res = await this.request('GET', u, { ...this.common(false), Accept: MEDIA_TYPE });
     if (res.status !== 200) {
       const ct = String(res.headers['content-type'] ?? '');
@@ -253,18 +252,18 @@ export class StoreClient {
         if (/"not-found"/.test(text) || /"status":\s*404/.test(text)) return undefined;
         throw new ImageError('image-store-error', `assertion service error: ${errorText(res.body)}`);
       }
-      throw new ImageError('image-store-error', `cannot fetch ${ref.type} ${pk.join('/')}: HTTP ${res.status}`);
+      throw new ImageError('image-store-error', `cannot fetch ${type} ${pk.join('/')}: HTTP ${res.status}`);
     }
     let list: Assertion[];
     try {
       list = decodeStream(res.body, { maxAssertions: 64 });
     } catch (err) {
-      if (err instanceof AssertionError) throw new ImageError('image-assertion-invalid', `the store sent a bad ${ref.type} assertion: ${err.message}`);
+      if (err instanceof AssertionError) throw new ImageError('image-assertion-invalid', `the store sent a bad ${type} assertion: ${err.message}`);
       throw err;
     }
     const first = list[0];
-    if (!first || first.type !== ref.type || !isIt(first)) {
-      throw new ImageError('image-assertion-invalid', `the store sent something else for ${ref.type} ${pk.join('/')}`);
+    if (!first || first.type !== type || !isIt(first)) {
+      throw new ImageError('image-assertion-invalid', `the store sent something else for ${type} ${pk.join('/')}`);
     }
     return first;
   }

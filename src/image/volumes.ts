@@ -87,6 +87,14 @@ export function seedStructure(gadget: GadgetYaml, uc20: boolean): { volume: Gadg
   throw new ImageError('image-gadget-invalid', `the gadget has no structure with role ${role} to hold the seed`);
 }
 
+/** A volume's `offset-write` pointers, refused when one would land outside its image of `size` bytes. */
+export function offsetWritesWithin(volume: GadgetVolume, size: number): { at: number; sector: number }[] {
+  const writes = offsetWrites(volume);
+  const outside = writes.find((w) => w.at + 4 > size);
+  if (outside) throw new ImageError('image-gadget-invalid', `volume ${JSON.stringify(volume.name)}: an offset-write at byte ${outside.at} is outside the image (${size} bytes)`);
+  return writes;
+}
+
 /**
  * The `offset-write` pointers of a volume (snapd gadget/install offsets): each
  * structure (or raw content) with offset-write gets its own start, in 512-byte
@@ -114,10 +122,9 @@ export function offsetWrites(volume: GadgetVolume): { at: number; sector: number
   return out;
 }
 
-const MIB_BYTES = 1024 * 1024;
 /** ubuntu-image's rootfs sizing (internal/statemachine/common_states.go): content × 1.5 (ext4FudgeFactor) + 8 MiB (ext4Padding), in whole sectors. */
 export function rootfsSize(contentBytes: number): number {
-  return Math.ceil((Math.ceil(contentBytes * 1.5) + 8 * MIB_BYTES) / SECTOR) * SECTOR;
+  return Math.ceil((Math.ceil(contentBytes * 1.5) + 8 * MIB) / SECTOR) * SECTOR;
 }
 
 /**
