@@ -63,3 +63,13 @@ export function parseTimeOption(value: string, what: string): Date {
   if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(d.getTime())) throw new CliError(`invalid ${what} ${JSON.stringify(value)}: expected an RFC 3339 time like 2026-01-01T00:00:00Z`);
   return d;
 }
+
+/** A flag that must be a positive integer (or, when absent, `dflt`; no default: required). */
+export function positiveInt(v: string | undefined, flag: string, dflt?: number): number {
+  if (v === undefined) {
+    if (dflt === undefined) throw new CliError(`${flag} is required`);
+    return dflt;
+  }
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new CliError(`${flag} ${v}: expected a positive integer`);
+  return Number(v);
+}

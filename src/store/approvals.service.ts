@@ -75,10 +75,7 @@ export class ApprovalService {
   ) {
     // A release to controlled channels waits: the publishing service asks here first.
     publishing.approvalGate = (actor, snap, revision, channels, input) => this.gate(actor, snap, revision, channels, input);
-    publishing.controlsAny = async (snap, channels) => {
-      const controlled = await this.controlledOf(snap.storeId);
-      return channels.some((c) => controlled.some((e) => controls(e, c)));
-    };
+    publishing.controlsAny = async (snap, channels) => (await this.controlledAmong(snap, channels)).length > 0;
   }
 
   async controlledChannels(actor: Actor, target: StoreTarget): Promise<{ channels: string[] }> {
@@ -105,9 +102,14 @@ export class ApprovalService {
   }
 
   /** Before a release: when a channel is controlled by the snap's store, the release becomes a pending request. */
-  private async gate(actor: Actor, snap: Snap, revision: number, channels: readonly Channel[], input: ReleaseInput): Promise<ReleaseRequest | undefined> {
+  /** The channels among `channels` that the snap's store controls. */
+  private async controlledAmong(snap: Snap, channels: readonly Channel[]): Promise<Channel[]> {
     const controlled = await this.controlledOf(snap.storeId);
-    const hit = channels.filter((c) => controlled.some((e) => controls(e, c)));
+    return channels.filter((c) => controlled.some((e) => controls(e, c)));
+  }
+
+  private async gate(actor: Actor, snap: Snap, revision: number, channels: readonly Channel[], input: ReleaseInput): Promise<ReleaseRequest | undefined> {
+    const hit = await this.controlledAmong(snap, channels);
     if (hit.length === 0) return undefined;
     const p = actor.principal!;
     const row = await this.db

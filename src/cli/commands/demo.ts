@@ -8,7 +8,7 @@ import { PrivateKey } from '../../assertions/index.ts';
 import { ensureKeysFile, DEVICE_KEY_BITS } from '../../fleet/keys.ts';
 import { toolDirs } from '../../image/disk.ts';
 import type { ConfigFlags } from '../../platform/config.ts';
-import { CliError, io } from '../io.ts';
+import { CliError, io, positiveInt } from '../io.ts';
 import { serverConfig } from '../server-config.ts';
 
 interface DemoFlags {
@@ -18,11 +18,6 @@ interface DemoFlags {
   db?: string;
   keys?: string;
   bits?: string;
-}
-
-function positiveInt(v: string, flag: string): number {
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new CliError(`${flag} ${v}: expected a positive integer`);
-  return Number(v);
 }
 
 export function registerDemo(program: Command): void {

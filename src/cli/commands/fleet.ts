@@ -9,7 +9,7 @@ import type { PrivateKey } from '../../assertions/index.ts';
 import { DEVICE_KEY_BITS, ensureKeysFile, generateKeys, readKeysFile } from '../../fleet/keys.ts';
 import { DEFAULT_CONCURRENCY, runFleet } from '../../fleet/run.ts';
 import { progressLine, summaryText } from '../../fleet/stats.ts';
-import { CliError, io, processIO } from '../io.ts';
+import { CliError, io, positiveInt, processIO } from '../io.ts';
 import { readNoHooks } from '../no-hooks-input.ts';
 import { readTrusted } from '../trusted-input.ts';
 import { seedFolder } from '../seed-input.ts';
@@ -53,15 +53,6 @@ function keysProgress(startMs: number, d: ReturnType<typeof display>, offset: nu
     const eta = rate > 0 ? ` ETA ${Math.ceil((total - done) / rate)} s` : '';
     d.show(`${bar(done, total)} ${done}/${total} keys, ${rate.toFixed(2)} keys/s${eta}`, done === total);
   };
-}
-
-function positiveInt(v: string | undefined, flag: string, dflt?: number): number {
-  if (v === undefined) {
-    if (dflt === undefined) throw new CliError(`${flag} is required`);
-    return dflt;
-  }
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new CliError(`${flag} ${v}: expected a positive integer`);
-  return Number(v);
 }
 
 function seconds(v: string | undefined, flag: string): number | undefined {
