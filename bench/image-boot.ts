@@ -14,7 +14,7 @@ import { startWorld } from '../test/image/world.ts';
 
 const RUNS = Number(process.env['SNAPLINE_BENCH_BOOT_RUNS'] ?? 3);
 const TIMEOUT_MS = 600_000;
-const missing = missingForBoot();
+const missing = await missingForBoot();
 if (missing) {
   console.log(`image-boot: skipped (${missing})`);
   process.exit(0);

@@ -19,7 +19,7 @@ import { bootImage, MARKER, missingForBoot } from './boot/kit.ts';
 import { startWorld, type World } from './world.ts';
 
 const kvm = existsSync('/dev/kvm');
-const missing = missingForBoot();
+const missing = await missingForBoot();
 const skip = missing ?? false;
 if (skip) console.log(`# boot tests skipped: ${skip}`);
 const TIMEOUT_MS = (kvm ? 120 : 300) * 1000;

@@ -11,6 +11,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DISK_TOOLS, missingTools, toolDirs } from '../../../src/image/disk.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
@@ -19,10 +20,6 @@ const STUB = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub';
 const GRUB_MODULES = '/usr/lib/grub/x86_64-efi';
 export const MARKER = 'SNAPLINE-BOOTED';
 
-function which(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`], { env: { ...process.env, PATH: `${process.env['PATH'] ?? ''}:/usr/sbin:/sbin` } }).status === 0;
-}
-
 /** Debian's packaged kernel, if installed. */
 export function debianKernel(): string | undefined {
   const v = existsSync('/boot') ? readdirSync('/boot').filter((f) => /^vmlinuz-.*-amd64$/.test(f)).sort() : [];
@@ -30,16 +27,18 @@ export function debianKernel(): string | undefined {
 }
 
 /** Why the boot test cannot run here, or undefined. */
-export function missingForBoot(): string | undefined {
+export async function missingForBoot(): Promise<string | undefined> {
+  const dirs = toolDirs(process.env['PATH']);
+  const has = async (tool: string) => (await missingTools([tool], dirs)).length === 0;
   const missing: string[] = [];
-  if (!which('qemu-system-x86_64')) missing.push('qemu-system-x86_64 (qemu-system-x86)');
+  if (!(await has('qemu-system-x86_64'))) missing.push('qemu-system-x86_64 (qemu-system-x86)');
   if (!existsSync(OVMF_CODE)) missing.push('OVMF (ovmf)');
-  if (!which('grub-mkimage') || !existsSync(GRUB_MODULES)) missing.push('grub-mkimage and its EFI modules (grub-efi-amd64-bin)');
+  if (!(await has('grub-mkimage')) || !existsSync(GRUB_MODULES)) missing.push('grub-mkimage and its EFI modules (grub-efi-amd64-bin)');
   if (!existsSync(STUB)) missing.push('the EFI stub (systemd-boot-efi)');
-  if (!which('objcopy')) missing.push('objcopy (binutils)');
-  if (!which('gcc')) missing.push('gcc');
+  if (!(await has('objcopy'))) missing.push('objcopy (binutils)');
+  if (!(await has('gcc'))) missing.push('gcc');
   if (!debianKernel()) missing.push('a kernel in /boot (linux-image-amd64)');
-  for (const t of ['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'mcopy']) if (!which(t)) missing.push(t);
+  missing.push(...(await missingTools(DISK_TOOLS, dirs)));
   return missing.length > 0 ? `missing ${missing.join(', ')}` : undefined;
 }
 
