@@ -13,9 +13,14 @@ export interface SeedFlags {
   image?: string;
 }
 
+/** Exactly one of --seed and --image (commands check it before slow work, like making keys). */
+export function checkSeedFlags(flags: SeedFlags): void {
+  if ((flags.seed === undefined) === (flags.image === undefined)) throw new CliError('give either --seed DIR or --image FILE.img');
+}
+
 /** The seed folder to boot from; with --image, the seed copied out of the disk image into `into` (replaced). */
 export async function seedFolder(flags: SeedFlags, into: string): Promise<string> {
-  if ((flags.seed === undefined) === (flags.image === undefined)) throw new CliError('give either --seed DIR or --image FILE.img');
+  checkSeedFlags(flags);
   if (flags.seed !== undefined) return flags.seed;
   await rm(into, { recursive: true, force: true });
   try {

@@ -12,7 +12,7 @@ import { progressLine, summaryText } from '../../fleet/stats.ts';
 import { CliError, io, positiveInt, processIO } from '../io.ts';
 import { readNoHooks } from '../no-hooks-input.ts';
 import { readTrusted } from '../trusted-input.ts';
-import { seedFolder } from '../seed-input.ts';
+import { checkSeedFlags, seedFolder } from '../seed-input.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
@@ -137,7 +137,7 @@ export function registerFleet(program: Command): void {
     .description('boot N simulated devices from a seed (or a disk image) in one process: register with the vault, open store sessions, keep refreshing; live progress on stderr, a summary at the end')
     .action(async (flags: RunFlags) => {
       const count = positiveInt(flags.count, '--count');
-      if ((flags.seed === undefined) === (flags.image === undefined)) throw new CliError('give either --seed DIR or --image FILE.img');
+      checkSeedFlags(flags);
       const trustedFiles = flags.trusted.length > 0 ? flags.trusted : (io.env['SNAPLINE_TRUSTED'] ?? '').split(':').filter(Boolean);
       if (trustedFiles.length === 0) throw new CliError('no trusted assertions: give --trusted FILE (e.g. the output of `snapline root export`)');
       const fail = flags.fail === undefined ? undefined : Number(flags.fail);
