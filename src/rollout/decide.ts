@@ -83,25 +83,79 @@ export interface Decision {
 export const BUCKETS = 10_000;
 
 /**
- * The device's bucket for a release: SHA-256 over the length-prefixed
- * (brand, model, serial, snap-id, release id), its first 48 bits scaled to
- * [0, 10000). The same inputs always give the same bucket; another release
- * (or snap) reshuffles the devices, so the same devices are not always first.
+ * The device's bucket for a release, in [0, 10000): SHA-256 of the
+ * length-prefixed (brand, model, serial) and SHA-256 of the length-prefixed
+ * (snap-id, release id), the first 64 bits of each xor-ed and mixed down to
+ * 32 by murmur3's finalizer (full avalanche: another release, or snap,
+ * reshuffles the devices, so the same devices are not always first), scaled.
+ * The same inputs always give the same bucket.
+ * Why two digests and not one over all five fields: a refresh of 20 snaps
+ * under update control hashed 20 times, the largest cost update control
+ * added to the refresh (bench/store-refresh-control.ts); both digests are
+ * memoized (a device's for its request's other snaps, a release's for every
+ * device), so a refresh hashes about once. A DeviceIdentity is not changed
+ * once made (its fields are readonly): its digest is kept with the object.
  */
 export function bucketOf(device: DeviceIdentity, snapId: string, releaseId: string): number {
-  // One buffer, one hash: the refresh path computes this per action (the same bytes as hashing the parts one by one).
-  const parts = [device.brand, device.model, device.serial, snapId, releaseId];
+  const d = deviceDigest(device);
+  const r = releaseDigest(snapId, releaseId);
+  const h = fmix32(d[0] ^ r[0] ^ fmix32(d[1] ^ r[1]));
+  return Math.floor((h / 2 ** 32) * BUCKETS);
+}
+
+type Digest64 = readonly [number, number];
+// A device's digest is kept with its identity object (the store makes one per session), the last
+// one at hand (a refresh request asks for each of its snaps in turn); a release's by the catalog's
+// own id strings, whose hashes V8 keeps: no key is built per call.
+let lastDevice: DeviceIdentity | undefined;
+let lastDeviceDigest: Digest64 = [0, 0];
+// Keyed by the release id alone (the store's name their snap); the snap id is checked.
+const releaseDigests = new Map<string, { snapId: string; digest: Digest64 }>();
+
+const deviceDigests = new WeakMap<DeviceIdentity, Digest64>();
+
+function deviceDigest(device: DeviceIdentity): Digest64 {
+  if (device !== lastDevice) {
+    let d = deviceDigests.get(device);
+    if (d === undefined) deviceDigests.set(device, (d = digest64([device.brand, device.model, device.serial])));
+    lastDeviceDigest = d;
+    lastDevice = device;
+  }
+  return lastDeviceDigest;
+}
+
+function releaseDigest(snapId: string, releaseId: string): Digest64 {
+  const memo = releaseDigests.get(releaseId);
+  if (memo !== undefined && memo.snapId === snapId) return memo.digest;
+  const digest = digest64([snapId, releaseId]);
+  if (releaseDigests.size >= 10_000) releaseDigests.clear();
+  releaseDigests.set(releaseId, { snapId, digest });
+  return digest;
+}
+
+/** The first 64 bits (two words) of SHA-256 over the length-prefixed fields. */
+function digest64(fields: readonly string[]): Digest64 {
   let size = 0;
-  for (const p of parts) size += 4 + Buffer.byteLength(p, 'utf8');
+  for (const f of fields) size += 4 + Buffer.byteLength(f, 'utf8');
   const input = Buffer.allocUnsafe(size);
   let at = 0;
-  for (const p of parts) {
-    const n = input.write(p, at + 4, 'utf8');
+  for (const f of fields) {
+    const n = input.write(f, at + 4, 'utf8');
     input.writeUInt32BE(n, at);
     at += 4 + n;
   }
-  const d = sha256(input);
-  return Math.floor((d.readUIntBE(0, 6) / 2 ** 48) * BUCKETS);
+  const digest = sha256(input);
+  return [digest.readUInt32BE(0), digest.readUInt32BE(4)];
+}
+
+/** murmur3's 32-bit finalizer: a bijection in which every input bit flips each output bit with probability about 1/2. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }
 
 /** SHA-256 of small inputs: crypto.hash (Node ≥ 20.12) when present, one-shot and cheaper than createHash. */
@@ -144,30 +198,32 @@ export function isControlled(r: { readonly percentage: number | null; readonly p
  */
 export function decide(release: ChannelRelease, device: DeviceIdentity | undefined, facts: DeviceFacts | undefined, context: RefreshFacts = {}): Decision {
   const releaseId = release.releaseId;
-  const offer = (reason: Reason): Decision => ({ revision: release.revision, offeredRelease: true, reason });
-  const withhold = (reason: Reason): Decision => ({ revision: release.previousRevision, offeredRelease: false, reason });
   if (context.heldBy !== undefined && context.installedRevision !== undefined) {
     return { revision: context.installedRevision, offeredRelease: context.installedRevision === release.revision, reason: { rule: 'held', releaseId, group: context.heldBy } };
   }
-  if (context.installedRevision === release.revision && isControlled(release)) return offer({ rule: 'already-installed', releaseId });
-  const d = offerOrNot(release, device, facts, context, offer, withhold);
+  if (context.installedRevision === release.revision && isControlled(release)) return offer(release, { rule: 'already-installed', releaseId });
+  const d = offerOrNot(release, device, facts, context);
   if (!d.offeredRelease || !release.windows?.length || context.now === undefined || inWindow(release.windows, context.now)) return d;
   // Outside the windows: nothing new now; an install gets what devices outside the release get.
   const reason: Reason = { rule: 'outside-window', releaseId, windows: formatWindows(release.windows!), otherwise: d.reason.rule };
   return { revision: context.installedRevision ?? release.previousRevision, offeredRelease: false, reason };
 }
 
-function offerOrNot(release: ChannelRelease, device: DeviceIdentity | undefined, facts: DeviceFacts | undefined, context: RefreshFacts, offer: (r: Reason) => Decision, withhold: (r: Reason) => Decision): Decision {
+// Plain functions, not closures made per call: the refresh path decides once per snap of every request.
+const offer = (release: ChannelRelease, reason: Reason): Decision => ({ revision: release.revision, offeredRelease: true, reason });
+const withhold = (release: ChannelRelease, reason: Reason): Decision => ({ revision: release.previousRevision, offeredRelease: false, reason });
+
+function offerOrNot(release: ChannelRelease, device: DeviceIdentity | undefined, facts: DeviceFacts | undefined, context: RefreshFacts): Decision {
   const releaseId = release.releaseId;
-  if (release.paused && release.halted) return withhold({ rule: 'halted', releaseId });
-  if (release.paused) return facts?.offered ? offer({ rule: 'paused-kept', releaseId }) : withhold({ rule: 'paused-withheld', releaseId });
-  if (isFull(release.percentage)) return offer({ rule: 'full-release', releaseId, ...(release.rollbackOf ? { rollbackOf: release.rollbackOf } : {}) });
+  if (release.paused && release.halted) return withhold(release, { rule: 'halted', releaseId });
+  if (release.paused) return facts?.offered ? offer(release, { rule: 'paused-kept', releaseId }) : withhold(release, { rule: 'paused-withheld', releaseId });
+  if (isFull(release.percentage)) return offer(release, { rule: 'full-release', releaseId, ...(release.rollbackOf ? { rollbackOf: release.rollbackOf } : {}) });
   const percentage = release.percentage!;
-  if (!device) return withhold({ rule: 'no-device-session', releaseId, percentage });
-  const group = release.groups?.find((g) => context.groups?.includes(g));
-  if (group !== undefined) return offer({ rule: 'in-group', releaseId, group });
+  if (!device) return withhold(release, { rule: 'no-device-session', releaseId, percentage });
+  const group = release.groups?.length ? release.groups.find((g) => context.groups?.includes(g)) : undefined;
+  if (group !== undefined) return offer(release, { rule: 'in-group', releaseId, group });
   const bucket = bucketOf(device, release.snapId, releaseId);
-  return inPercentage(bucket, percentage) ? offer({ rule: 'in-percentage', releaseId, bucket, percentage }) : withhold({ rule: 'outside-percentage', releaseId, bucket, percentage });
+  return inPercentage(bucket, percentage) ? offer(release, { rule: 'in-percentage', releaseId, bucket, percentage }) : withhold(release, { rule: 'outside-percentage', releaseId, bucket, percentage });
 }
 
 /** One line a person reads: what was decided and why. */

@@ -102,6 +102,24 @@ test('another release of the same snap reshuffles the devices', () => {
   assert.notDeepEqual(first, second);
 });
 
+test('releases pick their devices independently: two 10% sets of 20,000 devices share about 1% of them', () => {
+  // Independent picks share 10% × 10% = 200 devices (standard deviation about 13); a hash that only shifted
+  // the device's position by a per-release constant would share far more for some pairs of releases.
+  const many = serials(20_000, 'fleet-').map((s) => device(s));
+  const tenth = (snapId: string, releaseId: string) => new Set(many.filter((d) => inPercentage(bucketOf(d, snapId, releaseId), 10)).map((d) => d.serial));
+  const pairs: [string, string, string, string][] = [
+    [SNAP, 'rel-a', SNAP, 'rel-b'],
+    [SNAP, 'rel-1', SNAP, 'rel-2'],
+    [SNAP, 'rel-a', 'another-snap-id-0000000000000000', 'rel-a'],
+    ...Array.from({ length: 8 }, (_, i) => [SNAP, `${SNAP}:amd64:latest/stable:${i + 1}`, SNAP, `${SNAP}:amd64:latest/stable:${i + 2}`] as [string, string, string, string]),
+  ];
+  for (const [s1, r1, s2, r2] of pairs) {
+    const a = tenth(s1, r1);
+    const shared = [...tenth(s2, r2)].filter((serial) => a.has(serial)).length;
+    assert.ok(shared > 140 && shared < 260, `${r1} and ${r2} share ${shared} of 20,000 devices`);
+  }
+});
+
 test('a device without a session is outside a progressive release, and gets a full one', () => {
   assert.deepEqual(decide(release(), undefined, undefined), { revision: 3, offeredRelease: false, reason: { rule: 'no-device-session', releaseId: 'rel-1', percentage: 10 } });
   assert.deepEqual(decide(release({ percentage: null }), undefined, undefined), { revision: 4, offeredRelease: true, reason: { rule: 'full-release', releaseId: 'rel-1' } });
