@@ -34,15 +34,25 @@ export class PlanDriver {
     private readonly facts: FactRecorder,
   ) {}
 
-  /** After a check-in: each release's plan at most once per PLAN_CHECK_MS of the service clock and process. */
-  async afterCheckIn(releases: readonly PlannedRelease[], now: Date): Promise<void> {
+  /**
+   * After a check-in: each release's plan at most once per PLAN_CHECK_MS of
+   * the service clock and process; undefined when none is due (no promise on
+   * the usual refresh).
+   */
+  afterCheckIn(releases: readonly PlannedRelease[], now: Date): Promise<void> | undefined {
+    let due: PlannedRelease[] | undefined;
     for (const r of releases) {
       const last = this.checked.get(r.releaseId);
       if (last !== undefined && now.getTime() - last < PLAN_CHECK_MS) continue;
       if (this.checked.size > 10_000) this.checked.clear();
       this.checked.set(r.releaseId, now.getTime());
-      await this.act(r, now);
+      (due ??= []).push(r);
     }
+    return due && this.actOn(due, now);
+  }
+
+  private async actOn(releases: readonly PlannedRelease[], now: Date): Promise<void> {
+    for (const r of releases) await this.act(r, now);
   }
 
   /** The plan's verdict from the counts the store keeps. */

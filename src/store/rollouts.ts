@@ -4,13 +4,14 @@
 // channel's fall-through without it), and the per-device facts the store
 // keeps for a release (offered, took, the revision last reported), read
 // and written in batches.
-import { sql } from 'kysely';
+import { sql, type Insertable } from 'kysely';
 import { isControlled, type ChannelRelease, type DeviceIdentity } from '../rollout/index.ts';
 import type { Channel } from '../channel/channel.ts';
 import { fromDbTime, toDbTime } from '../platform/db/index.ts';
 import { resolveChannel, type Release, type ReleaseHealth } from './channels.ts';
 import type { DeviceSession } from './sessions.service.ts';
 import { LEGACY_RELEASE, type StoreDb } from './store.repo.ts';
+import type { StoreOwnTables } from './store.tables.ts';
 
 /**
  * Whether a release is under update control's decision or measured by it
@@ -34,8 +35,25 @@ export function watched(r: Release): boolean {
  * this release (the next more stable risk, or nothing).
  */
 export function channelRelease(r: Release, snapId: string, releases: readonly Release[], arch: string, channel: Channel, now: Date): ChannelRelease | undefined {
-  if (!watched(r)) return undefined;
-  const previous = r.previousRevision ?? resolveChannel(releases.filter((x) => x !== r && !(x.track === r.track && x.risk === r.risk && x.branch === r.branch)), arch, channel, now)?.release.revision ?? null;
+  // Releases are the catalog's, unchanged until it reloads: the view is made once, unless the
+  // previous revision has to be found in the channel (that depends on the time and the channel).
+  const memo = channelReleases.get(r);
+  if (memo !== undefined) return memo ?? undefined;
+  if (!watched(r)) {
+    channelReleases.set(r, null);
+    return undefined;
+  }
+  if (r.previousRevision != null) {
+    const view = releaseView(r, snapId, r.previousRevision);
+    channelReleases.set(r, view);
+    return view;
+  }
+  return releaseView(r, snapId, resolveChannel(releases.filter((x) => x !== r && !(x.track === r.track && x.risk === r.risk && x.branch === r.branch)), arch, channel, now)?.release.revision ?? null);
+}
+
+const channelReleases = new WeakMap<Release, ChannelRelease | null>();
+
+function releaseView(r: Release, snapId: string, previous: number | null): ChannelRelease {
   return {
     snapId,
     releaseId: r.releaseId!,
@@ -57,7 +75,17 @@ export function plainRelease(r: Release, snapId: string): ChannelRelease {
   return { snapId, releaseId: r.releaseId ?? '', revision: r.revision, previousRevision: null, percentage: null, paused: false };
 }
 
-export const identityOf = (s: DeviceSession): DeviceIdentity => ({ brand: s.brandId, model: s.model, serial: s.serial });
+/**
+ * A session's device identity, one object per session object (kept in the
+ * session cache for a second): the core keeps a device's digest with its
+ * identity, so the requests of one device within that second hash it once.
+ */
+export function identityOf(s: DeviceSession): DeviceIdentity {
+  let id = identities.get(s);
+  if (id === undefined) identities.set(s, (id = { brand: s.brandId, model: s.model, serial: s.serial }));
+  return id;
+}
+const identities = new WeakMap<DeviceSession, DeviceIdentity>();
 
 /** What the store recorded about one device and one release. */
 export interface StoredFacts {
@@ -107,14 +135,54 @@ export interface Observation {
 
 const MAX_REMEMBERED = 100_000;
 /** What a process remembers of a device it counted as failed for a release. */
-const FAILED = 'failed';
+const FAILED = -1;
 /**
  * ... of a device offered the revision that has not downloaded it: not tried,
  * so it cannot fail; its further check-ins are not written (a device holding
  * its refreshes would write at each one) until it downloads (forgetDownloaded).
  */
-const NOT_TRIED = 'not-tried';
-const factKey = (releaseId: string, d: DeviceIdentity) => `${releaseId}\u0000${d.brand}\u0000${d.model}\u0000${d.serial}`;
+const NOT_TRIED = -2;
+/** Otherwise what was written, as one number: offered (1), took (2), and the reported revision + 1 (0: none) times 4. */
+const written = (offered: boolean, took: boolean, reported: number | undefined) => ((reported ?? -1) + 1) * 4 + (took ? 2 : 0) + (offered ? 1 : 0);
+const deviceKeys = new WeakMap<DeviceIdentity, string>();
+function deviceKey(d: DeviceIdentity): string {
+  let key = deviceKeys.get(d);
+  if (key === undefined) deviceKeys.set(d, (key = `${d.brand.length}:${d.brand}${d.model.length}:${d.model}${d.serial}`));
+  return key;
+}
+
+/**
+ * What a process wrote, per device and release, in nested maps: the device
+ * key is made and looked up once per request, the release ids are the
+ * catalog's own strings (V8 keeps their hashes): no key is built per snap.
+ */
+class Remembered {
+  private byDevice = new Map<string, Map<string, number>>();
+  private size = 0;
+  /** One device's states by release id (looked up once per request). */
+  of(device: string): Map<string, number> | undefined {
+    return this.byDevice.get(device);
+  }
+  get(releaseId: string, device: string): number | undefined {
+    return this.byDevice.get(device)?.get(releaseId);
+  }
+  set(releaseId: string, device: string, state: number): void {
+    let releases = this.byDevice.get(device);
+    if (!releases) this.byDevice.set(device, (releases = new Map()));
+    if (!releases.has(releaseId) && ++this.size > MAX_REMEMBERED) {
+      this.clear();
+      return this.set(releaseId, device, state);
+    }
+    releases.set(releaseId, state);
+  }
+  delete(releaseId: string, device: string): void {
+    if (this.byDevice.get(device)?.delete(releaseId)) this.size--;
+  }
+  clear(): void {
+    this.byDevice = new Map();
+    this.size = 0;
+  }
+}
 
 /**
  * Writes observations as facts, in one upsert per request, and only those
@@ -123,7 +191,7 @@ const factKey = (releaseId: string, d: DeviceIdentity) => `${releaseId}\u0000${d
  * refreshes every few hours writes nothing most of the time.
  */
 export class FactRecorder {
-  private written = new Map<string, string>();
+  private written = new Remembered();
   /** Called when a device is counted as failed for a release with health rules (the store checks the threshold). */
   onFailed: (releaseId: string, health: ReleaseHealth, now: Date) => Promise<void> = async () => {};
   constructor(private readonly db: StoreDb) {}
@@ -169,27 +237,33 @@ export class FactRecorder {
     return FAILED;
   }
 
-  async record(device: DeviceIdentity, observations: readonly Observation[], now: Date): Promise<void> {
-    const rows = [];
-    const keys: [string, string][] = [];
+  /**
+   * Writes what the observations add; undefined when there is nothing to
+   * write (the usual refresh of a device the process already saw: no
+   * promise, no tick).
+   */
+  record(device: DeviceIdentity, observations: readonly Observation[], now: Date): Promise<void> | undefined {
+    let rows: Insertable<StoreOwnTables['store_rollout_devices']>[] | undefined;
+    let states: [string, number][] | undefined;
+    let checkIns: Observation[] | undefined;
+    const dk = deviceKey(device);
+    const remembered = this.written.of(dk);
     for (const o of observations) {
-      const key = factKey(o.releaseId, device);
-      const before = this.written.get(key);
+      const before = remembered?.get(o.releaseId);
       if (o.health && o.offered && !o.took && o.reported !== undefined) {
         // Counted as failed already, or not tried: nothing more to write for it (until it takes or downloads the revision).
-        if (before === FAILED || before === NOT_TRIED) continue;
-        const state = await this.checkIn(device, o, now);
-        if (state) this.written.set(key, state);
+        if (before !== FAILED && before !== NOT_TRIED) (checkIns ??= []).push(o);
         continue;
       }
-      const offered = o.offered || before?.[0] === '1';
-      const took = o.took || before?.[1] === '1';
-      const reported = o.reported ?? (before ? before.slice(3) : '');
-      const state = `${offered ? 1 : 0}${took ? 1 : 0}:${reported}`;
+      const known = before !== undefined && before >= 0 ? before : undefined;
+      const offered = o.offered || (known !== undefined && (known & 1) === 1);
+      const took = o.took || (known !== undefined && (known & 2) === 2);
+      const reported = o.reported ?? (known !== undefined && known >= 4 ? Math.floor(known / 4) - 1 : undefined);
+      const state = written(offered, took, reported);
       if (state === before) continue;
-      keys.push([key, state]);
+      (states ??= []).push([o.releaseId, state]);
       const at = toDbTime(now);
-      rows.push({
+      (rows ??= []).push({
         release_id: o.releaseId,
         brand_id: device.brand,
         model: device.model,
@@ -201,6 +275,15 @@ export class FactRecorder {
         reported_revision: o.reported ?? null,
         reported_at: o.reported !== undefined ? at : null,
       });
+    }
+    if (!rows && !checkIns) return undefined;
+    return this.write(device, dk, rows ?? [], states ?? [], checkIns ?? [], now);
+  }
+
+  private async write(device: DeviceIdentity, dk: string, rows: Insertable<StoreOwnTables['store_rollout_devices']>[], states: [string, number][], checkIns: readonly Observation[], now: Date): Promise<void> {
+    for (const o of checkIns) {
+      const state = await this.checkIn(device, o, now);
+      if (state !== undefined) this.written.set(o.releaseId, dk, state);
     }
     if (rows.length === 0) return;
     await this.db
@@ -215,18 +298,18 @@ export class FactRecorder {
         }),
       )
       .execute();
-    if (this.written.size + keys.length > MAX_REMEMBERED) this.written = new Map();
-    for (const [k, v] of keys) this.written.set(k, v);
+    for (const [releaseId, state] of states) this.written.set(releaseId, dk, state);
   }
 
   /** A device downloaded these releases' revision: its next check-ins count again. */
   forgetDownloaded(device: DeviceIdentity, releaseIds: readonly string[]): void {
-    for (const id of releaseIds) if (this.written.get(factKey(id, device)) === NOT_TRIED) this.written.delete(factKey(id, device));
+    const dk = deviceKey(device);
+    for (const id of releaseIds) if (this.written.get(id, dk) === NOT_TRIED) this.written.delete(id, dk);
   }
 
   /** After a pause, resume or rollback: forget, so the next observations are written again. */
   forget(): void {
-    this.written = new Map();
+    this.written.clear();
   }
 }
 

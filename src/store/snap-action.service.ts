@@ -13,7 +13,7 @@ import { findAssertion, signingChain } from '../platform/assertions/index.ts';
 import type { BlobStore } from '../platform/blobs/index.ts';
 import type { PlatformContext } from '../platform/context.ts';
 import { platformView } from '../platform/db/index.ts';
-import { availableReleases, parseStoreChannel, resolveChannel, type Release, type ReleaseHealth } from './channels.ts';
+import { availableReleases, parseStoreChannel, resolveChannel, type Release, type ReleaseHealth, type ReleasePlan } from './channels.ts';
 import type { Catalog, CatalogEntry } from './catalog.repo.ts';
 import type { CohortKeys } from './cohort-keys.ts';
 import { CohortKeyError, cohortSnapshotTime, releasesAt, type Cohort } from './cohorts.ts';
@@ -253,8 +253,13 @@ export class SnapActionService {
       errorList.push(err('invalid-action', `unknown action ${JSON.stringify(a.action)}`));
     }
 
-    if (rollout?.observations.length) await this.facts.record(rollout.device, rollout.observations, now);
-    if (rollout?.planned.length) await this.plans.afterCheckIn(rollout.planned, now);
+    if (rollout) {
+      // Promises only when something is to be written or a plan is due (the usual refresh: neither).
+      const recording = rollout.observations.length ? this.facts.record(rollout.device, rollout.observations, now) : undefined;
+      if (recording) await recording;
+      const checking = rollout.planned.length ? this.plans.afterCheckIn(rollout.planned, now) : undefined;
+      if (checking) await checking;
+    }
 
     // Revisions asked for by number (and previous revisions of a progressive release) may not be released: read those.
     // Kept with the catalog entry once read: a progressive release's devices outside it ask for the same one on every refresh.
@@ -558,6 +563,7 @@ class RolloutRequest {
   readonly observations: Observation[] = [];
   /** Releases following a plan that this request touched (their plans are looked at after the facts are written). */
   readonly planned: PlannedRelease[] = [];
+  private readonly plannedIds = new Set<string>();
   private groupNames: string[] | undefined;
   constructor(
     readonly device: DeviceIdentity,
@@ -565,6 +571,13 @@ class RolloutRequest {
     /** The held device group the device is in. */
     readonly heldBy?: string,
   ) {}
+
+  /** A release following a plan that this request touched (once each). */
+  plan(releaseId: string, plan: ReleasePlan, paused: boolean): void {
+    if (this.plannedIds.has(releaseId)) return;
+    this.plannedIds.add(releaseId);
+    this.planned.push({ releaseId, plan, paused });
+  }
 
   /** The store's groups the device is in (matched once per request, when a release targets groups). */
   get groups(): string[] {
@@ -585,8 +598,8 @@ function controlled(picked: Exclude<Picked, { error: unknown }>, entry: CatalogE
   const cr = watchedRelease ?? (rollout?.heldBy !== undefined ? plainRelease(release, entry.snap.snapId) : undefined);
   if (!cr) return picked;
   const decision = decide(cr, rollout?.device, rollout?.facts.get(cr.releaseId), { installedRevision: installed, heldBy: rollout?.heldBy, groups: cr.groups?.length ? rollout?.groups : undefined, now });
-  if (watchedRelease && release.plan && rollout && !rollout.planned.some((p) => p.releaseId === cr.releaseId)) rollout.planned.push({ releaseId: cr.releaseId, plan: release.plan, paused: release.paused ?? false });
+  if (watchedRelease && release.plan && rollout) rollout.plan(cr.releaseId, release.plan, release.paused ?? false);
   if (watchedRelease) rollout?.observations.push({ releaseId: cr.releaseId, snapId: cr.snapId, revision: cr.revision, health: release.health, offered: decision.offeredRelease, reported: installed, took: installed === cr.revision });
   if (decision.revision === null) return { error: err('revision-not-found', `no snap revision available as specified for channel ${fullChannelName(channel)} on ${d.arch}`) };
-  return { ...picked, revision: decision.revision };
+  return decision.revision === picked.revision ? picked : { ...picked, revision: decision.revision };
 }
