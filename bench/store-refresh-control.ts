@@ -9,9 +9,11 @@
 // SNAPLINE_BENCH_SECONDS (default 10) sets each measurement's duration,
 // SNAPLINE_BENCH_CONNECTIONS (default 100) the wrk connections,
 // SNAPLINE_BENCH_ROUNDS (default 2) the alternating runs; to find what costs,
-// SNAPLINE_BENCH_NO_SETS=1, _NO_PLAN=1, _NO_HEALTH=1 leave that part out.
+// SNAPLINE_BENCH_NO_SETS=1, _NO_PLAN=1, _NO_HEALTH=1 leave that part out, and
+// SNAPLINE_BENCH_ONLY=plain|controlled loads the server with one of them only
+// (with SNAPLINE_BENCH_PROF=DIR, a CPU profile of that load; no ratio).
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -137,22 +139,44 @@ try {
     return (performance.now() - t0) / n;
   };
   for (let r = 0; r < 2; r++) console.log(`one client, one request at a time: plain ${(await serial(plain)).toFixed(2)} ms, controlled ${(await serial(controlled)).toFixed(2)} ms per answer`);
-  const runs: Record<'plain' | 'controlled', WrkResult[]> = { plain: [], controlled: [] };
+  // The server's CPU time (user + system, from /proc) per answer: steadier than req/s on a busy machine.
+  const cpuSeconds = () => {
+    const f = readFileSync(`/proc/${snapline.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  };
+  const measured = async (body: string) => {
+    const before = cpuSeconds();
+    const r = await wrk({ url, method: 'POST', body, headers, connections: CONNECTIONS, seconds: SECONDS });
+    return { ...r, cpuUs: ((cpuSeconds() - before) * 1e6) / (r.rps * SECONDS) };
+  };
+  const runs: Record<'plain' | 'controlled', (WrkResult & { cpuUs: number })[]> = { plain: [], controlled: [] };
   // Warm-up of both (JIT, caches, the controlled snaps' facts written once); timeouts while cold do not count.
-  for (const body of [plain, controlled]) await wrk({ url, method: 'POST', body, headers, connections: CONNECTIONS, seconds: Math.max(2, Math.round(SECONDS / 2)) }).catch(() => undefined);
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const [name, body] of (r % 2 === 0 ? [['plain', plain], ['controlled', controlled]] : [['controlled', controlled], ['plain', plain]]) as [keyof typeof runs, string][]) {
-      runs[name].push(await wrk({ url, method: 'POST', body, headers, connections: CONNECTIONS, seconds: SECONDS }));
-    }
+  const only = process.env['SNAPLINE_BENCH_ONLY'];
+  const warmUp = only === 'plain' ? [plain] : only === 'controlled' ? [controlled] : [plain, controlled];
+  let warmUpAnswers = 0;
+  for (const body of warmUp) {
+    const seconds = Math.max(2, Math.round(SECONDS / 2));
+    warmUpAnswers += await wrk({ url, method: 'POST', body, headers, connections: CONNECTIONS, seconds }).then((r) => r.rps * seconds, () => 0);
   }
-  const rps = (rs: WrkResult[]) => rs.reduce((s, r) => s + r.rps, 0) / rs.length;
-  const p99 = (rs: WrkResult[]) => Math.max(...rs.map((r) => r.p99));
-  console.log(`POST /v2/snaps/refresh, ${INSTALLED} installed snaps, ${CATALOG} in catalog, device session, PostgreSQL, 1 process, ${CONNECTIONS} connections, ${ROUNDS} alternating runs of ${SECONDS} s each:`);
-  console.log(`  plain releases:                                   ${rps(runs.plain).toFixed(0)} req/s (runs ${runs.plain.map((r) => r.rps.toFixed(0)).join(', ')}), p99 ${p99(runs.plain).toFixed(1)} ms, ${p} updates per answer`);
-  const parts = ['50% progressive', ...(process.env['SNAPLINE_BENCH_NO_PLAN'] === '1' ? [] : ['plan']), ...(process.env['SNAPLINE_BENCH_NO_HEALTH'] === '1' ? [] : ['health']), ...(process.env['SNAPLINE_BENCH_NO_SETS'] === '1' ? [] : ['enforced set'])];
-  console.log(`  ${parts.join(' + ')}:`.padEnd(53) + `${rps(runs.controlled).toFixed(0)} req/s (runs ${runs.controlled.map((r) => r.rps.toFixed(0)).join(', ')}), p99 ${p99(runs.controlled).toFixed(1)} ms, ${c} updates per answer`);
-  const ratio = rps(runs.controlled) / rps(runs.plain);
-  console.log(`ratio controlled/plain = ${ratio.toFixed(2)} (target >= 0.85) ${ratio >= 0.85 ? 'PASS' : 'FAIL'}`);
+  if (only === 'plain' || only === 'controlled') {
+    const r = await measured(only === 'plain' ? plain : controlled);
+    console.log(`${only} only: ${r.rps.toFixed(0)} req/s, p99 ${r.p99.toFixed(1)} ms, server CPU ${r.cpuUs.toFixed(0)} µs per answer (no ratio); about ${Math.round(warmUpAnswers + r.rps * SECONDS)} answers in all`);
+  } else {
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [name, body] of (r % 2 === 0 ? [['plain', plain], ['controlled', controlled]] : [['controlled', controlled], ['plain', plain]]) as [keyof typeof runs, string][]) {
+        runs[name].push(await measured(body));
+      }
+    }
+    const rps = (rs: WrkResult[]) => rs.reduce((s, r) => s + r.rps, 0) / rs.length;
+    const cpu = (rs: { cpuUs: number }[]) => rs.reduce((s, r) => s + r.cpuUs, 0) / rs.length;
+    const p99 = (rs: WrkResult[]) => Math.max(...rs.map((r) => r.p99));
+    console.log(`POST /v2/snaps/refresh, ${INSTALLED} installed snaps, ${CATALOG} in catalog, device session, PostgreSQL, 1 process, ${CONNECTIONS} connections, ${ROUNDS} alternating runs of ${SECONDS} s each:`);
+    console.log(`  plain releases:                                   ${rps(runs.plain).toFixed(0)} req/s (runs ${runs.plain.map((r) => r.rps.toFixed(0)).join(', ')}), p99 ${p99(runs.plain).toFixed(1)} ms, server CPU ${cpu(runs.plain).toFixed(0)} µs per answer, ${p} updates per answer`);
+    const parts = ['50% progressive', ...(process.env['SNAPLINE_BENCH_NO_PLAN'] === '1' ? [] : ['plan']), ...(process.env['SNAPLINE_BENCH_NO_HEALTH'] === '1' ? [] : ['health']), ...(process.env['SNAPLINE_BENCH_NO_SETS'] === '1' ? [] : ['enforced set'])];
+    console.log(`  ${parts.join(' + ')}:`.padEnd(53) + `${rps(runs.controlled).toFixed(0)} req/s (runs ${runs.controlled.map((r) => r.rps.toFixed(0)).join(', ')}), p99 ${p99(runs.controlled).toFixed(1)} ms, server CPU ${cpu(runs.controlled).toFixed(0)} µs per answer, ${c} updates per answer`);
+    const ratio = rps(runs.controlled) / rps(runs.plain);
+    console.log(`ratio controlled/plain = ${ratio.toFixed(2)} (target >= 0.85) ${ratio >= 0.85 ? 'PASS' : 'FAIL'}; server CPU per answer plain/controlled = ${(cpu(runs.plain) / cpu(runs.controlled)).toFixed(2)}`);
+  }
 } finally {
   await stop(snapline.child);
   rmSync(dir, { recursive: true, force: true });
