@@ -13,7 +13,7 @@ import { ApiError, ERROR_SCHEMA } from '../platform/http/errors.ts';
 import { COLLABORATOR_ADMIN_ROLES, PUBLISH_ROLES, READ_ROLES, STORE_ADMIN_ROLES, type SnapTarget, type StoreTarget } from './publishing.service.ts';
 import { APPROVAL_SEE_ROLES, APPROVER_ROLES } from './approvals.service.ts';
 import type { StoreService } from './store.service.ts';
-import { AccountParams, Answers, ApprovalParams, WindowsBody, RefreshControlBody, ValidationBody, ValidationSetBody, ApprovalsQuery, ControlledChannelsBody, DecisionBody, GroupBody, GroupHoldBody, GroupMembersBody, GroupParams, RolloutBody, RolloutQuery, WhyQuery, CloseBody, CollaboratorBody, CollaboratorParams, CreateStoreBody, RegisterSnapBody, ReleaseBody, SnapParams, SnapQuery, StoreParams, StoreSettingsBody, UploadQuery } from './store.schemas.ts';
+import { AccountParams, Answers, ApprovalParams, WindowsBody, RefreshControlBody, ValidationBody, ValidationSetBody, ApprovalsQuery, ControlledChannelsBody, DecisionBody, DeviceLabelsBody, DeviceLabelsQuery, GroupBody, GroupHoldBody, GroupMembersBody, GroupParams, RolloutBody, RolloutQuery, WhyQuery, CloseBody, CollaboratorBody, CollaboratorParams, CreateStoreBody, RegisterSnapBody, ReleaseBody, SnapParams, SnapQuery, StoreParams, StoreSettingsBody, UploadQuery } from './store.schemas.ts';
 
 const errors = { 400: ERROR_SCHEMA, 403: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA };
 
@@ -424,6 +424,33 @@ export async function publisherRoutes(fastify: FastifyInstance, store: StoreServ
       },
     },
     async (req) => store.rollouts.holdGroup(actorOf(req), found(storeTargets, req), req.params.group, req.body.held),
+  );
+
+  // Device labels (update control): set by the store brand's publishers, read by its readers; groups take devices by label.
+  app.get(
+    '/api/store/stores/:store/device-labels',
+    {
+      onRequest: locateStore,
+      config: { access: storeAccess(READ_ROLES) },
+      schema: { tags: ['store'], summary: "A store's labelled devices, by serial, paged (snapline group labels STORE-ID)", params: StoreParams, querystring: DeviceLabelsQuery, response: { 200: Answers.labelledDevices, ...errors } },
+    },
+    async (req) => store.rollouts.deviceLabels(actorOf(req), found(storeTargets, req), req.query),
+  );
+
+  app.put(
+    '/api/store/stores/:store/device-labels',
+    {
+      onRequest: locateStore,
+      config: { access: storeAccess(PUBLISH_ROLES) },
+      schema: {
+        tags: ['store'],
+        summary: "Set a device's labels, replacing its others; an empty list removes them (snapline group label STORE-ID SERIAL)",
+        params: StoreParams,
+        body: DeviceLabelsBody,
+        response: { 200: Answers.deviceLabels, ...errors },
+      },
+    },
+    async (req) => store.rollouts.setDeviceLabels(actorOf(req), found(storeTargets, req), req.body),
   );
 
   app.post(

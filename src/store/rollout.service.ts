@@ -5,6 +5,7 @@
 // Who may do which: reading like `snapline status` (READ_ROLES on the
 // publisher or a collaborator account), changing like `snapline release`
 // (PUBLISH_ROLES). Every change is in the audit log.
+import { sql } from 'kysely';
 import { ChannelError, fullChannelName, type Channel } from '../channel/channel.ts';
 import { audit, type Actor } from '../platform/context.ts';
 import type { PlatformContext } from '../platform/context.ts';
@@ -14,11 +15,31 @@ import type { PlanDriver } from './rollout-plans.ts';
 import type { Catalog } from './catalog.repo.ts';
 import { parseStoreChannel, resolveChannel, type Release } from './channels.ts';
 import { releaseIn, PUBLISH_ROLES, READ_ROLES, type PublishingService, type SnapTarget, type StoreTarget } from './publishing.service.ts';
-import { channelRelease, deviceFacts, groupsOf, plainRelease, releaseCounts, toDeviceGroup, type DeviceGroup, type FactRecorder, type ReleaseCounts } from './rollouts.ts';
+import { channelRelease, deviceFacts, deviceLabels, groupsOf, plainRelease, releaseCounts, toDeviceGroup, type DeviceGroup, type FactRecorder, type ReleaseCounts } from './rollouts.ts';
 import { StoreError } from './store.errors.ts';
 import { LEGACY_RELEASE, releasesOf, type Snap, type Store, type StoreDb } from './store.repo.ts';
-import { MAX_GROUP_SERIALS, type GroupInput, type GroupMembersInput, type RolloutBodyInput, type WhyQueryInput } from './store.schemas.ts';
+import { MAX_DEVICE_LABELS, MAX_GROUP_SERIALS, type DeviceLabelsInput, type DeviceLabelsQueryInput, type GroupInput, type GroupMembersInput, type RolloutBodyInput, type WhyQueryInput } from './store.schemas.ts';
 import type { StoreOwnTables } from './store.tables.ts';
+
+/** A page cursor of the labelled devices: [serial, model, brand]. */
+function decodeCursor(after: string): [string, string, string] {
+  try {
+    const v = JSON.parse(Buffer.from(after, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'string')) return v as [string, string, string];
+  } catch {
+    // fall through
+  }
+  throw new StoreError('validation-failed', 'after: not a cursor this list gave');
+}
+
+/** The labels a store's brand set on one device. */
+export interface DeviceLabels {
+  brand: string;
+  model: string;
+  serial: string;
+  labels: string[];
+  updatedAt: string | null;
+}
 
 /** One architecture's release in a channel, as `rollout status` shows it. */
 export interface RolloutRelease {
@@ -306,8 +327,9 @@ export class RolloutService {
     const device = found ? { brand: found.brand, model: found.model, serial: found.serial } : null;
     const groups = found ? this.catalog.heldGroups(found.storeId) : undefined;
     const matcher = found && groups ? (groups instanceof Promise ? await groups : groups) : undefined;
-    const heldBy = found ? matcher?.match(found.model, found.serial) : undefined;
-    const memberOf = found && matcher ? matcher.memberOf(found.model, found.serial) : [];
+    const labels = found && device && matcher?.usesLabels ? await deviceLabels(this.db, found.storeId, device) : undefined;
+    const heldBy = found ? matcher?.match(found.model, found.serial, labels) : undefined;
+    const memberOf = found && matcher ? matcher.memberOf(found.model, found.serial, labels) : [];
     const now = this.ctx.now();
     const rels = (await releasesOf(this.db, [snap.snapId])).get(snap.snapId) ?? [];
     const arches = input.architecture ? [input.architecture] : [...new Set(rels.map((r) => r.architecture))].sort();
@@ -356,14 +378,15 @@ export class RolloutService {
   async createGroup(actor: Actor, target: StoreTarget, input: GroupInput): Promise<{ group: DeviceGroup }> {
     const store = this.publishing.authorizeStore(actor, target, PUBLISH_ROLES);
     const now = toDbTime(this.ctx.now());
-    const row = { store_id: store.storeId, name: input.name, models: JSON.stringify(uniq(input.models)), serials: JSON.stringify(uniq(input.serials)), serial_pattern: input.serialPattern ?? null, held: 0, created_at: now, updated_at: now };
+    const labels = uniq(input.labels);
+    const row = { store_id: store.storeId, name: input.name, models: JSON.stringify(uniq(input.models)), serials: JSON.stringify(uniq(input.serials)), serial_pattern: input.serialPattern ?? null, labels: labels.length ? JSON.stringify(labels) : null, held: 0, created_at: now, updated_at: now };
     try {
       await this.db.insertInto('store_device_groups').values(row).execute();
     } catch (err) {
       if (err instanceof ConflictError) throw new StoreError('group-exists', `store ${store.storeId} already has a device group ${input.name}`);
       throw err;
     }
-    await audit(this.ctx, actor, { action: 'store.group.create', target: `${store.storeId}/${input.name}`, accountId: store.brandId, details: { models: input.models ?? [], serials: input.serials?.length ?? 0, serialPattern: input.serialPattern ?? null } });
+    await audit(this.ctx, actor, { action: 'store.group.create', target: `${store.storeId}/${input.name}`, accountId: store.brandId, details: { models: input.models ?? [], serials: input.serials?.length ?? 0, serialPattern: input.serialPattern ?? null, labels } });
     return { group: toDeviceGroup(row) };
   }
 
@@ -372,15 +395,17 @@ export class RolloutService {
     const { store, group } = await this.groupOf(actor, target, name);
     const models = uniq([...group.models, ...(input.models ?? [])]);
     const serials = uniq([...group.serials, ...(input.serials ?? [])]);
+    const labels = uniq([...group.labels, ...(input.labels ?? [])]);
+    if (labels.length > MAX_DEVICE_LABELS) throw new StoreError('validation-failed', `a device group takes at most ${MAX_DEVICE_LABELS} labels`);
     if (serials.length > MAX_GROUP_SERIALS) throw new StoreError('validation-failed', `a device group holds at most ${MAX_GROUP_SERIALS} serials (use a serial pattern or models)`);
     await this.db
       .updateTable('store_device_groups')
-      .set({ models: JSON.stringify(models), serials: JSON.stringify(serials), updated_at: toDbTime(this.ctx.now()) })
+      .set({ models: JSON.stringify(models), serials: JSON.stringify(serials), labels: labels.length ? JSON.stringify(labels) : null, updated_at: toDbTime(this.ctx.now()) })
       .where('store_id', '=', store.storeId)
       .where('name', '=', name)
       .execute();
     this.catalog.invalidate();
-    await audit(this.ctx, actor, { action: 'store.group.add', target: `${store.storeId}/${name}`, accountId: store.brandId, details: { models: input.models ?? [], serials: input.serials?.length ?? 0 } });
+    await audit(this.ctx, actor, { action: 'store.group.add', target: `${store.storeId}/${name}`, accountId: store.brandId, details: { models: input.models ?? [], serials: input.serials?.length ?? 0, labels: input.labels ?? [] } });
     return { group: (await this.groupOf(actor, target, name)).group };
   }
 
@@ -397,6 +422,44 @@ export class RolloutService {
     this.catalog.invalidate();
     await audit(this.ctx, actor, { action: held ? 'store.group.hold' : 'store.group.unhold', target: `${store.storeId}/${name}`, accountId: store.brandId });
     return { group: { ...group, held } };
+  }
+
+  /**
+   * Sets the labels of one device of a store (publishers of its brand),
+   * replacing those it had; an empty list removes them. The brand is the
+   * store's unless named (a store may serve other brands' models).
+   */
+  async setDeviceLabels(actor: Actor, target: StoreTarget, input: DeviceLabelsInput): Promise<{ device: DeviceLabels }> {
+    const store = this.publishing.authorizeStore(actor, target, PUBLISH_ROLES);
+    const brand = input.brand ?? store.brandId;
+    const labels = uniq(input.labels);
+    const key = { store_id: store.storeId, brand_id: brand, model: input.model, serial: input.serial };
+    const now = toDbTime(this.ctx.now());
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('store_device_labels').where('store_id', '=', key.store_id).where('brand_id', '=', brand).where('model', '=', input.model).where('serial', '=', input.serial).execute();
+      if (labels.length) await tx.insertInto('store_device_labels').values({ ...key, labels: JSON.stringify(labels), updated_at: now }).execute();
+    });
+    this.catalog.invalidate();
+    await audit(this.ctx, actor, { action: 'store.device.labels', target: `${store.storeId}/${brand}/${input.model}/${input.serial}`, accountId: store.brandId, details: { labels } });
+    return { device: { brand, model: input.model, serial: input.serial, labels, updatedAt: labels.length ? now : null } };
+  }
+
+  /** A store's labelled devices (readers of its brand), by serial, paged (`after`: the last serial of the page before). */
+  async deviceLabels(actor: Actor, target: StoreTarget, q: DeviceLabelsQueryInput): Promise<{ devices: DeviceLabels[]; next: string | null }> {
+    const store = this.publishing.authorizeStore(actor, target, READ_ROLES);
+    const limit = q.limit ?? 100;
+    let query = this.db.selectFrom('store_device_labels').selectAll().where('store_id', '=', store.storeId);
+    if (q.serial) query = query.where('serial', '=', q.serial);
+    // The stored JSON array holds the label quoted; '_' would be LIKE's any-character.
+    if (q.label) query = query.where(sql<boolean>`labels like ${`%${JSON.stringify(q.label).replace(/_/g, '\\_')}%`} escape '\\'`);
+    if (q.after) {
+      const [serial, model, brand] = decodeCursor(q.after);
+      query = query.where((eb) => eb.or([eb('serial', '>', serial), eb.and([eb('serial', '=', serial), eb.or([eb('model', '>', model), eb.and([eb('model', '=', model), eb('brand_id', '>', brand)])])])]));
+    }
+    const rows = await query.orderBy('serial').orderBy('model').orderBy('brand_id').limit(limit + 1).execute();
+    const devices = rows.slice(0, limit).map((r) => ({ brand: r.brand_id, model: r.model, serial: r.serial, labels: JSON.parse(r.labels) as string[], updatedAt: r.updated_at as string | null }));
+    const last = devices.at(-1);
+    return { devices, next: rows.length > limit && last ? Buffer.from(JSON.stringify([last.serial, last.model, last.brand])).toString('base64url') : null };
   }
 
   private async groupOf(actor: Actor, target: StoreTarget, name: string): Promise<{ store: Store; group: DeviceGroup }> {

@@ -382,6 +382,8 @@ export interface DeviceGroup {
   models: string[];
   serials: string[];
   serialPattern: string | null;
+  /** Devices carrying any of these labels (set through the API) are in the group. */
+  labels: string[];
   held: boolean;
   createdAt: string;
   updatedAt: string;
@@ -394,23 +396,40 @@ export function serialGlob(pattern: string): RegExp {
 
 /** A store's held groups, ready to match (kept per store for a second in the catalog). */
 export interface HeldGroups {
+  /** Some group takes devices by label: the device's labels must be read before matching. */
+  readonly usesLabels: boolean;
   /** The held group the device is in, if any. */
-  match(model: string, serial: string): string | undefined;
+  match(model: string, serial: string, labels?: readonly string[]): string | undefined;
   /** Every group of the store the device is in (for releases and plan steps targeting groups). */
-  memberOf(model: string, serial: string): string[];
+  memberOf(model: string, serial: string, labels?: readonly string[]): string[];
 }
 
-export const NO_HELD_GROUPS: HeldGroups = Object.freeze({ match: () => undefined, memberOf: () => [] });
+export const NO_HELD_GROUPS: HeldGroups = Object.freeze({ usesLabels: false, match: () => undefined, memberOf: () => [] });
 
 export function heldGroups(groups: readonly DeviceGroup[]): HeldGroups {
   if (groups.length === 0) return NO_HELD_GROUPS;
-  const all = groups.map((g) => ({ name: g.name, held: g.held, models: new Set(g.models), serials: new Set(g.serials), pattern: g.serialPattern ? serialGlob(g.serialPattern) : null }));
+  const all = groups.map((g) => ({ name: g.name, held: g.held, models: new Set(g.models), serials: new Set(g.serials), pattern: g.serialPattern ? serialGlob(g.serialPattern) : null, labels: g.labels }));
   const held = all.filter((g) => g.held);
-  const has = (g: (typeof all)[number], model: string, serial: string) => g.models.has(model) || g.serials.has(serial) || (g.pattern !== null && g.pattern.test(serial));
+  const has = (g: (typeof all)[number], model: string, serial: string, labels: readonly string[] | undefined) =>
+    g.models.has(model) || g.serials.has(serial) || (g.pattern !== null && g.pattern.test(serial)) || (labels !== undefined && g.labels.some((l) => labels.includes(l)));
   return {
-    match: held.length === 0 ? () => undefined : (model, serial) => held.find((g) => has(g, model, serial))?.name,
-    memberOf: (model, serial) => all.filter((g) => has(g, model, serial)).map((g) => g.name),
+    usesLabels: all.some((g) => g.labels.length > 0),
+    match: held.length === 0 ? () => undefined : (model, serial, labels) => held.find((g) => has(g, model, serial, labels))?.name,
+    memberOf: (model, serial, labels) => all.filter((g) => has(g, model, serial, labels)).map((g) => g.name),
   };
+}
+
+/** The labels a store's brand set on a device (none when it set none). */
+export async function deviceLabels(db: StoreDb, storeId: string, device: DeviceIdentity): Promise<string[]> {
+  const row = await db
+    .selectFrom('store_device_labels')
+    .select('labels')
+    .where('store_id', '=', storeId)
+    .where('brand_id', '=', device.brand)
+    .where('model', '=', device.model)
+    .where('serial', '=', device.serial)
+    .executeTakeFirst();
+  return row ? (JSON.parse(row.labels) as string[]) : [];
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a selected row of store_device_groups
@@ -421,6 +440,7 @@ export function toDeviceGroup(r: any): DeviceGroup {
     models: JSON.parse(r.models) as string[],
     serials: JSON.parse(r.serials) as string[],
     serialPattern: r.serial_pattern ?? null,
+    labels: r.labels ? (JSON.parse(r.labels) as string[]) : [],
     held: Number(r.held) === 1,
     createdAt: r.created_at,
     updatedAt: r.updated_at,

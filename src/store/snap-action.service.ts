@@ -22,7 +22,7 @@ import { failRule } from '../rollout/index.ts';
 import { rolloutMetrics, watchRolloutProgress, type ReleaseProgress } from './rollout-metrics.ts';
 import { PlanDriver, type PlannedRelease } from './rollout-plans.ts';
 import { recordHealth, type HealthReport } from './device-health.ts';
-import { channelRelease, deviceFacts, FactRecorder, identityOf, plainRelease, recordDownload, releaseCounts, type Observation, type StoredFacts } from './rollouts.ts';
+import { channelRelease, deviceFacts, deviceLabels, FactRecorder, identityOf, plainRelease, recordDownload, releaseCounts, type Observation, type StoredFacts } from './rollouts.ts';
 import type { Device } from './sessions.service.ts';
 import { snapObject } from './snap-object.ts';
 import { StoreError } from './store.errors.ts';
@@ -189,9 +189,11 @@ export class SnapActionService {
       // A device in a held group is offered nothing new, from any snap: every channel pick goes through the core.
       const groups = this.catalog.heldGroups(d.session.storeId);
       const held = groups instanceof Promise ? await groups : groups;
-      const heldBy = held.match(d.session.model, d.session.serial);
       const session = d.session;
-      const memberOf = () => held.memberOf(session.model, session.serial);
+      // Groups by label: the device's labels, one indexed read (only in stores that have such groups).
+      const labels = held.usesLabels ? await deviceLabels(this.db, session.storeId, identityOf(session)) : undefined;
+      const heldBy = held.match(session.model, session.serial, labels);
+      const memberOf = () => held.memberOf(session.model, session.serial, labels);
       if (heldBy !== undefined) rollout = new RolloutRequest(identityOf(d.session), memberOf, heldBy);
       let paused: string[] | undefined;
       const scan = (e: CatalogEntry) => {

@@ -103,7 +103,22 @@ export const MAX_GROUP_SERIALS = 10_000;
 const GroupName = Type.String({ pattern: '^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$' });
 const Models = Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 100 });
 const Serials = Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: MAX_GROUP_SERIALS });
+/** A device label: lowercase letters, digits, '.', '_', '-', up to 64. */
+const Label = Type.String({ pattern: '^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$' });
+export const MAX_DEVICE_LABELS = 50;
+const Labels = Type.Array(Label, { maxItems: MAX_DEVICE_LABELS });
 export const GroupParams = Type.Object({ store: Name, group: Type.String({ maxLength: 64 }) });
+/** The labels of one device of a store (replaced as a whole; an empty list removes them). */
+export const DeviceLabelsBody = Type.Object(
+  { brand: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })), model: Type.String({ minLength: 1, maxLength: 128 }), serial: Type.String({ minLength: 1, maxLength: 128 }), labels: Labels },
+  { additionalProperties: false },
+);
+export type DeviceLabelsInput = Static<typeof DeviceLabelsBody>;
+export const DeviceLabelsQuery = Type.Object(
+  { serial: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })), label: Type.Optional(Label), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), after: Type.Optional(Type.String({ maxLength: 400 })) },
+  { additionalProperties: false },
+);
+export type DeviceLabelsQueryInput = Static<typeof DeviceLabelsQuery>;
 
 // --- approvals (update control) ------------------------------------------------
 
@@ -147,11 +162,11 @@ export const HealthReportBody = Type.Object(
 );
 export const DecisionBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
 export const GroupBody = Type.Object(
-  { name: GroupName, models: Type.Optional(Models), serials: Type.Optional(Serials), serialPattern: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f]+$' })) },
+  { name: GroupName, models: Type.Optional(Models), serials: Type.Optional(Serials), serialPattern: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f]+$' })), labels: Type.Optional(Labels) },
   { additionalProperties: false },
 );
 export type GroupInput = Static<typeof GroupBody>;
-export const GroupMembersBody = Type.Object({ models: Type.Optional(Models), serials: Type.Optional(Serials) }, { additionalProperties: false });
+export const GroupMembersBody = Type.Object({ models: Type.Optional(Models), serials: Type.Optional(Serials), labels: Type.Optional(Labels) }, { additionalProperties: false });
 export type GroupMembersInput = Static<typeof GroupMembersBody>;
 export const GroupHoldBody = Type.Object({ held: Type.Boolean() }, { additionalProperties: false });
 
@@ -201,6 +216,8 @@ export const Answers = {
   collaborators: Collaborators,
   group: Type.Object({ group: Type.Optional(Type.Object({}, { additionalProperties: true })) }),
   groups: Type.Object({ groups: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))) }),
+  deviceLabels: Type.Object({ device: Type.Optional(Type.Object({}, { additionalProperties: true })) }),
+  labelledDevices: Type.Object({ devices: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))), next: Type.Optional(Type.Union([Type.String(), Type.Null()])) }),
   rollout: Type.Object({ snap: Type.Optional(Type.String()), channel: Type.Optional(Type.String()), releases: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))) }),
   why: Type.Object({
     snap: Type.Optional(Type.String()),

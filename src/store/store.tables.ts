@@ -153,6 +153,17 @@ export interface StoreSessionsTable {
 }
 
 /** A named set of a store's devices (update control); a held group is offered nothing new. */
+/** The labels a store's brand set on one device (migration 0013). */
+export interface StoreDeviceLabelsTable {
+  store_id: string;
+  brand_id: string;
+  model: string;
+  serial: string;
+  /** JSON array of labels, sorted. */
+  labels: string;
+  updated_at: DbTime;
+}
+
 export interface StoreDeviceGroupsTable {
   store_id: string;
   name: string;
@@ -162,6 +173,8 @@ export interface StoreDeviceGroupsTable {
   serials: string;
   /** A glob (`*`, `?`) on serials, or null. */
   serial_pattern: string | null;
+  /** JSON array of device labels (devices carrying any are in the group), or null (migration 0013). */
+  labels: string | null;
   held: Generated<number>;
   created_at: DbTime;
   updated_at: DbTime;
@@ -216,6 +229,7 @@ export type StoreOwnTables = {
   store_sessions: StoreSessionsTable;
   store_rollout_devices: StoreRolloutDevicesTable;
   store_device_groups: StoreDeviceGroupsTable;
+  store_device_labels: StoreDeviceLabelsTable;
   store_controlled_channels: StoreControlledChannelsTable;
   store_release_requests: StoreReleaseRequestsTable;
   store_channel_windows: StoreChannelWindowsTable;

@@ -22,6 +22,8 @@ const MATRIX: Matrix = {
   'POST /api/store/stores/:store/groups': WRITERS,
   'POST /api/store/stores/:store/groups/:group/members': WRITERS,
   'POST /api/store/stores/:store/groups/:group/hold': WRITERS,
+  'GET /api/store/stores/:store/device-labels': READERS,
+  'PUT /api/store/stores/:store/device-labels': WRITERS,
   'GET /api/store/stores/:store/controlled-channels': READERS,
   'PUT /api/store/stores/:store/controlled-channels': ADMINS,
   'GET /api/store/stores/:store/approvals': READERS,

@@ -62,7 +62,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'revisions', terms: '[options] <snap>', description: 'the revisions of a snap, newest first', modules: ['store'] },
   { name: 'collaborator', terms: '', description: 'accounts that may push and release a snap besides its publisher', modules: ['store'] },
   { name: 'rollout', terms: '', description: 'update control: progressive releases per device, plans, pause, resume, advance, roll back, and why a device gets a revision', modules: ['rollout'] },
-  { name: 'group', terms: '', description: "a store's device groups (update control): by models, serials or a serial pattern; a held group is offered nothing new", modules: ['rollout'] },
+  { name: 'group', terms: '', description: "a store's device groups (update control): by models, serials, a serial pattern or device labels; a held group is offered nothing new", modules: ['rollout'] },
   { name: 'approvals', terms: '', description: "update control's approvals: a store's controlled channels and its release requests", modules: ['rollout'] },
   { name: 'approve', terms: '[options] <id>', description: 'approve a pending release request (the approver role; not your own)', modules: ['rollout'] },
   { name: 'deny', terms: '[options] <id>', description: 'deny a pending release request (the approver role; not your own)', modules: ['rollout'] },

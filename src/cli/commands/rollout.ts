@@ -90,14 +90,23 @@ interface Group {
   models: string[];
   serials: string[];
   serialPattern: string | null;
+  labels?: string[];
   held: boolean;
 }
 
 const groupLine = (g: Group) =>
-  `${g.name}${g.held ? ' (held)' : ''}: models ${g.models.join(', ') || '-'}; serials ${g.serials.length ? g.serials.join(', ') : '-'}; serial pattern ${g.serialPattern ?? '-'}\n`;
+  `${g.name}${g.held ? ' (held)' : ''}: models ${g.models.join(', ') || '-'}; serials ${g.serials.length ? g.serials.join(', ') : '-'}; serial pattern ${g.serialPattern ?? '-'}${g.labels?.length ? `; labels ${g.labels.join(', ')}` : ''}\n`;
+
+interface LabelledDevice {
+  brand: string;
+  model: string;
+  serial: string;
+  labels: string[];
+}
+const labelledLine = (d: LabelledDevice) => `${d.brand}/${d.model}/${d.serial}: ${d.labels.join(', ') || '-'}\n`;
 
 function registerGroup(program: Command): void {
-  const group = program.command('group').description("a store's device groups (update control): by models, serials or a serial pattern; a held group is offered nothing new");
+  const group = program.command('group').description("a store's device groups (update control): by models, serials, a serial pattern or device labels; a held group is offered nothing new");
   const groupsPath = (store: string, suffix = '') => `/api/store/stores/${encodeURIComponent(store)}/groups${suffix}`;
   const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
   group
@@ -107,11 +116,18 @@ function registerGroup(program: Command): void {
     .option('--model <models>', 'models whose devices are in the group (comma-separated, repeatable)', collect)
     .option('--serial <serials>', 'serials in the group (comma-separated, repeatable)', collect)
     .option('--serial-pattern <glob>', 'serials matching this glob (* and ?) are in the group')
+    .option('--label <labels>', 'devices carrying any of these labels (snapline group label) are in the group (comma-separated, repeatable)', collect)
     .option(...urlOption)
     .description('create a device group')
-    .action(async (store: string, name: string, opts: { model?: string[]; serial?: string[]; serialPattern?: string; url?: string }) => {
+    .action(async (store: string, name: string, opts: { model?: string[]; serial?: string[]; serialPattern?: string; label?: string[]; url?: string }) => {
       const c = await apiClient(opts.url ? { url: opts.url } : {});
-      const res = await c.json<{ group: Group }>('POST', groupsPath(store), { name, ...(opts.model ? { models: opts.model } : {}), ...(opts.serial ? { serials: opts.serial } : {}), ...(opts.serialPattern ? { serialPattern: opts.serialPattern } : {}) });
+      const res = await c.json<{ group: Group }>('POST', groupsPath(store), {
+        name,
+        ...(opts.model ? { models: opts.model } : {}),
+        ...(opts.serial ? { serials: opts.serial } : {}),
+        ...(opts.serialPattern ? { serialPattern: opts.serialPattern } : {}),
+        ...(opts.label ? { labels: opts.label } : {}),
+      });
       io.out(groupLine(res.group));
     });
   group
@@ -120,11 +136,16 @@ function registerGroup(program: Command): void {
     .argument('<name>', 'the group')
     .option('--model <models>', 'models to add (comma-separated, repeatable)', collect)
     .option('--serial <serials>', 'serials to add (comma-separated, repeatable)', collect)
+    .option('--label <labels>', 'labels to add (comma-separated, repeatable)', collect)
     .option(...urlOption)
-    .description('add models and serials to a device group')
-    .action(async (store: string, name: string, opts: { model?: string[]; serial?: string[]; url?: string }) => {
+    .description('add models, serials and labels to a device group')
+    .action(async (store: string, name: string, opts: { model?: string[]; serial?: string[]; label?: string[]; url?: string }) => {
       const c = await apiClient(opts.url ? { url: opts.url } : {});
-      const res = await c.json<{ group: Group }>('POST', groupsPath(store, `/${encodeURIComponent(name)}/members`), { ...(opts.model ? { models: opts.model } : {}), ...(opts.serial ? { serials: opts.serial } : {}) });
+      const res = await c.json<{ group: Group }>('POST', groupsPath(store, `/${encodeURIComponent(name)}/members`), {
+        ...(opts.model ? { models: opts.model } : {}),
+        ...(opts.serial ? { serials: opts.serial } : {}),
+        ...(opts.label ? { labels: opts.label } : {}),
+      });
       io.out(groupLine(res.group));
     });
   group
@@ -136,6 +157,39 @@ function registerGroup(program: Command): void {
       const c = await apiClient(opts.url ? { url: opts.url } : {});
       const res = await c.json<{ groups: Group[] }>('GET', groupsPath(store));
       io.out(res.groups.length ? res.groups.map(groupLine).join('') : 'No device groups.\n');
+    });
+  const labelsPath = (store: string) => `/api/store/stores/${encodeURIComponent(store)}/device-labels`;
+  group
+    .command('label')
+    .argument('<store-id>', 'the store')
+    .argument('<serial>', "the device's serial")
+    .argument('[labels...]', 'its labels (none: remove them); they replace the ones it had')
+    .requiredOption('--model <model>', "the device's model")
+    .option('--brand <brand>', "the device's brand (default: the store's)")
+    .option(...urlOption)
+    .description("set a device's labels (groups created with --label take the devices carrying theirs)")
+    .action(async (store: string, serial: string, labels: string[], opts: { model: string; brand?: string; url?: string }) => {
+      const c = await apiClient(opts.url ? { url: opts.url } : {});
+      const res = await c.json<{ device: LabelledDevice }>('PUT', labelsPath(store), { ...(opts.brand ? { brand: opts.brand } : {}), model: opts.model, serial, labels: labels.flatMap((l) => l.split(',')).filter(Boolean) });
+      io.out(labelledLine(res.device));
+    });
+  group
+    .command('labels')
+    .argument('<store-id>', 'the store')
+    .option('--serial <serial>', 'only this serial')
+    .option('--label <label>', 'only devices carrying this label')
+    .option(...urlOption)
+    .description("a store's labelled devices")
+    .action(async (store: string, opts: { serial?: string; label?: string; url?: string }) => {
+      const c = await apiClient(opts.url ? { url: opts.url } : {});
+      const lines: string[] = [];
+      for (let after: string | null | undefined; ; ) {
+        const q = new URLSearchParams({ limit: '1000', ...(opts.serial ? { serial: opts.serial } : {}), ...(opts.label ? { label: opts.label } : {}), ...(after ? { after } : {}) });
+        const res = await c.json<{ devices: LabelledDevice[]; next: string | null }>('GET', `${labelsPath(store)}?${q}`);
+        lines.push(...res.devices.map(labelledLine));
+        if (!(after = res.next)) break;
+      }
+      io.out(lines.length ? lines.join('') : 'No labelled devices.\n');
     });
   for (const [name, held, description] of [
     ['hold', true, 'hold a device group: its devices are offered nothing new, from any snap of the store'],

@@ -14,8 +14,9 @@ import { rolloutDownloads } from './0009-rollout-downloads.ts';
 import { rolloutFailAfter } from './0010-rollout-fail-after.ts';
 import { channelWindows } from './0011-channel-windows.ts';
 import { deviceHealth } from './0012-device-health.ts';
+import { deviceLabels } from './0013-device-labels.ts';
 
 export const storeMigrations: ServiceMigrations = {
   service: 'store',
-  migrations: [store, collaborators, privateAccess, rollouts, deviceGroups, rolloutHealth, rolloutPlans, releaseApprovals, rolloutDownloads, rolloutFailAfter, channelWindows, deviceHealth],
+  migrations: [store, collaborators, privateAccess, rollouts, deviceGroups, rolloutHealth, rolloutPlans, releaseApprovals, rolloutDownloads, rolloutFailAfter, channelWindows, deviceHealth, deviceLabels],
 };
