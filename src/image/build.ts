@@ -15,7 +15,7 @@
 //  6. write assertions and seed.yaml / options.yaml (layout.ts), validate the
 //     gadget, build the disk image if asked (disk.ts);
 //  7. rename the temporary folder to --out. On any error nothing is left.
-import { chmod, copyFile, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import {
   AssertionError,
@@ -42,6 +42,7 @@ import { checkGadgetContent, kernelSnap, missingTools, writeDiskImage, writeStru
 import { checkGadgetKernelContent } from './kernel-assets.ts';
 import { layoutVolume, offsetWritesWithin, seedStructure, withImplicitSystemData } from './volumes.ts';
 import { checkSeedSnaps, enforcedSetRefs, pinnedRevisions } from './validation-sets.ts';
+import { pibootBootFiles } from './piboot-boot.ts';
 import { ubootBootFiles } from './uboot-boot.ts';
 
 export type ProgressEvent =
@@ -522,8 +523,18 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
     if (uc20 && gadget && gadgetReader) {
       await writeStructureContent(gadgetReader, seedStructure(gadget, true).structure, join(tmp, seedDir(true)), { skipKernelAssets: true });
     }
+    if (gadget && kernelW && kernel && Object.values(gadget.volumes).some((v) => v.bootloader === 'piboot')) {
+      // piboot rewrites the seed's config.txt and reads its cmdline.txt: the gadget's, written just above.
+      if (!uc20) throw new ImageError('image-gadget-invalid', 'a piboot gadget boots core 20 and later only (snapd sets piboot up for recovery systems)');
+      const seedFile = (name: string) => readFile(join(tmp, seedDir(true), name)).catch(() => undefined);
+      files.push(...(await pibootBootFiles({ label: label ?? '', configTxt: await seedFile('config.txt'), cmdlineTxt: await seedFile('cmdline.txt'), kernel: { name: kernelW.plan.name, reader: kernel.reader } }, seedDir(true))));
+    }
     for (const f of files) {
       const p = join(tmp, f.path);
+      if (f.directory) {
+        await mkdir(p, { recursive: true });
+        continue;
+      }
       await mkdir(dirname(p), { recursive: true });
       await writeFile(p, f.data);
     }

@@ -105,6 +105,8 @@ export function optionsYaml(label: string, snaps: readonly SeedSnap[]): string |
 export interface SeedFile {
   readonly path: string;
   readonly data: Buffer;
+  /** A folder (made, even empty; `data` is not written). */
+  readonly directory?: boolean;
 }
 
 export interface SeedAssertions {

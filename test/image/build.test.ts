@@ -333,3 +333,32 @@ test('bad gadgets are refused before anything is written, the structure or file 
     await expectFailure(tmp, 'image-gadget-invalid', /offset-write at byte 943718400 is outside the image/, build(await gadget('far', far)));
   });
 });
+
+test('piboot: a gadget without cmdline.txt on the seed, a kernel without device trees: refused, nothing left behind; os_prefix rewriting', async () => {
+  const { packBytes, UC20_GADGET_YAML } = await import('./world.ts');
+  const { withOsPrefix } = await import('../../src/image/piboot-boot.ts');
+  // os_prefix: set on the first line, later ones commented out, appended (with an empty last line) when absent.
+  assert.equal(withOsPrefix('a=1\nos_prefix=x/\nos_prefix=y/\n', '/systems/l/kernel'), 'a=1\nos_prefix=/systems/l/kernel/\n# os_prefix=y/\n');
+  assert.equal(withOsPrefix('a=1\n', '/p'), 'a=1\n\nos_prefix=/p/\n');
+  await withTemp(async (tmp) => {
+    // The seed takes config.txt (and cmdline.txt when asked); no `$kernel:` content (these kernels have no kernel.yaml).
+    const yamlWith = (cmdline: boolean) =>
+      UC20_GADGET_YAML.replace('bootloader: grub', 'bootloader: piboot')
+        .replace('          - source: grubx64.efi\n            target: EFI/boot/grubx64.efi\n', `          - source: config.txt\n            target: config.txt\n${cmdline ? '          - source: cmdline.txt\n            target: cmdline.txt\n' : ''}`)
+        .replace('        content:\n          - source: $kernel:dtbs/dtbs/\n            target: dtbs/\n', '');
+    assert.doesNotMatch(yamlWith(true), /grubx64|\$kernel/);
+    const snap = async (name: string, snapYaml: string, files: Record<string, string>) => {
+      const path = join(tmp, `${name}.snap`);
+      await writeFile(path, await packBytes(join(tmp, `src-${name}`), name, snapYaml, files));
+      return path;
+    };
+    const kernel = await snap('k-ok', 'name: pc-kernel20\nversion: "5.4"\ntype: kernel\n', { 'kernel.img': 'K', 'dtbs/b.dtb': 'D', 'dtbs/overlays/o.dtbo': 'O' });
+    const noDtbs = await snap('k-nodtbs', 'name: pc-kernel20\nversion: "5.4"\ntype: kernel\n', { 'kernel.img': 'K' });
+    const gadgetFiles = (cmdline: boolean) => ({ 'meta/gadget.yaml': yamlWith(cmdline), 'piboot.conf': '', 'pc-boot.img': 'x'.repeat(440), 'config.txt': 'a=1\n', ...(cmdline ? { 'cmdline.txt': 'console=tty1\n' } : {}) });
+    const noCmdline = await snap('g-nocmd', 'name: pc20\nversion: "20"\ntype: gadget\nbase: core20\n', gadgetFiles(false));
+    const good = await snap('g-ok', 'name: pc20\nversion: "20"\ntype: gadget\nbase: core20\n', gadgetFiles(true));
+    const build20 = (g: string, k: string) => (out: string) => buildImage({ model: core20Model({ grade: 'dangerous' }).encode(), storeUrl: world.store.url, out, trusted: world.trusted, now: NOW, localSnaps: new Map([['pc20', g], ['pc-kernel20', k]]) });
+    await expectFailure(tmp, 'image-gadget-invalid', /piboot gadget must put config.txt and cmdline.txt on the seed .*: cmdline.txt is missing/, build20(noCmdline, kernel));
+    await expectFailure(tmp, 'image-snap-invalid', /kernel pc-kernel20 has no dtbs\//, build20(good, noDtbs));
+  });
+});
