@@ -12,7 +12,7 @@ import type { GadgetStructure, GadgetVolume, GadgetYaml, SquashfsReader } from '
 import { SquashfsPathError } from '../snap/index.ts';
 import { ImageError } from './errors.ts';
 import { parseKernelYaml, resolveKernelRef, type KernelAssets } from './kernel-assets.ts';
-import { layoutVolume, offsetWritesWithin, seedStructure, sfdiskScript, withImplicitSystemData, SECTOR } from './volumes.ts';
+import { layoutVolume, offsetWritesWithin, seedStructure, sfdiskScript, withImplicitSystemData, withRootfsRoom, SECTOR } from './volumes.ts';
 
 export const DISK_TOOLS = ['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'mcopy'] as const;
 
@@ -276,13 +276,12 @@ async function copyInto(src: string, dest: string, at: number): Promise<void> {
 
 /** Writes the disk image of the volume that holds the seed. */
 export async function writeDiskImage(opts: DiskImageOptions): Promise<DiskImageResult> {
-  if (!opts.uc20) {
-    // The implicit writable partition of a UC16/18 gadget without system-data, sized for the rootfs.
-    // ubuntu-image measures rootfs/ holding system-data/ (image/ without boot/, and an empty boot/).
-    const boot = opts.imageRoot ? await diskUsage(join(opts.imageRoot, 'boot')).catch(() => 0) : 0;
-    const rootfs = opts.imageRoot ? (await diskUsage(opts.imageRoot)) - boot + 2 * BLOCK : await diskUsage(opts.seedRoot);
-    opts = { ...opts, gadget: withImplicitSystemData(opts.gadget, rootfs) };
-  }
+  // The rootfs as ubuntu-image measures it: on UC16/18 rootfs/ holding system-data/ (image/ without
+  // boot/, and an empty boot/), on core 20+ the seed. A UC16/18 gadget without system-data gets the
+  // implicit writable partition sized for it; a declared system-data too small for it is grown.
+  const boot = !opts.uc20 && opts.imageRoot ? await diskUsage(join(opts.imageRoot, 'boot')).catch(() => 0) : 0;
+  const rootfs = !opts.uc20 && opts.imageRoot ? (await diskUsage(opts.imageRoot)) - boot + 2 * BLOCK : await diskUsage(opts.seedRoot);
+  opts = { ...opts, gadget: withRootfsRoom(opts.uc20 ? opts.gadget : withImplicitSystemData(opts.gadget, rootfs), rootfs) };
   const { volume, structure: seedS } = seedStructure(opts.gadget, opts.uc20);
   const main = await writeVolume(opts, volume, seedS, opts.dest);
   const others: DiskImageResult[] = [];

@@ -128,6 +128,36 @@ export function rootfsSize(contentBytes: number): number {
 }
 
 /**
+ * The system-data structure grown to hold the rootfs, as ubuntu-image grows
+ * it (calculateRootfsSize, raiseStructureSizes): when its declared size is
+ * smaller than `rootfsSize(rootfsBytes)` (the rootfs is the UC16/18
+ * system-data tree, or on core 20+ the seed), it gets that size. Grown only
+ * into free space: a structure placed after it that it would then overlap
+ * is refused, both named.
+ */
+export function withRootfsRoom(gadget: GadgetYaml, rootfsBytes: number): GadgetYaml {
+  const needed = rootfsSize(rootfsBytes);
+  let changed = false;
+  const volumes: Record<string, GadgetVolume> = {};
+  for (const [key, volume] of Object.entries(gadget.volumes)) {
+    const data = volume.structure.find((s) => s.role === 'system-data');
+    if (!data || data.size >= needed) {
+      volumes[key] = volume;
+      continue;
+    }
+    const end = data.startOffset + needed;
+    const after = volume.structure.find((s) => s !== data && s.startOffset >= data.startOffset + data.size && s.startOffset < end);
+    const name = (s: GadgetStructure) => JSON.stringify(s.name ?? s.label ?? `#${s.index}`);
+    if (after) {
+      throw new ImageError('image-gadget-invalid', `structure ${name(data)} of volume ${JSON.stringify(volume.name)} (system-data) is ${data.size} bytes, but the rootfs needs ${needed}, and structure ${name(after)} after it leaves no room to grow it`);
+    }
+    volumes[key] = { ...volume, structure: volume.structure.map((s) => (s === data ? { ...s, size: needed } : s)) };
+    changed = true;
+  }
+  return changed ? { ...gadget, volumes } : gadget;
+}
+
+/**
  * A UC16/18 gadget that declares no system-data structure (Canonical's pc
  * gadget for core18 declares none) gets the implicit `writable` partition as
  * ubuntu-image adds it (fixMissingSystemData, internal/statemachine/

@@ -305,7 +305,7 @@ test('an app without a base needs the core snap in the seed', async () => {
   });
 });
 
-test('bad gadgets are refused before anything is written, the structure or file named: overlaps, missing content, an MBR disk past 2 TiB, an offset-write outside', async () => {
+test('bad gadgets are refused before anything is written, the structure or file named: overlaps, missing content, an MBR disk past 2 TiB, an offset-write outside, a system-data that cannot grow; one that can is grown', async () => {
   const { image, dir, file } = await import('../snap/helpers.ts');
   const { UC16_GADGET_YAML } = await import('./world.ts');
   await withTemp(async (tmp) => {
@@ -331,6 +331,20 @@ test('bad gadgets are refused before anything is written, the structure or file 
     await expectFailure(tmp, 'image-gadget-invalid', /structure "writable" of volume "pc" ends past 2 TiB/, build(await gadget('huge', huge)));
     const far = UC16_GADGET_YAML.replace('offset-write: mbr+92', 'offset-write: 900M');
     await expectFailure(tmp, 'image-gadget-invalid', /offset-write at byte 943718400 is outside the image/, build(await gadget('far', far)));
+    // A system-data too small for the rootfs is grown (below), but not over a structure placed after it.
+    const blocked = `${UC16_GADGET_YAML.replace('        size: 16M\n', '        size: 1M\n')}      - name: after
+        type: DA,21686148-6E6F-7449-6E6F-744E65656449
+        size: 1M
+`;
+    await expectFailure(tmp, 'image-gadget-invalid', /structure "writable" of volume "pc" \(system-data\) is 1048576 bytes, but the rootfs needs \d+, and structure "after" after it leaves no room to grow it/, build(await gadget('blocked', blocked)));
+    // Grown: the partition takes what the rootfs needs.
+    const small = UC16_GADGET_YAML.replace('        size: 16M\n', '        size: 1M\n');
+    const out = join(tmp, 'grown');
+    const r = await build(await gadget('small', small))(out);
+    const writable = r.image!.partitions.find((p) => p.name === 'writable')!;
+    assert.ok(writable.size > 1024 * 1024 * 8, `writable is ${writable.size} bytes`);
+    const { rm } = await import('node:fs/promises');
+    await rm(out, { recursive: true, force: true });
   });
 });
 

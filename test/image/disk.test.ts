@@ -116,11 +116,14 @@ test('core20 disk image: ubuntu-seed vfat holds the seed, ext4 boot/save/data wi
       ['ubuntu-data', 'system-data', 'ubuntu-data', 'ext4'],
     ]);
     const d = sfdiskDump(img);
+    // ubuntu-data is declared 4 MiB; as ubuntu-image does, it is grown to hold the rootfs (on core 20+ the seed).
+    const dataSectors = rootfsSize(await diskUsage(join(tmp, 'out/system-seed'))) / 512;
+    assert.ok(dataSectors > 8192);
     assert.deepEqual(d.parts.map((p) => [p.start, p.size, p.name]), [
       [4096, 24576, 'ubuntu-seed'],
       [28672, 8192, 'ubuntu-boot'],
       [36864, 4096, 'ubuntu-save'],
-      [40960, 8192, 'ubuntu-data'],
+      [40960, dataSectors, 'ubuntu-data'],
     ]);
     const back = join(tmp, 'back');
     sh('mkdir', [back]);
@@ -130,7 +133,7 @@ test('core20 disk image: ubuntu-seed vfat holds the seed, ext4 boot/save/data wi
     await snapdAccepts(back, 'l20');
     assert.equal(sh('mcopy', ['-i', `${img}@@${4096 * 512}`, '::/EFI/boot/grubx64.efi', '-']), 'GRUB-EFI-20\n');
     const data = join(tmp, 'data.img');
-    await extractPartition(img, 40960, 8192, data);
+    await extractPartition(img, 40960, dataSectors, data);
     assert.match(sh('debugfs', ['-R', 'stats', data]), /Filesystem volume name:\s+ubuntu-data/);
     // ubuntu-boot: the kernel's dtbs asset, through the gadget's `$kernel:dtbs/dtbs/`.
     const boot = join(tmp, 'boot.img');
