@@ -42,6 +42,7 @@ import { checkGadgetContent, kernelSnap, missingTools, writeDiskImage, writeStru
 import { checkGadgetKernelContent } from './kernel-assets.ts';
 import { layoutVolume, offsetWritesWithin, seedStructure, withImplicitSystemData } from './volumes.ts';
 import { checkSeedSnaps, enforcedSetRefs, pinnedRevisions } from './validation-sets.ts';
+import { lkBootFiles } from './lk-boot.ts';
 import { pibootBootFiles } from './piboot-boot.ts';
 import { ubootBootFiles } from './uboot-boot.ts';
 
@@ -518,6 +519,10 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
           seedDir(uc20),
         )),
       );
+    }
+    if (gadget && gadgetReader && kernelW && kernel && (uc20 || baseW) && Object.values(gadget.volumes).some((v) => v.bootloader === 'lk')) {
+      const gadgetConf = await gadgetReader.readFile('lk.conf').catch(() => undefined);
+      files.push(...(await lkBootFiles({ uc20, label: label ?? '', gadgetConf, kernel: { name: kernelW.plan.name, file: basename(kernelW.path!), reader: kernel.reader }, ...(baseW ? { baseFile: basename(baseW.path!) } : {}) }, seedDir(uc20))));
     }
     // UC20+: the seed structure's gadget content is part of the seed partition (prepare-image pre-writes it).
     if (uc20 && gadget && gadgetReader) {

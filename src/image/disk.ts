@@ -6,7 +6,7 @@
 // tools are looked for in are the caller's (the CLI passes PATH), then the
 // system's own.
 import { spawn } from 'node:child_process';
-import { access, constants, copyFile, link, mkdir, mkdtemp, open, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { access, constants, copyFile, link, mkdir, mkdtemp, open, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import type { GadgetStructure, GadgetVolume, GadgetYaml, SquashfsReader } from '../snap/index.ts';
 import { SquashfsPathError } from '../snap/index.ts';
@@ -302,14 +302,18 @@ async function writeVolume(opts: DiskImageOptions, volume: GadgetVolume, seedS: 
     await fh.close();
     opts.step?.(`partitions: volume ${volume.name}, ${volume.schema}, ${layout.partitions.length} partitions, ${layout.size} bytes`);
     await runTool(opts.toolDirs ?? [], 'sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', dest], sfdiskScript(layout));
-    // Raw content (bare structures, the MBR boot code, raw partitions).
+    // Raw content (bare structures, the MBR boot code, raw partitions). An lk volume's images come
+    // first from the boot files the builder made (the filled-in environment, the kernel's boot image),
+    // as ubuntu-image copies them over the gadget's (handleLkBootloader).
+    const lkDir = volume.bootloader === 'lk' ? (opts.uc20 ? join(opts.seedRoot, 'boot/lk') : opts.imageRoot ? join(opts.imageRoot, 'boot/lk') : undefined) : undefined;
     for (const s of [...layout.raw, ...layout.partitions.map((p) => p.structure).filter((x) => x.filesystem === undefined || x.filesystem === 'none')]) {
       let at = s.startOffset;
       for (const c of s.content) {
         if (c.image === undefined) continue;
         let data: Buffer;
         try {
-          data = await opts.gadgetReader.readFile(clean(c.image));
+          const prepared = lkDir ? await readFile(join(lkDir, clean(c.image))).catch(() => undefined) : undefined;
+          data = prepared ?? (await opts.gadgetReader.readFile(clean(c.image)));
         } catch (err) {
           if (err instanceof SquashfsPathError) throw new ImageError('image-gadget-invalid', `structure ${s.name ?? `#${s.index}`}: image ${JSON.stringify(c.image)} is not in the gadget`);
           throw err;

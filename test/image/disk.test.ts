@@ -227,3 +227,48 @@ test("core18 gadget without system-data (like Canonical's pc): the implicit writ
     assert.ok((await loadSeed16(join(back, 'seed'), world.trusted)).snaps.some((x) => x.name === 'pc'));
   });
 });
+
+test('lk (core18) disk image: the environment partition holds the filled-in snapbootsel.bin, boot_a the kernel boot image', { skip }, async () => {
+  const { LkEnv } = await import('../../src/image/lk-env.ts');
+  await withTemp(async (tmp) => {
+    const yaml = `volumes:
+  board:
+    bootloader: lk
+    schema: gpt
+    structure:
+      - name: snapbootsel
+        type: B214D5E4-D442-45E6-B8C6-01BDCD82D396
+        size: 131072
+        content:
+          - image: snapbootsel.bin
+      - name: boot_a
+        type: 20117F86-E985-4357-B9EE-374BC1D8487D
+        size: 1M
+        content:
+          - image: boot.img
+      - name: boot_b
+        type: 20117F86-E985-4357-B9EE-374BC1D8487D
+        size: 1M
+      - name: writable
+        role: system-data
+        filesystem: ext4
+        type: 83,0FC63DAF-8483-4772-8E79-3D69D8477DE4
+        size: 32M
+`;
+    const env = LkEnv.create('v1', ['boot_a', 'boot_b']).toBuffer();
+    const g = join(tmp, 'pc.snap');
+    await writeFile(g, await packBytes(join(tmp, 'src-g'), 'g', 'name: pc\nversion: "18"\ntype: gadget\nbase: core18\n', { 'meta/gadget.yaml': yaml, 'lk.conf': env, 'snapbootsel.bin': env, 'boot.img': 'PLACEHOLDER\n' }));
+    const k = join(tmp, 'pc-kernel.snap');
+    await writeFile(k, await packBytes(join(tmp, 'src-k'), 'k', 'name: pc-kernel\nversion: "4.4"\ntype: kernel\n', { 'boot.img': 'ANDROID!BOOT\n' }));
+    const img = join(tmp, 'lk.img');
+    await buildImage({ model: core18Model().encode(), storeUrl: world.store.url, out: join(tmp, 'out'), image: img, trusted: world.trusted, now: NOW, localSnaps: new Map([['pc', g], ['pc-kernel', k]]) });
+    const d = sfdiskDump(img);
+    const part = (name: string) => d.parts.find((p) => p.name === name)!;
+    const bytes = await readFile(img);
+    const sel = bytes.subarray(part('snapbootsel').start * 512, part('snapbootsel').start * 512 + 131072);
+    const written = LkEnv.parse(sel, 'v1', 'the snapbootsel partition');
+    assert.deepEqual([written.get('snap_kernel'), written.rows()[0]], ['pc-kernel_x1.snap', ['boot_a', 'pc-kernel_x1.snap']]);
+    assert.deepEqual(sel, await readFile(join(tmp, 'out/image/boot/lk/snapbootsel.bin')).then((b) => Buffer.concat([b, Buffer.alloc(131072 - b.length)])));
+    assert.equal(bytes.subarray(part('boot_a').start * 512, part('boot_a').start * 512 + 13).toString(), 'ANDROID!BOOT\n');
+  });
+});
