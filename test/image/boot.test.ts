@@ -12,17 +12,16 @@
 // same kernel started directly). Skipped, with the reason, without the tools.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { withTemp } from './helpers.ts';
 import { uc18Image, uc20Image, UC20_LABEL } from './boot/images.ts';
 import { bootImage, MARKER, missingForBoot } from './boot/kit.ts';
 import { startWorld, type World } from './world.ts';
 
-const kvm = existsSync('/dev/kvm');
 const missing = await missingForBoot();
 const skip = missing ?? false;
 if (skip) console.log(`# boot tests skipped: ${skip}`);
-const TIMEOUT_MS = (kvm ? 120 : 300) * 1000;
+// A cap only: with KVM a boot takes seconds; in software emulation (no KVM, or KVM failing here) 15 to 60 s.
+const TIMEOUT_MS = 300_000;
 
 let world: World;
 before(async () => {
@@ -32,24 +31,24 @@ after(async () => {
   await world?.close();
 });
 
-test('a UC20-style image boots: recovery grub.cfg, kernel.efi from the seed, install mode', { skip, timeout: TIMEOUT_MS + 120_000 }, async () => {
+test('a UC20-style image boots: recovery grub.cfg, kernel.efi from the seed, install mode', { skip, timeout: 2 * TIMEOUT_MS + 120_000 }, async () => {
   await withTemp(async (tmp) => {
     const img = await uc20Image(tmp, world);
     const r = await bootImage(img, tmp, TIMEOUT_MS);
     assert.ok(r.booted, `no ${MARKER} line on the serial console within ${TIMEOUT_MS / 1000} s:\n${r.output.slice(-3000)}`);
     const cmdline = new RegExp(`${MARKER} cmdline: (.*)`).exec(r.output)![1]!;
     assert.ok(cmdline.includes(`snapd_recovery_mode=install snapd_recovery_system=${UC20_LABEL} console=ttyS0 console=tty1 panic=-1`), cmdline);
-    console.log(`UC20 image booted in ${r.seconds.toFixed(1)} s (${kvm ? 'KVM' : 'software emulation'})`);
+    console.log(`UC20 image booted in ${r.seconds.toFixed(1)} s (${r.accel === 'kvm' ? 'KVM' : 'software emulation'})`);
   });
 });
 
-test('a UC18-style image boots: the implicit writable, grubenv on system-boot, the kernel link in writable', { skip, timeout: TIMEOUT_MS + 120_000 }, async () => {
+test('a UC18-style image boots: the implicit writable, grubenv on system-boot, the kernel link in writable', { skip, timeout: 2 * TIMEOUT_MS + 120_000 }, async () => {
   await withTemp(async (tmp) => {
     const { img, res } = await uc18Image(tmp, world);
     assert.equal(res.image!.partitions.at(-1)!.label, 'writable');
     const r = await bootImage(img, tmp, TIMEOUT_MS);
     assert.ok(r.booted, `no ${MARKER} line on the serial console within ${TIMEOUT_MS / 1000} s:\n${r.output.slice(-3000)}`);
     assert.match(new RegExp(`${MARKER} cmdline: (.*)`).exec(r.output)![1]!, /snap_core=core18_11\.snap snap_kernel=pc-kernel_x1\.snap/);
-    console.log(`UC18 image booted in ${r.seconds.toFixed(1)} s (${kvm ? 'KVM' : 'software emulation'})`);
+    console.log(`UC18 image booted in ${r.seconds.toFixed(1)} s (${r.accel === 'kvm' ? 'KVM' : 'software emulation'})`);
   });
 });

@@ -117,11 +117,27 @@ function qemuArgs(kvm: boolean): string[] {
 }
 
 function kvmUsable(): boolean {
-  return existsSync('/dev/kvm') && spawnSync('sh', ['-c', 'test -w /dev/kvm']).status === 0;
+  return !kvmBroken && existsSync('/dev/kvm') && spawnSync('sh', ['-c', 'test -w /dev/kvm']).status === 0;
+}
+
+/** Set once KVM failed here: a /dev/kvm can be writable yet unable to run the firmware (nested virtualisation without some CPU features). */
+let kvmBroken = false;
+const KVM_FAILED = /KVM internal error|failed to initialize kvm|kvm run failed/i;
+
+type BootResult = { output: string; booted: boolean; seconds: number; accel: 'kvm' | 'tcg' };
+
+/** Boots with KVM when usable; when KVM fails (QEMU stops at its first failing instruction), again in software emulation. */
+async function withAccel(run: (kvm: boolean) => Promise<Omit<BootResult, 'accel'>>): Promise<BootResult> {
+  const kvm = kvmUsable();
+  const r = await run(kvm);
+  if (!kvm || r.booted || !KVM_FAILED.test(r.output)) return { ...r, accel: kvm ? 'kvm' : 'tcg' };
+  kvmBroken = true;
+  const again = await run(false);
+  return { ...again, accel: 'tcg', output: `(KVM failed here, booted again in software emulation)\n${again.output}` };
 }
 
 /** Runs QEMU until the marker line is complete, the machine powers off, or the time is up. */
-function runUntilMarker(args: readonly string[], timeoutMs: number, started: number): Promise<{ output: string; booted: boolean; seconds: number }> {
+function runUntilMarker(args: readonly string[], timeoutMs: number, started: number): Promise<Omit<BootResult, 'accel'>> {
   return new Promise((resolve, reject) => {
     const q = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -136,34 +152,40 @@ function runUntilMarker(args: readonly string[], timeoutMs: number, started: num
       output += d.toString('latin1');
       if (seen()) done(true);
     });
-    q.stderr.on('data', (d: Buffer) => (output += d.toString('latin1')));
+    q.stderr.on('data', (d: Buffer) => {
+      output += d.toString('latin1');
+      // A KVM failure leaves the machine stopped, not off: no point waiting for the time limit.
+      if (KVM_FAILED.test(output)) done(false);
+    });
     q.on('close', () => done(seen()));
     q.on('error', reject);
   });
 }
 
 /** The reference: the same kernel and initramfs started by QEMU directly (no firmware, no GRUB, no disk). */
-export function bootDirect(kernel: string, initrd: string, append: string, timeoutMs: number): Promise<{ output: string; booted: boolean; seconds: number }> {
-  return runUntilMarker([...qemuArgs(kvmUsable()), '-kernel', kernel, '-initrd', initrd, '-append', append], timeoutMs, Date.now());
+export function bootDirect(kernel: string, initrd: string, append: string, timeoutMs: number): Promise<BootResult> {
+  return withAccel((kvm) => runUntilMarker([...qemuArgs(kvm), '-kernel', kernel, '-initrd', initrd, '-append', append], timeoutMs, Date.now()));
 }
 
 /**
  * Starts the disk image under QEMU with OVMF (software emulation unless
- * /dev/kvm is usable) and resolves with the serial console's output once the
+ * /dev/kvm is usable and works) and resolves with the serial console's output once the
  * marker line is complete, the machine powers off, or the time is up.
  */
-export async function bootImage(image: string, work: string, timeoutMs: number): Promise<{ output: string; booted: boolean; seconds: number }> {
-  const started = Date.now();
+export async function bootImage(image: string, work: string, timeoutMs: number): Promise<BootResult> {
   const vars = join(work, 'OVMF_VARS.fd');
-  await copyFile(OVMF_VARS, vars);
-  return runUntilMarker(
-    [
-      ...qemuArgs(kvmUsable()),
-      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
-      '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
-      '-drive', `file=${image},format=raw,if=virtio`,
-    ],
-    timeoutMs,
-    started,
-  );
+  return withAccel(async (kvm) => {
+    const started = Date.now();
+    await copyFile(OVMF_VARS, vars);
+    return runUntilMarker(
+      [
+        ...qemuArgs(kvm),
+        '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+        '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
+        '-drive', `file=${image},format=raw,if=virtio`,
+      ],
+      timeoutMs,
+      started,
+    );
+  });
 }
