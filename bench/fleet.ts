@@ -20,7 +20,7 @@
 // 10,000), SNAPLINE_BENCH_FLEET_CONCURRENCY (default 64),
 // SNAPLINE_BENCH_FLEET_ENGINE (sqlite | postgres, default sqlite).
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -71,12 +71,21 @@ function heapAfterGc(): { heap: number; external: number; rss: number } {
   return { heap: m.heapUsed, external: m.external, rss: m.rss };
 }
 
-async function startWorld(): Promise<{ info: WorldInfo; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/fleet.ts'), '--world'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, SNAPLINE_LOG_LEVEL: 'warn' } });
+/** A process's CPU seconds so far (user + system, every thread), from /proc. */
+function cpuSecondsOf(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+async function startWorld(): Promise<{ info: WorldInfo; stop: () => Promise<void>; pid: number }> {
+  // SNAPLINE_BENCH_PROF=DIR writes a CPU profile of the server there.
+  const prof = process.env['SNAPLINE_BENCH_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['SNAPLINE_BENCH_PROF']}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', join(root, 'bench/fleet.ts'), '--world'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, SNAPLINE_LOG_LEVEL: 'warn' } });
   for await (const line of createInterface({ input: child.stdout! })) {
     if (line.startsWith('{')) {
       return {
         info: JSON.parse(line) as WorldInfo,
+        pid: child.pid!,
         stop: async () => {
           child.stdin!.end();
           await new Promise((r) => child.on('exit', r));
@@ -129,7 +138,7 @@ const fleetPems = allKeys.slice(0, N).map((k) => k.toPem());
 let refKeys: PrivateKey[] | undefined = allKeys.slice(N, N + REF_COUNT);
 allKeys.length = 0;
 
-const { info, stop } = await startWorld();
+const { info, stop, pid: serverPid } = await startWorld();
 const workDir = mkdtempSync(join(tmpdir(), 'snapline-bench-fleet-'));
 try {
   const trusted = decodeStream(info.trusted) as Assertion[];
@@ -157,13 +166,16 @@ try {
   const before = heapAfterGc();
   const fleetKeys = fleetPems.map((p) => PrivateKey.fromPem(p));
   const t0 = performance.now();
+  const cpu0 = { fleet: cpuSecondsOf(process.pid), server: cpuSecondsOf(serverPid) };
   const { summary, devices } = await runFleet({ seed: info.seed, trusted, count: N, keys: fleetKeys, storeUrl: info.url, concurrency: CONCURRENCY, workDir }, fleetEnv);
   const elapsedS = (performance.now() - t0) / 1000;
+  const cpu = { fleet: cpuSecondsOf(process.pid) - cpu0.fleet, server: cpuSecondsOf(serverPid) - cpu0.server };
   const steady = heapAfterGc();
   process.stdout.write(summaryText(summary));
   if (summary.registered !== N || summary.refreshes !== N) throw new Error(`the fleet did not come up: ${JSON.stringify(summary.errors)}`);
   const perDevice = (k: 'heap' | 'external' | 'rss') => (steady[k] - before[k]) / N / 1024;
   console.log(`fleet: ${N} devices registered, in session and refreshed (${summary.updates} updates) in ${elapsedS.toFixed(1)} s; ${summary.registrationsPerSecond.toFixed(1)} registrations/s`);
+  console.log(`CPU during the fleet: fleet process ${cpu.fleet.toFixed(1)} s, server ${cpu.server.toFixed(1)} s (${((1000 * cpu.fleet) / N).toFixed(1)} + ${((1000 * cpu.server) / N).toFixed(1)} ms per device; ${((cpu.fleet + cpu.server) / elapsedS).toFixed(2)} of 2 cores busy)`);
   console.log(`memory per device after GC (${devices.length} devices held): heap ${perDevice('heap').toFixed(1)} KiB, external ${perDevice('external').toFixed(1)} KiB (rss ${perDevice('rss').toFixed(1)} KiB: freed memory is not given back at once)`);
   const regRatio = summary.registrationsPerSecond / refRate;
   console.log(`ratio fleet/bare registrations/s = ${regRatio.toFixed(2)}`);
