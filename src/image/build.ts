@@ -44,6 +44,7 @@ import { layoutVolume, offsetWritesWithin, seedStructure, withImplicitSystemData
 import { checkSeedSnaps, enforcedSetRefs, pinnedRevisions } from './validation-sets.ts';
 import { lkBootFiles } from './lk-boot.ts';
 import { pibootBootFiles } from './piboot-boot.ts';
+import { readIfPresent } from './snap-tree.ts';
 import { ubootBootFiles } from './uboot-boot.ts';
 
 export type ProgressEvent =
@@ -521,7 +522,7 @@ async function buildPlanned(opts: BuildOptions, { now, modelA, uc20, label, plan
       );
     }
     if (gadget && gadgetReader && kernelW && kernel && (uc20 || baseW) && Object.values(gadget.volumes).some((v) => v.bootloader === 'lk')) {
-      const gadgetConf = await gadgetReader.readFile('lk.conf').catch(() => undefined);
+      const gadgetConf = await readIfPresent(gadgetReader, 'lk.conf');
       files.push(...(await lkBootFiles({ uc20, label: label ?? '', gadgetConf, kernel: { name: kernelW.plan.name, file: basename(kernelW.path!), reader: kernel.reader }, ...(baseW ? { baseFile: basename(baseW.path!) } : {}) }, seedDir(uc20))));
     }
     // UC20+: the seed structure's gadget content is part of the seed partition (prepare-image pre-writes it).

@@ -15,10 +15,10 @@
 // content names them (the environment partition, the boot partition): the
 // disk writer does the same (disk.ts).
 import type { SquashfsReader } from '../snap/index.ts';
-import { SquashfsPathError } from '../snap/index.ts';
 import { ImageError } from './errors.ts';
 import type { SeedFile } from './layout.ts';
 import { LkEnv } from './lk-env.ts';
+import { readIfPresent } from './snap-tree.ts';
 
 export interface LkBootInput {
   readonly uc20: boolean;
@@ -41,10 +41,7 @@ export async function lkBootFiles(o: LkBootInput, seedDir: string): Promise<Seed
   const env = LkEnv.parse(o.gadgetConf, o.uc20 ? 'v2-recovery' : 'v1', "the gadget's lk.conf");
   const bootImage = async () => {
     const name = env.bootImageName();
-    const data = await o.kernel.reader.readFile(name).catch((err: unknown) => {
-      if (err instanceof SquashfsPathError) return undefined;
-      throw err;
-    });
+    const data = await readIfPresent(o.kernel.reader, name);
     // snapd's unpack of a missing file writes nothing and goes on; a disk without a boot image cannot boot.
     if (!data) throw new ImageError('image-snap-invalid', `kernel ${o.kernel.name} has no ${name}, the boot image an lk gadget boots`);
     return { path: `${dir}/${name}`, data };

@@ -18,9 +18,9 @@
 //              the emptied dtbs/ folders stay, as snapd leaves them.
 // Pure: the caller reads the gadget's files and the kernel.
 import type { SquashfsReader } from '../snap/index.ts';
-import { SquashfsPathError } from '../snap/index.ts';
 import { ImageError } from './errors.ts';
 import type { SeedFile } from './layout.ts';
+import { readIfPresent, treeFiles } from './snap-tree.ts';
 import { DEFAULT_UBOOT_ENV_SIZE, writeUbootEnv } from './uboot-env.ts';
 
 export interface PibootInput {
@@ -67,11 +67,7 @@ export async function pibootBootFiles(o: PibootInput, seedDir: string): Promise<
 
 /** kernel.img, initrd.img and the device trees laid out for the firmware (see the top of the file). */
 async function kernelLayout(reader: SquashfsReader, kernel: string, dir: string): Promise<SeedFile[]> {
-  const read = (path: string): Promise<Buffer | undefined> =>
-    reader.readFile(path).catch((err: unknown) => {
-      if (err instanceof SquashfsPathError) return undefined;
-      throw err;
-    });
+  const read = (path: string) => readIfPresent(reader, path);
   const isDir = async (path: string) => (await reader.stat(path, { follow: true }).catch(() => undefined))?.type === 'directory';
   const out: SeedFile[] = [];
   const image = await read('kernel.img');
@@ -80,16 +76,8 @@ async function kernelLayout(reader: SquashfsReader, kernel: string, dir: string)
   const initrd = await read('initrd.img');
   if (initrd) out.push({ path: `${dir}/initrd.img`, data: initrd });
   if (!(await isDir('dtbs'))) throw new ImageError('image-snap-invalid', `kernel ${kernel} has no dtbs/, whose device trees a piboot gadget boots with`);
-  // Every file under `from`, written under `to`; folders too (an emptied one stays, as after snapd's mv).
-  const copy = async (from: string, to: string): Promise<void> => {
-    for (const e of await reader.list(from)) {
-      const st = await reader.stat(`${from}/${e.name}`, { follow: true });
-      if (st.type === 'directory') {
-        out.push({ path: `${to}/${e.name}`, data: Buffer.alloc(0), directory: true });
-        await copy(`${from}/${e.name}`, `${to}/${e.name}`);
-      } else if (st.type === 'file') out.push({ path: `${to}/${e.name}`, data: await reader.readFile(`${from}/${e.name}`) });
-    }
-  };
+  // Folders too: an emptied one stays, as after snapd's mv.
+  const copy = async (from: string, to: string, skip?: (name: string) => boolean) => out.push(...(await treeFiles(reader, from, to, { directories: true, ...(skip ? { skip } : {}) })));
   const arm64 = await isDir('dtbs/broadcom');
   if (!(await isDir('dtbs/overlays'))) throw new ImageError('image-snap-invalid', `kernel ${kernel} has no dtbs/overlays/, which snapd moves beside a piboot kernel`);
   const dtbDir = arm64 ? 'dtbs/broadcom' : 'dtbs';
@@ -98,15 +86,8 @@ async function kernelLayout(reader: SquashfsReader, kernel: string, dir: string)
   // What stays in dtbs/: on arm64 everything but broadcom's content and overlays; on armhf nothing.
   out.push({ path: `${dir}/dtbs`, data: Buffer.alloc(0), directory: true });
   if (arm64) {
-    for (const e of await reader.list('dtbs')) {
-      if (e.name === 'overlays') continue;
-      const st = await reader.stat(`dtbs/${e.name}`, { follow: true });
-      if (e.name === 'broadcom') out.push({ path: `${dir}/dtbs/broadcom`, data: Buffer.alloc(0), directory: true });
-      else if (st.type === 'directory') {
-        out.push({ path: `${dir}/dtbs/${e.name}`, data: Buffer.alloc(0), directory: true });
-        await copy(`dtbs/${e.name}`, `${dir}/dtbs/${e.name}`);
-      } else if (st.type === 'file') out.push({ path: `${dir}/dtbs/${e.name}`, data: await reader.readFile(`dtbs/${e.name}`) });
-    }
+    await copy('dtbs', `${dir}/dtbs`, (name) => name === 'overlays' || name === 'broadcom');
+    out.push({ path: `${dir}/dtbs/broadcom`, data: Buffer.alloc(0), directory: true });
     out.push({ path: `${dir}/overlays`, data: Buffer.alloc(0), directory: true });
     await copy('dtbs/overlays', `${dir}/overlays`);
   }

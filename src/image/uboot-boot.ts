@@ -13,9 +13,9 @@
 //               kernel assets in systems/<label>/kernel/
 //               (ExtractRecoveryKernelAssets).
 import type { SquashfsReader } from '../snap/index.ts';
-import { SquashfsPathError } from '../snap/index.ts';
 import { ImageError } from './errors.ts';
 import type { SeedFile } from './layout.ts';
+import { readIfPresent, treeFiles } from './snap-tree.ts';
 import { DEFAULT_UBOOT_ENV_SIZE, parseUbootEnv, writeUbootEnv } from './uboot-env.ts';
 
 export interface UbootBootInput {
@@ -32,26 +32,14 @@ export interface UbootBootInput {
 /** kernel.img (required), initrd.img and dtbs/ of the kernel snap, under `dir`. */
 async function kernelAssets(reader: SquashfsReader, kernel: string, dir: string): Promise<SeedFile[]> {
   const out: SeedFile[] = [];
-  const read = async (path: string): Promise<Buffer | undefined> =>
-    reader.readFile(path).catch((err: unknown) => {
-      if (err instanceof SquashfsPathError) return undefined;
-      throw err;
-    });
+  const read = (path: string) => readIfPresent(reader, path);
   const image = await read('kernel.img');
   if (!image) throw new ImageError('image-snap-invalid', `kernel ${kernel} has no kernel.img, which a u-boot gadget boots`);
   out.push({ path: `${dir}/kernel.img`, data: image });
   const initrd = await read('initrd.img');
   if (initrd) out.push({ path: `${dir}/initrd.img`, data: initrd });
-  const walk = async (path: string): Promise<void> => {
-    for (const e of await reader.list(path)) {
-      const p = `${path}/${e.name}`;
-      const st = await reader.stat(p, { follow: true });
-      if (st.type === 'directory') await walk(p);
-      else if (st.type === 'file') out.push({ path: `${dir}/${p}`, data: await reader.readFile(p) });
-    }
-  };
   const dtbs = await reader.stat('dtbs', { follow: true }).catch(() => undefined);
-  if (dtbs?.type === 'directory') await walk('dtbs');
+  if (dtbs?.type === 'directory') out.push(...(await treeFiles(reader, 'dtbs', `${dir}/dtbs`)));
   return out;
 }
 
