@@ -12,7 +12,7 @@ import { loadSeed16, loadSeed20 } from './seed-checker.ts';
 import { VECTORS_DIR } from '../helpers/vectors.ts';
 import { buildSnapdProgram, GOPATH, runProgram } from '../interop/helpers/snapd-go.ts';
 import { diskToolsSkip, withTemp } from './helpers.ts';
-import { core18Model, core20Model, packBytes, startWorld, UC16_GADGET_YAML, type World } from './world.ts';
+import { core18Model, core20Model, LK18_GADGET_YAML, packBytes, startWorld, UC16_GADGET_YAML, type World } from './world.ts';
 import { diskUsage } from '../../src/image/disk.ts';
 import { rootfsSize } from '../../src/image/volumes.ts';
 
@@ -231,30 +231,7 @@ test("core18 gadget without system-data (like Canonical's pc): the implicit writ
 test('lk (core18) disk image: the environment partition holds the filled-in snapbootsel.bin, boot_a the kernel boot image', { skip }, async () => {
   const { LkEnv } = await import('../../src/image/lk-env.ts');
   await withTemp(async (tmp) => {
-    const yaml = `volumes:
-  board:
-    bootloader: lk
-    schema: gpt
-    structure:
-      - name: snapbootsel
-        type: B214D5E4-D442-45E6-B8C6-01BDCD82D396
-        size: 131072
-        content:
-          - image: snapbootsel.bin
-      - name: boot_a
-        type: 20117F86-E985-4357-B9EE-374BC1D8487D
-        size: 1M
-        content:
-          - image: boot.img
-      - name: boot_b
-        type: 20117F86-E985-4357-B9EE-374BC1D8487D
-        size: 1M
-      - name: writable
-        role: system-data
-        filesystem: ext4
-        type: 83,0FC63DAF-8483-4772-8E79-3D69D8477DE4
-        size: 32M
-`;
+    const yaml = LK18_GADGET_YAML;
     const env = LkEnv.create('v1', ['boot_a', 'boot_b']).toBuffer();
     const g = join(tmp, 'pc.snap');
     await writeFile(g, await packBytes(join(tmp, 'src-g'), 'g', 'name: pc\nversion: "18"\ntype: gadget\nbase: core18\n', { 'meta/gadget.yaml': yaml, 'lk.conf': env, 'snapbootsel.bin': env, 'boot.img': 'PLACEHOLDER\n' }));

@@ -59,6 +59,32 @@ export const UC16_GADGET_YAML = `volumes:
         size: 16M
 `;
 
+/** A core18 lk gadget: the environment partition (snapbootsel.bin), boot_a holding boot.img, boot_b, writable. */
+export const LK18_GADGET_YAML = `volumes:
+  board:
+    bootloader: lk
+    schema: gpt
+    structure:
+      - name: snapbootsel
+        type: B214D5E4-D442-45E6-B8C6-01BDCD82D396
+        size: 131072
+        content:
+          - image: snapbootsel.bin
+      - name: boot_a
+        type: 20117F86-E985-4357-B9EE-374BC1D8487D
+        size: 1M
+        content:
+          - image: boot.img
+      - name: boot_b
+        type: 20117F86-E985-4357-B9EE-374BC1D8487D
+        size: 1M
+      - name: writable
+        role: system-data
+        filesystem: ext4
+        type: 83,0FC63DAF-8483-4772-8E79-3D69D8477DE4
+        size: 32M
+`;
+
 export const UC20_GADGET_YAML = `volumes:
   pc:
     bootloader: grub

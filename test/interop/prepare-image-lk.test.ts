@@ -17,35 +17,11 @@ import { LkEnv } from '../../src/image/lk-env.ts';
 import { VECTORS_DIR } from '../helpers/vectors.ts';
 import { buildSnapdProgram, runProgram } from './helpers/snapd-go.ts';
 import { sameTree } from './helpers/tree.ts';
-import { core18Model, core20Model, packBytes, startWorld } from '../image/world.ts';
+import { core18Model, core20Model, LK18_GADGET_YAML as LK18, packBytes, startWorld } from '../image/world.ts';
 
 const built = buildSnapdProgram('prepare');
 const skip = 'skip' in built ? built.skip : false;
 
-const LK18 = `volumes:
-  board:
-    bootloader: lk
-    schema: gpt
-    structure:
-      - name: snapbootsel
-        type: B214D5E4-D442-45E6-B8C6-01BDCD82D396
-        size: 131072
-        content:
-          - image: snapbootsel.bin
-      - name: boot_a
-        type: 20117F86-E985-4357-B9EE-374BC1D8487D
-        size: 1M
-        content:
-          - image: boot.img
-      - name: boot_b
-        type: 20117F86-E985-4357-B9EE-374BC1D8487D
-        size: 1M
-      - name: writable
-        role: system-data
-        filesystem: ext4
-        type: 83,0FC63DAF-8483-4772-8E79-3D69D8477DE4
-        size: 32M
-`;
 const LK20 = `volumes:
   board:
     bootloader: lk
